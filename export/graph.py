@@ -1,0 +1,390 @@
+"""Build the ONNX decoder graph from quantized weights (onnxruntime contrib ops).
+
+One step of the decoder, batch 1, float32 activations:
+  input_ids (1, S) + past KV (1, Hkv, P, Hd) per layer
+  -> top-k candidates and logits for the last `num_logits_to_keep` positions
+  -> present KV (1, Hkv, P + S, Hd) per layer.
+Ops: GatherBlockQuantized (embedding lookup, one per vocabulary band), MatMulNBits (every matrix and the
+tied head, reading the same bands' bytes), SimplifiedLayerNormalization and
+SkipSimplifiedLayerNormalization (RMSNorm), RotaryEmbedding, GroupQueryAttention
+(local_window_size on sliding layers), FastGelu. docs/architecture.md lists
+the inputs and outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from export.config import GemmaConfig
+from export.quantize import QuantizedMatrix
+
+MS = "com.microsoft"
+OPSET = 21
+TOP_K = 64
+
+
+@dataclass
+class QuantizedModel:
+    """Everything the graph needs: quantized matrices and float32 norms."""
+
+    config: GemmaConfig
+    matrices: dict[str, QuantizedMatrix]  # "layers.{i}.{q,k,...}"
+    norms: dict[str, np.ndarray]  # "final_norm" and "layers.{i}.{..._norm}"
+    embedding: list[tuple[int, QuantizedMatrix]]  # (first row, rows) bands of the tied table
+
+
+@dataclass
+class GraphBuilder:
+    nodes: list = field(default_factory=list)
+    initializers: list = field(default_factory=list)
+    counter: int = 0
+
+    def name(self, hint: str) -> str:
+        self.counter += 1
+        return f"{hint}_{self.counter}"
+
+    def const(self, name: str, array: np.ndarray) -> str:
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str, outputs: int = 1, domain="", **attrs):
+        """Add one node; returns its output name (or names when outputs > 1)."""
+        names = [self.name(hint) for _ in range(outputs)]
+        self.nodes.append(
+            helper.make_node(
+                op_type, inputs, names, name=self.name(op_type), domain=domain, **attrs
+            )
+        )
+        return names[0] if outputs == 1 else names
+
+
+def add_matrix(g: GraphBuilder, name: str, m: QuantizedMatrix) -> tuple[str, str, str]:
+    """Store a quantized matrix as MatMulNBits inputs: (B, float32 scales, zero points)."""
+    n, k = m.shape
+    nblocks = k // m.block
+    blob = g.const(f"{name}.qweight", m.packed.reshape(n, nblocks, m.block * m.bits // 8))
+    scales = g.op("Cast", [g.const(f"{name}.scales_f16", m.scales)], f"{name}.scales", to=1)
+    zeros = "" if m.zero_points is None else g.const(f"{name}.zero_points", m.zero_points)
+    return blob, scales, zeros
+
+
+def matmul(g: GraphBuilder, x: str, weights: tuple[str, str, str], m: QuantizedMatrix, hint: str):
+    n, k = m.shape
+    inputs = [x, weights[0], weights[1]] + ([weights[2]] if weights[2] else [])
+    return g.op(
+        "MatMulNBits",
+        inputs,
+        hint,
+        domain=MS,
+        K=k,
+        N=n,
+        bits=m.bits,
+        block_size=m.block,
+        accuracy_level=0,
+    )
+
+
+def rms(g: GraphBuilder, x: str, weight: str, eps: float, hint: str) -> str:
+    return g.op(
+        "SimplifiedLayerNormalization", [x, weight], hint, axis=-1, epsilon=eps, stash_type=1
+    )
+
+
+def skip_rms(g: GraphBuilder, x: str, skip: str, weight: str, eps: float) -> tuple[str, str]:
+    """RMSNorm(x + skip) and the sum itself (the new residual stream)."""
+    normed, _, _, total = g.op(
+        "SkipSimplifiedLayerNormalization",
+        [x, skip, weight],
+        "skip_norm",
+        outputs=4,
+        domain=MS,
+        epsilon=eps,
+    )
+    return normed, total
+
+
+def rope_tables(g: GraphBuilder, positions: str, config: GemmaConfig, base: float, tag: str):
+    """cos/sin caches (S, Hd/2) for just this step's positions."""
+    half = config.head_dim // 2
+    inv_freq = 1.0 / (base ** (np.arange(0, half, dtype=np.float32) * 2 / config.head_dim))
+    freq = g.const(f"rope.{tag}.inv_freq", inv_freq.astype(np.float32).reshape(1, half))
+    angles = g.op("Mul", [positions, freq], f"rope.{tag}.angles")  # (S, Hd/2)
+    return g.op("Cos", [angles], f"rope.{tag}.cos"), g.op("Sin", [angles], f"rope.{tag}.sin")
+
+
+def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.ModelProto:
+    """The decoder as an ONNX ModelProto (weights still in memory)."""
+    c = model.config
+    g = GraphBuilder()
+    eps = float(c.rms_norm_eps)
+    q_dim, kv_dim = c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim
+
+    # --- Sequence bookkeeping: positions come from the past length. ---
+    i64 = lambda name, values: g.const(name, np.array(values, np.int64))
+    one, two, zero = i64("one", 1), i64("two", 2), i64("zero", 0)
+    seq_len = g.op("Gather", [g.op("Shape", ["input_ids"], "ids_shape"), one], "seq_len", axis=0)
+    past_shape = g.op("Shape", ["past_key_values.0.key"], "past_shape")
+    past_len = g.op("Gather", [past_shape, two], "past_len", axis=0)
+    total = g.op("Add", [past_len, seq_len], "total_len")
+    seqlens_k = g.op(
+        "Cast",
+        [g.op("Reshape", [g.op("Sub", [total, one], "last"), i64("shape1", [1])], "last1")],
+        "seqlens_k",
+        to=TensorProto.INT32,
+    )
+    total_i32 = g.op("Cast", [total], "total_i32", to=TensorProto.INT32)
+    positions = g.op("Range", [past_len, total, one], "positions")  # (S,) absolute
+    positions_f = g.op(
+        "Unsqueeze",
+        [g.op("Cast", [positions], "positions_f", to=TensorProto.FLOAT), one],
+        "positions_col",
+    )  # (S, 1)
+    local_rope = rope_tables(g, positions_f, c, c.rope_base_local, "local")
+    global_rope = rope_tables(g, positions_f, c, c.rope_base_global, "global")
+    step_positions = g.op(
+        "Unsqueeze", [g.op("Range", [zero, seq_len, one], "step_range"), zero], "step_positions"
+    )  # (1, S): rows of this step's cos/sin tables
+
+    # --- Embedding: lookup in the quantized bands, scaled by sqrt(hidden). ---
+    bands = [add_band(g, f"embed.{i}", start, m) for i, (start, m) in enumerate(model.embedding)]
+    vocab = sum(m.shape[0] for _, m in model.embedding)
+    lookup = embedding_lookup(g, bands)  # (1, S, D)
+    normalizer = g.const("embed.normalizer", np.array(math.sqrt(c.hidden_size), np.float32))
+    residual = g.op("Mul", [lookup, normalizer], "embedded_scaled")
+
+    norm = lambda name: g.const(name, model.norms[name].astype(np.float32))
+    hidden = rms(g, residual, norm("layers.0.attn_norm"), eps, "attn_in")
+    outputs = []
+    for layer in range(c.num_layers):
+        p = f"layers.{layer}."
+        w = {
+            kind: add_matrix(g, p + kind, model.matrices[p + kind])
+            for kind in ("q", "k", "v", "o", "gate", "up", "down")
+        }
+
+        def mm(x: str, kind: str, w=w, p=p) -> str:
+            return matmul(g, x, w[kind], model.matrices[p + kind], p + kind)
+
+        # Attention: q/k RMSNorm over head_dim, then RoPE, then GQA with the KV cache.
+        q = mm(hidden, "q")  # (1, S, H * Hd)
+        k = mm(hidden, "k")  # (1, S, Hkv * Hd)
+        v = mm(hidden, "v")
+        heads_shape = i64(p + "heads_shape", [1, -1, c.num_heads, c.head_dim])
+        q = g.op("Reshape", [q, heads_shape], p + "q_heads")
+        q = rms(g, q, norm(p + "q_norm"), eps, p + "q_normed")
+        q = g.op("Reshape", [q, i64(p + "q_flat", [1, -1, q_dim])], p + "q_flat")
+        kv_shape = i64(p + "kv_shape", [1, -1, c.num_kv_heads, c.head_dim])
+        k = g.op("Reshape", [k, kv_shape], p + "k_heads")
+        k = rms(g, k, norm(p + "k_norm"), eps, p + "k_normed")
+        k = g.op("Reshape", [k, i64(p + "k_flat", [1, -1, kv_dim])], p + "k_flat")
+        cos, sin = global_rope if c.is_global(layer) else local_rope
+        q = g.op(
+            "RotaryEmbedding",
+            [q, step_positions, cos, sin],
+            p + "q_rot",
+            domain=MS,
+            num_heads=c.num_heads,
+            rotary_embedding_dim=c.head_dim,
+            interleaved=0,
+        )
+        k = g.op(
+            "RotaryEmbedding",
+            [k, step_positions, cos, sin],
+            p + "k_rot",
+            domain=MS,
+            num_heads=c.num_kv_heads,
+            rotary_embedding_dim=c.head_dim,
+            interleaved=0,
+        )
+        present_k, present_v = f"present.{layer}.key", f"present.{layer}.value"
+        attn = g.name(p + "attn")
+        window = -1 if c.is_global(layer) else c.sliding_window  # ORT: W keys, p-W+1 .. p
+        g.nodes.append(
+            helper.make_node(
+                "GroupQueryAttention",
+                [
+                    q,
+                    k,
+                    v,
+                    f"past_key_values.{layer}.key",
+                    f"past_key_values.{layer}.value",
+                    seqlens_k,
+                    total_i32,
+                ],
+                [attn, present_k, present_v],
+                name=g.name("GroupQueryAttention"),
+                domain=MS,
+                num_heads=c.num_heads,
+                kv_num_heads=c.num_kv_heads,
+                scale=float(c.scale),
+                local_window_size=window,
+                do_rotary=0,
+            )
+        )
+        outputs += [present_k, present_v]
+        attn_out = rms(g, mm(attn, "o"), norm(p + "post_attn_norm"), eps, p + "attn_normed")
+        hidden, residual = skip_rms(g, attn_out, residual, norm(p + "ffn_norm"), eps)
+
+        # MLP: down(gelu_tanh(gate(x)) * up(x)).
+        gated = g.op("FastGelu", [mm(hidden, "gate")], p + "gelu", domain=MS)
+        mlp_out = mm(g.op("Mul", [gated, mm(hidden, "up")], p + "gated"), "down")
+        mlp_out = rms(g, mlp_out, norm(p + "post_ffn_norm"), eps, p + "mlp_normed")
+        next_norm = (
+            norm(f"layers.{layer + 1}.attn_norm")
+            if layer + 1 < c.num_layers
+            else norm("final_norm")
+        )
+        hidden, residual = skip_rms(g, mlp_out, residual, next_norm, eps)
+
+    # --- Head: only the last positions, reading the embedding bands' bytes. ---
+    keep = g.op("Neg", ["num_logits_to_keep"], "keep_neg")
+    last_hidden = g.op(
+        "Slice",
+        [
+            hidden,
+            g.op("Reshape", [keep, i64("shape1b", [1])], "keep_start"),
+            i64("int_max", [2**62]),
+            i64("axis1", [1]),
+        ],
+        "last_hidden",
+    )  # (1, keep, D)
+    parts = [head_matmul(g, last_hidden, band, c.hidden_size) for band in bands]
+    if len(parts) == 1:
+        g.nodes.append(helper.make_node("Identity", parts, ["logits"], name="logits"))
+    else:
+        g.nodes.append(helper.make_node("Concat", parts, ["logits"], name="logits", axis=-1))
+    last_logits = g.op("Gather", ["logits", i64("minus_one", -1)], "last_logits", axis=1)
+    g.nodes.append(
+        helper.make_node(
+            "TopK",
+            [last_logits, i64("top_k", [min(TOP_K, vocab)])],
+            ["top_values", "top_ids"],
+            name="top_k",
+            axis=-1,
+            largest=1,
+            sorted=1,
+        )
+    )
+
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
+        helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
+    ]
+    kv = [1, c.num_kv_heads, "past_sequence", c.head_dim]
+    kv_out = [1, c.num_kv_heads, "total_sequence", c.head_dim]
+    for layer in range(c.num_layers):
+        for part in ("key", "value"):
+            inputs.append(
+                helper.make_tensor_value_info(
+                    f"past_key_values.{layer}.{part}", TensorProto.FLOAT, kv
+                )
+            )
+    graph_outputs = [
+        helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "kept", vocab]),
+        helper.make_tensor_value_info("top_values", TensorProto.FLOAT, [1, min(TOP_K, vocab)]),
+        helper.make_tensor_value_info("top_ids", TensorProto.INT64, [1, min(TOP_K, vocab)]),
+    ] + [helper.make_tensor_value_info(name, TensorProto.FLOAT, kv_out) for name in outputs]
+    graph = helper.make_graph(g.nodes, "conteur-gemma3", inputs, graph_outputs, g.initializers)
+    model_proto = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],
+        producer_name="conteur-export",
+    )
+    model_proto.ir_version = 10
+    return model_proto
+
+
+@dataclass
+class Band:
+    """One stored band of the tied embedding: rows [start, start + rows)."""
+
+    start: int
+    matrix: QuantizedMatrix
+    packed: str  # (rows, D * bits / 8) uint8, as GatherBlockQuantized reads it
+    scales: str  # (rows, D / block) float32 (cast from stored float16)
+    zeros: list  # [] or [zero points name]
+
+
+def add_band(g: GraphBuilder, name: str, start: int, m: QuantizedMatrix) -> Band:
+    packed = g.const(f"{name}.qweight", m.packed)
+    scales = g.op("Cast", [g.const(f"{name}.scales_f16", m.scales)], f"{name}.scales", to=1)
+    zeros = [] if m.zero_points is None else [g.const(f"{name}.zero_points", m.zero_points)]
+    return Band(start, m, packed, scales, zeros)
+
+
+def gather_band(g: GraphBuilder, band: Band, ids: str) -> str:
+    m = band.matrix
+    return g.op(
+        "GatherBlockQuantized",
+        [band.packed, ids, band.scales, *band.zeros],
+        "embedded",
+        domain=MS,
+        bits=m.bits,
+        block_size=m.block,
+        gather_axis=0,
+        quantize_axis=1,
+    )
+
+
+def embedding_lookup(g: GraphBuilder, bands: list[Band]) -> str:
+    """(1, S, D) rows for input_ids, each id looked up in the band that holds it."""
+    if len(bands) == 1:
+        return gather_band(g, bands[0], "input_ids")
+    result = None
+    for band in reversed(bands):  # later bands first, earlier ones override
+        rows = band.matrix.shape[0]
+        start = g.const(f"embed.start_{band.start}", np.array(band.start, np.int64))
+        last = g.const(f"embed.last_{band.start}", np.array(rows - 1, np.int64))
+        zero = g.const(f"embed.zero_{band.start}", np.array(0, np.int64))
+        local = g.op("Sub", ["input_ids", start], "band_ids")
+        clamped = g.op("Min", [g.op("Max", [local, zero], "band_lo"), last], "band_ids_clamped")
+        rows_out = gather_band(g, band, clamped)
+        if result is None:
+            result = rows_out
+            continue
+        inside = g.op(
+            "Less",
+            [
+                "input_ids",
+                g.const(f"embed.stop_{band.start}", np.array(band.start + rows, np.int64)),
+            ],
+            "in_band",
+        )
+        inside = g.op(
+            "Unsqueeze",
+            [inside, g.const(f"embed.axis_{band.start}", np.array([-1], np.int64))],
+            "in_band_col",
+        )
+        result = g.op("Where", [inside, rows_out, result], "embedded_sel")
+    return result
+
+
+def head_matmul(g: GraphBuilder, x: str, band: Band, hidden: int) -> str:
+    """Logits for one band's rows: MatMulNBits over the lookup's own bytes.
+
+    MatMulNBits wants B as (N, K / block, block * bits / 8); the lookup stores
+    (N, K * bits / 8). Same bytes, so a Reshape is all it takes.
+    """
+    m = band.matrix
+    rows = m.shape[0]
+    shape = g.const(
+        f"head.{band.start}.shape",
+        np.array([rows, hidden // m.block, m.block * m.bits // 8], np.int64),
+    )
+    b = g.op("Reshape", [band.packed, shape], f"head.{band.start}.qweight")
+    return g.op(
+        "MatMulNBits",
+        [x, b, band.scales, *band.zeros],
+        f"logits_{band.start}",
+        domain=MS,
+        K=hidden,
+        N=rows,
+        bits=m.bits,
+        block_size=m.block,
+        accuracy_level=0,
+    )
