@@ -67,10 +67,18 @@ def build_tokenizer_model(
         if key in seen:
             raise SourceError(f"tokenizer token {token!r} (id {i}) appears twice")
         seen.add(key)
+        if not token:
+            raise SourceError(f"tokenizer token {i} is empty")
         piece = proto.pieces.add()
         piece.piece = token
         piece.score = float(score)
         piece.type = kind
+
+    byte_pieces = sum(p.type == BYTE for p in proto.pieces)
+    if byte_pieces != 256:
+        raise SourceError(
+            f"tokenizer has {byte_pieces} byte pieces (<0x00>…<0xFF>), byte fallback needs 256"
+        )
 
     trainer = proto.trainer_spec
     trainer.model_type = pb.TrainerSpec.BPE
