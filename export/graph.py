@@ -21,7 +21,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from export.config import GemmaConfig
-from export.quantize import QuantizedMatrix
+from export.quantize import QuantizedMatrix, nibble_planes
 
 MS = "com.microsoft"
 OPSET = 21
@@ -63,30 +63,74 @@ class GraphBuilder:
         return names[0] if outputs == 1 else names
 
 
-def add_matrix(g: GraphBuilder, name: str, m: QuantizedMatrix) -> tuple[str, str, str]:
-    """Store a quantized matrix as MatMulNBits inputs: (B, float32 scales, zero points)."""
-    n, k = m.shape
-    nblocks = k // m.block
-    blob = g.const(f"{name}.qweight", m.packed.reshape(n, nblocks, m.block * m.bits // 8))
+@dataclass
+class Plane:
+    """One 4-bit MatMulNBits / GatherBlockQuantized operand of a stored matrix."""
+
+    packed: str  # uint8 (N, K / 2): 4-bit values, low nibble first
+    scales: str  # float32 (N, K / block)
+    zeros: list  # [] (default zero point 8) or [packed zero points]
+
+
+@dataclass
+class StoredMatrix:
+    """A quantized matrix in the graph: one 4-bit plane, or two for 8 bit.
+
+    An 8-bit matrix is computed as hi * 16 + lo (see export/quantize.py), so
+    every op runs onnxruntime's fast 4-bit kernels and the result is exact.
+    """
+
+    matrix: QuantizedMatrix
+    planes: list[Plane]
+
+    @property
+    def block(self) -> int:
+        return self.matrix.block
+
+
+def store_matrix(g: GraphBuilder, name: str, m: QuantizedMatrix) -> StoredMatrix:
     scales = g.op("Cast", [g.const(f"{name}.scales_f16", m.scales)], f"{name}.scales", to=1)
-    zeros = "" if m.zero_points is None else g.const(f"{name}.zero_points", m.zero_points)
-    return blob, scales, zeros
+    if m.bits == 4:
+        zeros = [] if m.zero_points is None else [g.const(f"{name}.zero_points", m.zero_points)]
+        return StoredMatrix(m, [Plane(g.const(f"{name}.qweight", m.packed), scales, zeros)])
+    hi, lo = nibble_planes(m)
+    sixteen = g.const(f"{name}.sixteen", np.array(16.0, np.float32))
+    hi_scales = g.op("Mul", [scales, sixteen], f"{name}.hi_scales")
+    hi_plane = Plane(g.const(f"{name}.qweight_hi", hi), hi_scales, [])
+    return StoredMatrix(m, [hi_plane, Plane(g.const(f"{name}.qweight_lo", lo), scales, [])])
 
 
-def matmul(g: GraphBuilder, x: str, weights: tuple[str, str, str], m: QuantizedMatrix, hint: str):
-    n, k = m.shape
-    inputs = [x, weights[0], weights[1]] + ([weights[2]] if weights[2] else [])
-    return g.op(
-        "MatMulNBits",
-        inputs,
-        hint,
-        domain=MS,
-        K=k,
-        N=n,
-        bits=m.bits,
-        block_size=m.block,
-        accuracy_level=0,
-    )
+def matmul(g: GraphBuilder, x: str, stored: StoredMatrix, hint: str) -> str:
+    """x (..., K) @ W.T -> (..., N), summed over the matrix's planes.
+
+    MatMulNBits wants B as (N, K / block, block / 2); planes are stored
+    (N, K / 2) so that GatherBlockQuantized can read the same bytes: a Reshape
+    (folded away when the session loads) bridges the two.
+    """
+    n, k = stored.matrix.shape
+    shape = np.array([n, k // stored.block, stored.block // 2], np.int64)
+    shape_name = g.const(g.name(f"{hint}.b_shape"), shape)
+    partial = []
+    for i, plane in enumerate(stored.planes):
+        b = g.op("Reshape", [plane.packed, shape_name], f"{hint}.b{i}")
+        inputs = [x, b, plane.scales, *plane.zeros]
+        partial.append(
+            g.op("MatMulNBits", inputs, f"{hint}.part{i}", domain=MS, K=k, N=n, bits=4,
+                 block_size=stored.block, accuracy_level=0)
+        )  # fmt: skip
+    return partial[0] if len(partial) == 1 else g.op("Add", partial, hint)
+
+
+def gather(g: GraphBuilder, stored: StoredMatrix, ids: str, hint: str) -> str:
+    """Rows `ids` of W, dequantized: (..., K), summed over the matrix's planes."""
+    rows = []
+    for plane in stored.planes:
+        inputs = [plane.packed, ids, plane.scales, *plane.zeros]
+        rows.append(
+            g.op("GatherBlockQuantized", inputs, hint, domain=MS, bits=4,
+                 block_size=stored.block, gather_axis=0, quantize_axis=1)
+        )  # fmt: skip
+    return rows[0] if len(rows) == 1 else g.op("Add", rows, hint)
 
 
 def rms(g: GraphBuilder, x: str, weight: str, eps: float, hint: str) -> str:
@@ -163,12 +207,12 @@ def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.Model
     for layer in range(c.num_layers):
         p = f"layers.{layer}."
         w = {
-            kind: add_matrix(g, p + kind, model.matrices[p + kind])
+            kind: store_matrix(g, p + kind, model.matrices[p + kind])
             for kind in ("q", "k", "v", "o", "gate", "up", "down")
         }
 
         def mm(x: str, kind: str, w=w, p=p) -> str:
-            return matmul(g, x, w[kind], model.matrices[p + kind], p + kind)
+            return matmul(g, x, w[kind], p + kind)
 
         # Attention: q/k RMSNorm over head_dim, then RoPE, then GQA with the KV cache.
         q = mm(hidden, "q")  # (1, S, H * Hd)
@@ -253,7 +297,7 @@ def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.Model
         ],
         "last_hidden",
     )  # (1, keep, D)
-    parts = [head_matmul(g, last_hidden, band, c.hidden_size) for band in bands]
+    parts = [matmul(g, last_hidden, band.stored, f"head.{band.start}") for band in bands]
     if len(parts) == 1:
         g.nodes.append(helper.make_node("Identity", parts, ["logits"], name="logits"))
     else:
@@ -304,46 +348,30 @@ class Band:
     """One stored band of the tied embedding: rows [start, start + rows)."""
 
     start: int
-    matrix: QuantizedMatrix
-    packed: str  # (rows, D * bits / 8) uint8, as GatherBlockQuantized reads it
-    scales: str  # (rows, D / block) float32 (cast from stored float16)
-    zeros: list  # [] or [zero points name]
+    stored: StoredMatrix
+
+    @property
+    def rows(self) -> int:
+        return self.stored.matrix.shape[0]
 
 
 def add_band(g: GraphBuilder, name: str, start: int, m: QuantizedMatrix) -> Band:
-    packed = g.const(f"{name}.qweight", m.packed)
-    scales = g.op("Cast", [g.const(f"{name}.scales_f16", m.scales)], f"{name}.scales", to=1)
-    zeros = [] if m.zero_points is None else [g.const(f"{name}.zero_points", m.zero_points)]
-    return Band(start, m, packed, scales, zeros)
-
-
-def gather_band(g: GraphBuilder, band: Band, ids: str) -> str:
-    m = band.matrix
-    return g.op(
-        "GatherBlockQuantized",
-        [band.packed, ids, band.scales, *band.zeros],
-        "embedded",
-        domain=MS,
-        bits=m.bits,
-        block_size=m.block,
-        gather_axis=0,
-        quantize_axis=1,
-    )
+    return Band(start, store_matrix(g, name, m))
 
 
 def embedding_lookup(g: GraphBuilder, bands: list[Band]) -> str:
     """(1, S, D) rows for input_ids, each id looked up in the band that holds it."""
     if len(bands) == 1:
-        return gather_band(g, bands[0], "input_ids")
+        return gather(g, bands[0].stored, "input_ids", "embedded")
     result = None
     for band in reversed(bands):  # later bands first, earlier ones override
-        rows = band.matrix.shape[0]
+        rows = band.rows
         start = g.const(f"embed.start_{band.start}", np.array(band.start, np.int64))
         last = g.const(f"embed.last_{band.start}", np.array(rows - 1, np.int64))
         zero = g.const(f"embed.zero_{band.start}", np.array(0, np.int64))
         local = g.op("Sub", ["input_ids", start], "band_ids")
         clamped = g.op("Min", [g.op("Max", [local, zero], "band_lo"), last], "band_ids_clamped")
-        rows_out = gather_band(g, band, clamped)
+        rows_out = gather(g, band.stored, clamped, "embedded")
         if result is None:
             result = rows_out
             continue
@@ -362,29 +390,3 @@ def embedding_lookup(g: GraphBuilder, bands: list[Band]) -> str:
         )
         result = g.op("Where", [inside, rows_out, result], "embedded_sel")
     return result
-
-
-def head_matmul(g: GraphBuilder, x: str, band: Band, hidden: int) -> str:
-    """Logits for one band's rows: MatMulNBits over the lookup's own bytes.
-
-    MatMulNBits wants B as (N, K / block, block * bits / 8); the lookup stores
-    (N, K * bits / 8). Same bytes, so a Reshape is all it takes.
-    """
-    m = band.matrix
-    rows = m.shape[0]
-    shape = g.const(
-        f"head.{band.start}.shape",
-        np.array([rows, hidden // m.block, m.block * m.bits // 8], np.int64),
-    )
-    b = g.op("Reshape", [band.packed, shape], f"head.{band.start}.qweight")
-    return g.op(
-        "MatMulNBits",
-        [x, b, band.scales, *band.zeros],
-        f"logits_{band.start}",
-        domain=MS,
-        K=hidden,
-        N=rows,
-        bits=m.bits,
-        block_size=m.block,
-        accuracy_level=0,
-    )

@@ -21,7 +21,7 @@ from export.weights import Weights
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-EXPORT_VERSION = "2026.11-1"
+EXPORT_VERSION = "2026.11-2"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"
 

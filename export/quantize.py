@@ -6,9 +6,15 @@ shape (N, K) quantized along K in blocks of `block` values:
 - scales  (N, K / block), stored as float16 to halve their size (a Cast in the
   graph turns them into float32, which the ops need);
 - zero points uint8 (N, ceil(K / block * bits / 8)), packed the same way
-  (None for the symmetric 8-bit grid: the ops then use 2^(bits-1)).
+  (None for the symmetric 8-bit grid).
 Dequantized value = (q - zero_point) * scale. The scale is rounded to float16
 *before* the integers are chosen, so the stored grid is exactly the one used.
+
+8-bit matrices are computed as two 4-bit ones (see `nibble_planes`), because
+onnxruntime's float32 MatMulNBits kernels are fast for 4 bit but ~50x slower
+for 8 bit. Their grid is symmetric with the zero point at 136 and values
+within ±119, so q = 16 * hi + lo with both nibbles around the default zero
+point 8: (q - 136) = 16 * (hi - 8) + (lo - 8).
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+EIGHT_BIT_ZERO = 136  # 16 * 8 + 8: both nibbles centred on MatMulNBits' default zero point
+EIGHT_BIT_RANGE = 119  # 136 + 119 = 255
 
 
 @dataclass
@@ -73,8 +82,8 @@ def quantize(w: np.ndarray, bits: int, block: int) -> QuantizedMatrix:
     blocks = w.reshape(n, k // block, block).astype(np.float32)
     top = (1 << bits) - 1
     if bits == 8:
-        scale = np.abs(blocks).max(axis=-1) / 127.0
-        zero = np.full(scale.shape, 128.0, np.float32)
+        scale = np.abs(blocks).max(axis=-1) / EIGHT_BIT_RANGE
+        zero = np.full(scale.shape, float(EIGHT_BIT_ZERO), np.float32)
     else:
         lo = np.minimum(blocks.min(axis=-1), 0.0)
         hi = np.maximum(blocks.max(axis=-1), 0.0)
@@ -97,8 +106,17 @@ def dequantize(m: QuantizedMatrix) -> np.ndarray:
     nblocks = k // m.block
     q = unpack(m.packed, m.bits, k).astype(np.float32).reshape(n, nblocks, m.block)
     if m.zero_points is None:
-        zero = np.full((n, nblocks), float(1 << (m.bits - 1)), np.float32)
+        zero = np.full((n, nblocks), float(EIGHT_BIT_ZERO), np.float32)
     else:
         zero = unpack(m.zero_points, m.bits, nblocks).astype(np.float32)
     scale = m.scales.astype(np.float32)
     return ((q - zero[..., None]) * scale[..., None]).reshape(n, k)
+
+
+def nibble_planes(m: QuantizedMatrix) -> tuple[np.ndarray, np.ndarray]:
+    """Split an 8-bit matrix into high and low 4-bit planes, each packed (N, K / 2).
+
+    W = (hi - 8) * (16 * scale) + (lo - 8) * scale, exactly.
+    """
+    assert m.bits == 8
+    return pack(m.packed >> 4, 4), pack(m.packed & 15, 4)
