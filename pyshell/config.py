@@ -1,0 +1,183 @@
+"""The exported model's `conteur.json`, read and checked once.
+
+The generation loop, the runners and the prompt builder all need facts about
+the model (context length, special token ids, whether it is the pretrained or
+the instruction-tuned variant, how many candidates the graph returns). They
+come from the exporter's config file rather than from literals scattered in
+the code (docs/architecture.md lists the file's fields).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CONFIG_FILE", "VARIANTS", "ConfigError", "ModelConfig", "SpecialTokens"]
+
+CONFIG_FILE = "conteur.json"
+FORMAT = "conteur-model"
+FORMAT_VERSION = 1
+VARIANTS = ("pretrained", "instruction-tuned")
+# Fields of "architecture" the Python side relies on; all positive integers.
+ARCHITECTURE_INTS = (
+    "num_layers",
+    "hidden_size",
+    "num_heads",
+    "num_kv_heads",
+    "head_dim",
+    "vocab_size",
+    "context_length",
+)
+
+
+class ConfigError(ValueError):
+    """`conteur.json` is missing, unreadable or does not describe a usable model."""
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """Ids of the tokens the loop and the prompt builder treat specially.
+
+    The chat-turn markers exist in Gemma's vocabulary (105, 106) but a model
+    exported from another tokenizer may lack them: then they are None.
+    """
+
+    bos: int
+    eos: int
+    pad: int | None = None
+    unk: int | None = None
+    start_of_turn: int | None = None
+    end_of_turn: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What pyshell needs to know about an exported model folder."""
+
+    name: str
+    variant: str  # "pretrained" or "instruction-tuned"
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    vocab_size: int
+    context_length: int  # most tokens (prompt + generated) the model attends to
+    tokens: SpecialTokens
+    top_k: int  # candidates the graph returns per step (`top_ids`, `top_values`)
+
+    @property
+    def stop_ids(self) -> frozenset[int]:
+        """Ids that end a story: EOS, and `<end_of_turn>` when the vocabulary has it."""
+        ids = {self.tokens.eos}
+        if self.tokens.end_of_turn is not None:
+            ids.add(self.tokens.end_of_turn)
+        return frozenset(ids)
+
+    @property
+    def instruction_tuned(self) -> bool:
+        return self.variant == "instruction-tuned"
+
+    @classmethod
+    def load(cls, source: Mapping | str | Path) -> ModelConfig:
+        """From a parsed dict, a `conteur.json` path, or a model folder holding one."""
+        if isinstance(source, Mapping):
+            return cls.from_dict(source)
+        return cls.from_file(source)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ModelConfig:
+        path = Path(path)
+        if path.is_dir():
+            path = path / CONFIG_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path} does not exist: is this an exported model folder?") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{path} is not valid JSON: {exc}") from None
+        try:
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> ModelConfig:
+        if not isinstance(data, Mapping):
+            raise ConfigError("the config must be a JSON object")
+        _check_format(data)
+        architecture = _section(data, "architecture")
+        arch = {key: _positive_int(architecture, key, "architecture") for key in ARCHITECTURE_INTS}
+        tokens = _tokens(_section(data, "tokens"), arch["vocab_size"])
+        graph = data.get("graph", {})
+        if not isinstance(graph, Mapping):
+            raise ConfigError('"graph" must be an object')
+        top_k = _positive_int(graph, "top_k", "graph") if "top_k" in graph else 64
+        if top_k > arch["vocab_size"]:
+            raise ConfigError(
+                f"graph.top_k ({top_k}) exceeds the vocabulary ({arch['vocab_size']})"
+            )
+        variant = data.get("variant", "pretrained")
+        if variant not in VARIANTS:
+            raise ConfigError(f'"variant" must be one of {", ".join(VARIANTS)} (got {variant!r})')
+        name = data.get("name", "model")
+        if not isinstance(name, str):
+            raise ConfigError('"name" must be a string')
+        return cls(name=name, variant=variant, tokens=tokens, top_k=top_k, **arch)
+
+
+def _check_format(data: Mapping) -> None:
+    """Refuse files that are not ours, or are from a newer exporter than this reader."""
+    if data.get("format", FORMAT) != FORMAT:
+        raise ConfigError(f'"format" is {data.get("format")!r}, expected {FORMAT!r}')
+    version = data.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ConfigError(f'"format_version" must be an integer (got {version!r})')
+    if version > FORMAT_VERSION:
+        raise ConfigError(
+            f"format_version {version} is newer than this code reads ({FORMAT_VERSION}): "
+            "update Conteur or re-export the model"
+        )
+
+
+def _section(data: Mapping, key: str) -> Mapping:
+    if key not in data:
+        raise ConfigError(f'the "{key}" section is missing')
+    section = data[key]
+    if not isinstance(section, Mapping):
+        raise ConfigError(f'"{key}" must be an object')
+    return section
+
+
+def _positive_int(section: Mapping, key: str, where: str) -> int:
+    if key not in section:
+        raise ConfigError(f"{where}.{key} is missing")
+    value = section[key]
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{where}.{key} must be a positive integer (got {value!r})")
+    return value
+
+
+def _tokens(section: Mapping, vocab_size: int) -> SpecialTokens:
+    found: dict[str, int | None] = {}
+    for key in ("bos", "eos", "pad", "unk", "start_of_turn", "end_of_turn"):
+        value = section.get(key)
+        if value == -1 and key not in ("bos", "eos"):
+            value = None  # sentencepiece's "no such piece"
+        if value is None:
+            if key in ("bos", "eos"):
+                raise ConfigError(f"tokens.{key} is missing")
+            found[key] = None
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < vocab_size:
+            raise ConfigError(
+                f"tokens.{key} must be a token id in 0..{vocab_size - 1} (got {value!r})"
+            )
+        found[key] = value
+    return SpecialTokens(**found)

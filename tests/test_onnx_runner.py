@@ -1,0 +1,202 @@
+"""The onnxruntime runner (pyshell/onnx_runner.py).
+
+A toy graph with the real graph's inputs and outputs (docs/architecture.md)
+checks the KV-cache bookkeeping against a numpy reference: its logits at a
+position depend on every cached key before it, so a lost or doubled cache
+entry changes the numbers. The tiny exported model then checks the same on
+the exporter's real graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pyshell.generate import generate
+from pyshell.onnx_runner import ModelFolderError, OnnxRunner
+from pyshell.runner import Candidates, ContextFullError, Runner
+from pyshell.sampler import SamplingConfig
+from tests.test_generate import ByteTokenizer
+
+VOCAB, DIM, LAYERS, TOP_K, CONTEXT = 16, 4, 2, 8, 12
+
+
+def toy_weights() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    embed = rng.normal(size=(VOCAB, DIM)).astype(np.float32)  # (vocab, dim)
+    head = rng.normal(size=(DIM, VOCAB)).astype(np.float32)  # (dim, vocab)
+    return embed, head
+
+
+def toy_logits(ids: list[int]) -> np.ndarray:
+    """Reference: logits at position t = (sum of embeddings 0..t) @ head, shape (T, vocab)."""
+    embed, head = toy_weights()
+    return np.cumsum(embed[ids], axis=0) @ head
+
+
+def write_toy_model(folder: Path) -> Path:
+    """A model folder whose graph has Conteur's I/O: KV concat, cumulative sum, top-k."""
+    from onnx import TensorProto, helper, numpy_helper, save_model
+
+    embed, head = toy_weights()
+    kv = [1, 1, "past", DIM]
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
+        helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "keep", VOCAB]),
+        helper.make_tensor_value_info("top_values", TensorProto.FLOAT, [1, TOP_K]),
+        helper.make_tensor_value_info("top_ids", TensorProto.INT64, [1, TOP_K]),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["embed", "input_ids"], ["emb"]),  # (1, S, dim)
+        helper.make_node("Unsqueeze", ["emb", "axis1"], ["new_kv"]),  # (1, 1, S, dim)
+    ]
+    for i in range(LAYERS):
+        for part in ("key", "value"):
+            past, present = f"past_key_values.{i}.{part}", f"present.{i}.{part}"
+            inputs.append(helper.make_tensor_value_info(past, TensorProto.FLOAT, kv))
+            outputs.append(
+                helper.make_tensor_value_info(present, TensorProto.FLOAT, [1, 1, "t", DIM])
+            )
+            nodes.append(helper.make_node("Concat", [past, "new_kv"], [present], axis=2))
+    nodes += [
+        helper.make_node("CumSum", ["present.1.key", "axis2"], ["sums"]),  # (1, 1, T, dim)
+        helper.make_node("Squeeze", ["sums", "axes01"], ["hidden"]),  # (T, dim)
+        helper.make_node("Neg", ["num_logits_to_keep"], ["neg_keep"]),
+        helper.make_node("Unsqueeze", ["neg_keep", "axis0"], ["start"]),
+        helper.make_node("Slice", ["hidden", "start", "end", "axis0"], ["last"]),  # (keep, dim)
+        helper.make_node("MatMul", ["last", "head"], ["rows"]),  # (keep, vocab)
+        helper.make_node("Unsqueeze", ["rows", "axis0"], ["logits"]),
+        helper.make_node("Slice", ["rows", "minus1", "end", "axis0"], ["last_row"]),  # (1, vocab)
+        helper.make_node("TopK", ["last_row", "k"], ["top_values", "top_ids"], axis=-1),
+    ]
+    consts = {
+        "embed": embed, "head": head, "axis0": np.array([0]), "axis1": np.array([1]),
+        "axis2": np.array(2), "axes01": np.array([0, 1]), "minus1": np.array([-1]),
+        "end": np.array([2**62]), "k": np.array([TOP_K]),
+    }  # fmt: skip
+    graph = helper.make_graph(
+        nodes, "toy", inputs, outputs,
+        [numpy_helper.from_array(v, k) for k, v in consts.items()],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(model, str(folder / "model.onnx"))
+    config = {
+        "format": "conteur-model", "format_version": 1, "name": "toy", "variant": "pretrained",
+        "architecture": {
+            "num_layers": LAYERS, "hidden_size": DIM, "num_heads": 1, "num_kv_heads": 1,
+            "head_dim": DIM, "vocab_size": VOCAB, "context_length": CONTEXT,
+        },
+        "tokens": {"pad": 0, "eos": 1, "bos": 2, "unk": 3},
+        "graph": {"top_k": TOP_K},
+    }  # fmt: skip
+    (folder / "conteur.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def toy_dir(tmp_path_factory) -> Path:
+    return write_toy_model(tmp_path_factory.mktemp("toy"))
+
+
+def expected_candidates(ids: list[int]) -> tuple[list[int], np.ndarray]:
+    row = toy_logits(ids)[-1]
+    best = np.argsort(-row, kind="stable")[:TOP_K]
+    return best.tolist(), row[best]
+
+
+def test_step_by_step_candidates_match_the_reference(toy_dir):
+    runner = OnnxRunner(toy_dir, threads=1)
+    sequence = [2, 5, 7, 9, 4, 11]
+    got = runner.step_sync(sequence[:3])
+    for n in range(3, len(sequence) + 1):
+        ids, values = expected_candidates(sequence[:n])
+        assert got.ids == ids
+        np.testing.assert_allclose(got.scores, values, rtol=1e-5, atol=1e-5)
+        assert got.scores == sorted(got.scores, reverse=True)
+        assert runner.position == n
+        if n < len(sequence):
+            got = runner.step_sync([sequence[n]])
+
+
+def test_step_logits_keeps_the_last_positions(toy_dir):
+    runner = OnnxRunner(toy_dir, threads=1)
+    logits = runner.step_logits([2, 5, 7, 9], keep=3)
+    assert logits.shape == (3, VOCAB)
+    np.testing.assert_allclose(logits, toy_logits([2, 5, 7, 9])[1:], rtol=1e-5, atol=1e-5)
+    # The cache advanced: the next step continues the same sequence.
+    np.testing.assert_allclose(
+        runner.step_logits([4])[0], toy_logits([2, 5, 7, 9, 4])[-1], rtol=1e-5, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="keep must be between 1 and 1"):
+        runner.step_logits([3], keep=2)
+
+
+def test_reset_forgets_the_cache(toy_dir):
+    runner = OnnxRunner(toy_dir, threads=1)
+    first = runner.step_sync([2, 5, 7])
+    runner.step_sync([9])
+    asyncio.run(runner.reset())
+    assert runner.position == 0
+    assert asyncio.run(runner.step([2, 5, 7])) == first
+
+
+def test_context_is_enforced(toy_dir):
+    runner = OnnxRunner(toy_dir, threads=1)
+    assert runner.context_length == CONTEXT
+    runner.step_sync([2] * 10)
+    runner.step_sync([3, 3])
+    with pytest.raises(ContextFullError, match="12 cached \\+ 1 new tokens exceed the 12-token"):
+        runner.step_sync([4])
+    with pytest.raises(ValueError, match="at least one token"):
+        runner.step_sync([])
+
+
+def test_runner_drives_the_generation_loop(toy_dir):
+    runner = OnnxRunner(toy_dir, threads=1)
+    assert isinstance(runner, Runner)
+    config = SamplingConfig(temperature=0, repetition_penalty=1.0, seed=0)
+    result = asyncio.run(
+        generate(runner, ByteTokenizer(), [5, 7], sampler=config, max_new_tokens=6, stop_ids={99})
+    )
+    # Greedy reference: argmax of the cumulative-sum logits, token after token.
+    sequence = [2, 5, 7]
+    for _ in range(6):
+        sequence.append(int(np.argmax(toy_logits(sequence)[-1])))
+    assert result.ids == sequence[3:]
+
+
+def test_missing_or_incomplete_folders_are_reported(tmp_path, toy_dir):
+    with pytest.raises(ModelFolderError, match="no model folder at .*python -m export"):
+        OnnxRunner(tmp_path / "nowhere")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "conteur.json").write_text((toy_dir / "conteur.json").read_text())
+    with pytest.raises(ModelFolderError, match="has no model.onnx"):
+        OnnxRunner(tmp_path / "half")
+
+
+def test_tiny_export_steps_agree_with_one_pass(tiny_model_dir):
+    """On the exporter's graph: feeding a prompt in pieces gives the logits of one pass."""
+    runner = OnnxRunner(tiny_model_dir, threads=1)
+    ids = [2] + [(7 * i + 11) % (runner.config.vocab_size - 10) + 5 for i in range(23)]
+    whole = runner.step_logits(ids, keep=len(ids))  # (24, vocab)
+    runner.reset_sync()
+    pieces = [ids[:9], ids[9:10], ids[10:17], *[[i] for i in ids[17:]]]
+    rows = [runner.step_logits(piece, keep=len(piece)) for piece in pieces]
+    np.testing.assert_allclose(np.concatenate(rows), whole, rtol=1e-3, atol=1e-3)
+    runner.reset_sync()
+    for piece in pieces:
+        candidates: Candidates = runner.step_sync(piece)
+    k = runner.config.top_k
+    assert len(candidates.ids) == len(set(candidates.ids)) == k
+    # The candidates are the k best of the one-pass logits, best first, with their values.
+    np.testing.assert_allclose(candidates.scores, np.sort(whole[-1])[::-1][:k], atol=1e-3)
+    np.testing.assert_allclose(whole[-1][candidates.ids], candidates.scores, atol=1e-3)
