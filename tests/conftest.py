@@ -107,3 +107,21 @@ def real_model_dir() -> Path:
 @pytest.fixture(scope="session")
 def real_config(real_model_dir) -> dict:
     return json.loads((real_model_dir / "conteur.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def real_source_weights(real_model_dir):
+    """Float32 weights of the source GGUF (the fidelity reference), read once."""
+    from export.gguf_source import read_gguf
+
+    weights, _ = read_gguf(ROOT / "build" / "cache" / "gemma-3-270m-q4_k_m.gguf")
+    return weights
+
+
+@pytest.fixture(scope="session")
+def real_exported_tensors(real_source_weights) -> dict:
+    """The float32 values of the weights the exported graph computes with."""
+    from export.quantized_model import dequantized_tensors, quantize_weights
+    from export.scheme import SCHEMES
+
+    return dequantized_tensors(quantize_weights(real_source_weights, SCHEMES["default"]))

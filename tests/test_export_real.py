@@ -8,22 +8,13 @@ import numpy as np
 import pytest
 
 from export import reference
-from export.gguf_source import read_gguf
-from export.quantized_model import dequantized_tensors, quantize_weights
-from export.scheme import SCHEMES
 from export.verify import DEFAULT_TEXT, fidelity, onnx_logits, session, tokenize
-from tests.conftest import ROOT, run_export
+from tests.conftest import run_export
 
 pytestmark = pytest.mark.real_model
 
 PROMPT = "Once upon a time, in a small village,"
 PROMPT_IDS = [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
-
-
-@pytest.fixture(scope="module")
-def source_weights(real_model_dir):
-    weights, _ = read_gguf(ROOT / "build" / "cache" / "gemma-3-270m-q4_k_m.gguf")
-    return weights
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +36,19 @@ def test_prompt_tokens_and_top1(real_model_dir, real_config):
     assert int(np.argmax(logits[-1])) == 993  # " there"
 
 
-def test_graph_equals_reference_on_same_weights(source_weights, model_logits, eval_ids):
-    quantized = quantize_weights(source_weights, SCHEMES["default"])
-    want = reference.logits(eval_ids, dequantized_tensors(quantized), source_weights.config)
+def test_graph_equals_reference_on_same_weights(
+    real_source_weights, real_exported_tensors, model_logits, eval_ids
+):
+    want = reference.logits(eval_ids, real_exported_tensors, real_source_weights.config)
     diff = np.abs(model_logits - want).max(axis=-1)
     assert diff.shape == (len(eval_ids),)
     assert diff.max() <= 1e-2
 
 
 def test_quantization_fidelity_meets_the_target(
-    real_model_dir, real_config, source_weights, model_logits, eval_ids
+    real_model_dir, real_config, real_source_weights, model_logits, eval_ids
 ):
-    want = reference.logits(eval_ids, source_weights.tensors, source_weights.config)
+    want = reference.logits(eval_ids, real_source_weights.tensors, real_source_weights.config)
     metrics = fidelity(want, model_logits, eval_ids)
     print(json.dumps(metrics))
     assert metrics["ppl_ratio"] <= 1.08

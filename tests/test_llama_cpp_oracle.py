@@ -12,9 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from export.gguf_source import open_reader, read_gguf
-from export.quantized_model import dequantized_tensors, quantize_weights
-from export.scheme import SCHEMES
+from export.gguf_source import open_reader
 from export.verify import DEFAULT_TEXT, onnx_logits, session, tokenize
 from tests.conftest import ROOT
 
@@ -46,8 +44,10 @@ def write_float32_twin(path, tensors: dict) -> None:
     reader = open_reader(SOURCE)
     writer = gguf.GGUFWriter(str(path), "gemma3")
     for field in reader.fields.values():
-        if field.name.startswith("GGUF.") or field.name in ("general.architecture",
-                                                            "general.file_type"):
+        if field.name.startswith("GGUF.") or field.name in (
+            "general.architecture",
+            "general.file_type",
+        ):
             continue
         sub_type = field.types[-1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
         writer.add_key_value(field.name, field.contents(), field.types[0], sub_type=sub_type)
@@ -61,11 +61,9 @@ def write_float32_twin(path, tensors: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def twin_path(real_model_dir, tmp_path_factory):
-    weights, _ = read_gguf(SOURCE)
-    tensors = dequantized_tensors(quantize_weights(weights, SCHEMES["default"]))
+def twin_path(real_exported_tensors, tmp_path_factory):
     path = tmp_path_factory.mktemp("llama") / "twin-f32.gguf"
-    write_float32_twin(path, tensors)
+    write_float32_twin(path, real_exported_tensors)
     return path
 
 
@@ -73,15 +71,23 @@ def test_llama_cpp_agrees_with_onnx_on_every_position(twin_path, real_model_dir,
     ids = tokenize(real_model_dir, DEFAULT_TEXT.read_text())
     assert len(ids) > 512  # past the sliding window
     llm = llama_cpp.Llama(
-        str(twin_path), n_ctx=1024, n_batch=1024, n_threads=2, logits_all=True, verbose=False,
-        type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32,  # default KV is f16
+        str(twin_path),
+        n_ctx=1024,
+        n_batch=1024,
+        n_threads=2,
+        logits_all=True,
+        verbose=False,
+        type_k=llama_cpp.GGML_TYPE_F32,
+        type_v=llama_cpp.GGML_TYPE_F32,  # default KV is f16
     )
     llm.eval(ids)
     theirs = np.asarray(llm.scores[: len(ids)], np.float32)
     ours = onnx_logits(session(real_model_dir), real_config, ids)
     diff = np.abs(theirs - ours).max(axis=-1)
-    print(f"llama.cpp vs ONNX over {len(ids)} positions: max |diff| {diff.max():.4f}, "
-          f"median {np.median(diff):.4f}")
+    print(
+        f"llama.cpp vs ONNX over {len(ids)} positions: max |diff| {diff.max():.4f}, "
+        f"median {np.median(diff):.4f}"
+    )
     # llama.cpp evaluates GELU through a float16 table, so it is not bit-exact;
     # a convention error (norm, RoPE, window, scale) would show as whole logits.
     assert diff.max() <= 5e-2
