@@ -1,0 +1,214 @@
+"""Browser fixtures: the built sites, one static server, Chromium, and a request recorder.
+
+One server serves build/e2e/, a folder of sites built from the model fixtures
+(tests/conftest.py): `tiny/`, `real/`, and damaged copies of the tiny site.
+Pages are shared per session because each one boots Pyodide (seconds on two
+cores): one tiny page on WASM, one on WebGPU (SwiftShader), one real page.
+
+Every browser context goes through `new_context`, which records each request;
+at the end of the session no request may have left the served origins.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.e2e.story_page import StoryPage
+from web.build import build_site
+from web.serve import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E = ROOT / "build" / "e2e"
+CHROMIUM = Path(os.environ.get("CONTEUR_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WEBGPU_ARG = "--enable-unsafe-webgpu"  # SwiftShader: a software WebGPU adapter (DESIGN.md §6)
+
+
+# --- sites and server -----------------------------------------------------------------
+
+
+def copy_site(src: Path, dst: Path) -> None:
+    """A copy of a built site whose files are hard links (cheap; never written through)."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, copy_function=os.link)
+
+
+@pytest.fixture(scope="session")
+def tiny_site(tiny_model_dir) -> Path:
+    """The site built with the tiny test model (build/e2e/tiny/)."""
+    out = E2E / "tiny"
+    build_site(tiny_model_dir, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_site(real_model_dir) -> Path:
+    """The site built with the real Gemma 3 270M export (build/e2e/real/)."""
+    out = E2E / "real"
+    build_site(real_model_dir, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def corrupt_site(tiny_site) -> Path:
+    """The tiny site with one flipped byte in the weights (conteur.json unchanged)."""
+    out = E2E / "corrupt-model"
+    copy_site(tiny_site, out)
+    weights = out / "model" / "model.onnx.data"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.unlink()  # break the hard link before writing
+    weights.write_bytes(bytes(data))
+    return out
+
+
+@pytest.fixture(scope="session")
+def missing_site(tiny_site) -> Path:
+    """The tiny site without its weights file."""
+    out = E2E / "missing-model"
+    copy_site(tiny_site, out)
+    (out / "model" / "model.onnx.data").unlink()
+    return out
+
+
+@pytest.fixture(scope="session")
+def allowed_origins() -> set[str]:
+    """Origins of the servers this session started; requests may go nowhere else."""
+    return set()
+
+
+def start_server(folder: Path, origins: set[str]):
+    server = make_server(folder, port=0, quiet=True, require_index=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    origin = f"http://{host}:{port}"
+    origins.add(origin)
+    return server, origin
+
+
+@pytest.fixture(scope="session")
+def origin(allowed_origins) -> Iterator[str]:
+    """The origin serving build/e2e/ (each site is a folder under it)."""
+    E2E.mkdir(parents=True, exist_ok=True)
+    server, url = start_server(E2E, allowed_origins)
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+# --- browsers and the request recorder ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def requests_seen(allowed_origins) -> Iterator[list[str]]:
+    """Every URL any recorded context asked for; checked when the session ends."""
+    seen: list[str] = []
+    yield seen
+    print(f"\nrequest recorder: {len(seen)} requests to {sorted(allowed_origins)}")
+    foreign = sorted({u for u in seen if not _same_origin(u, allowed_origins)})
+    assert not foreign, f"requests left the served origins {sorted(allowed_origins)}: {foreign}"
+
+
+def _same_origin(url: str, origins: set[str]) -> bool:
+    if url.startswith(("data:", "blob:", "about:")):
+        return True  # in-page data, never the network
+    return any(url == o or url.startswith(o + "/") for o in origins)
+
+
+def record(context: BrowserContext, seen: list[str]) -> BrowserContext:
+    """Record every request of `context`, its pages, workers and service workers."""
+    context.on("request", lambda request: seen.append(request.url))
+    context.on("websocket", lambda ws: seen.append(ws.url))
+    return context
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    assert CHROMIUM.is_file(), (
+        f"{CHROMIUM} is missing: install Debian's chromium (./conteur setup does it) "
+        "or set CONTEUR_CHROMIUM"
+    )
+    with sync_playwright() as p:
+        yield p
+
+
+def launch(playwright: Playwright, webgpu: bool = True) -> Browser:
+    args = CHROMIUM_ARGS + ([WEBGPU_ARG] if webgpu else [])
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator[Browser]:
+    """Chromium with a (software) WebGPU adapter: the launch every page test shares."""
+    b = launch(playwright, webgpu=True)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def browser_without_webgpu(playwright) -> Iterator[Browser]:
+    """Chromium launched without the WebGPU flag: navigator.gpu has no adapter."""
+    b = launch(playwright, webgpu=False)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def new_page(requests_seen):
+    """Open a page in a fresh recorded context: new_page(browser, url) -> StoryPage."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(browser: Browser, url: str, wait_ready: bool = True, **options) -> StoryPage:
+        context = record(browser.new_context(**options), requests_seen)
+        contexts.append(context)
+        page: Page = context.new_page()
+        story = StoryPage(page)
+        page.goto(url)
+        if wait_ready:
+            story.wait_loaded()
+        return story
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+# --- shared pages ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_wasm(browser, new_page, origin, tiny_site) -> StoryPage:
+    """The tiny model on the CPU backend, shared by the control and bad-input tests."""
+    page = new_page(browser, f"{origin}/tiny/?backend=wasm")
+    page.assert_ready()
+    return page
+
+
+@pytest.fixture(scope="session")
+def tiny_webgpu(browser, new_page, origin, tiny_site) -> StoryPage:
+    page = new_page(browser, f"{origin}/tiny/?backend=webgpu")
+    page.assert_ready()
+    return page
+
+
+@pytest.fixture(scope="session")
+def real_wasm(browser, new_page, origin, real_site) -> StoryPage:
+    """Gemma 3 270M on the CPU backend (WebGPU on SwiftShader is far too slow for it)."""
+    page = new_page(browser, f"{origin}/real/?backend=wasm")
+    page.assert_ready()
+    return page

@@ -1,0 +1,65 @@
+"""What CPython computes for a story the page wrote: pyshell + onnxruntime on the same model.
+
+The page reports (window.conteur.last) the request, the prompt and the exact
+sampling settings it used; this replays them through `pyshell.generate` with
+`pyshell.onnx_runner.OnnxRunner`, the CPython twin of the page's runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+from pyshell.config import ModelConfig
+from pyshell.generate import GenerationResult, generate
+from pyshell.onnx_runner import OnnxRunner
+from pyshell.prompts import StoryRequest, build_prompt
+from pyshell.runner import Candidates
+from pyshell.sampler import Sampler, SamplingConfig
+from pyshell.tokenizer import Tokenizer
+
+
+@lru_cache(maxsize=4)
+def _model(model_dir: Path) -> tuple[ModelConfig, Tokenizer, OnnxRunner]:
+    config = ModelConfig.from_file(model_dir)
+    tokenizer = Tokenizer.from_file(model_dir / "tokenizer.model")
+    return config, tokenizer, OnnxRunner(model_dir)
+
+
+def prompt_for(model_dir: Path, last: dict) -> str:
+    """The prompt pyshell builds from the request the page sent."""
+    config, _, _ = _model(model_dir)
+    return build_prompt(StoryRequest(**last["request"]), config.variant)
+
+
+def first_step(model_dir: Path, prompt_ids: list[int]) -> Candidates:
+    """The candidates after the prompt: the page's first step."""
+    _, _, runner = _model(model_dir)
+    runner.reset_sync()
+    return runner.step_sync(prompt_ids)
+
+
+def replay(model_dir: Path, last: dict) -> GenerationResult:
+    """The story CPython writes with the page's prompt and sampling settings."""
+    config, tokenizer, runner = _model(model_dir)
+    s = last["sampling"]
+    sampling = SamplingConfig(
+        temperature=s["temperature"],
+        top_k=s["top_k"],
+        top_p=s["top_p"],
+        repetition_penalty=s["repetition_penalty"],
+        seed=int(s["seed"]),
+    )
+    story = generate(
+        runner,
+        tokenizer,
+        prompt_for(model_dir, last),
+        sampler=Sampler(sampling, config.top_k),
+        max_new_tokens=s["max_new_tokens"],
+        stop_ids=config.stop_ids,
+    )
+    # Playwright's sync API owns this thread's event loop: run the loop on another thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, story).result()

@@ -1,0 +1,84 @@
+"""The page writes the same story as CPython (pyshell + onnxruntime) on the same model.
+
+Tiny model: on WASM and on WebGPU (SwiftShader), a seeded sampled story equals
+CPython's token for token. Real Gemma 3 270M on WASM: the first step's top-5
+ids equal CPython's with logits within 1e-2, and a greedy story of 20+ tokens
+is the same.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e import reference
+
+pytestmark = pytest.mark.browser
+
+# Sampled, seeded, long enough to cross the tiny model's 8-token sliding window many times.
+TINY_SETTINGS = {
+    "temperature": "1.5",
+    "top_p": "1",
+    "repetition_penalty": "1.3",
+    "max_new_tokens": "48",
+    "seed": "20261123",
+}
+TINY_TEXT = "The old lighthouse keeper opened the letter and read it twice."
+
+
+def check_tiny_story(page, model_dir) -> dict:
+    last = page.write(TINY_TEXT, TINY_SETTINGS)
+    assert last["prompt"] == reference.prompt_for(model_dir, last)
+    assert last["sampling"]["seed"] == TINY_SETTINGS["seed"]
+    want = reference.replay(model_dir, last)
+    assert last["prompt_ids"] == want.prompt_ids
+    assert last["ids"] == want.ids
+    assert len(last["ids"]) == 48 or last["stop_reason"] == "eos"
+    assert last["text"] == want.text
+    assert page.story_text() == last["prompt"] + last["text"]
+
+    # The first step's candidates: the same logits (near-ties may swap places).
+    first = reference.first_step(model_dir, want.prompt_ids)
+    got = dict(zip(last["first_candidates"]["ids"], last["first_candidates"]["scores"]))
+    assert last["first_candidates"]["ids"][0] == first.ids[0]
+    worst = max(abs(got[i] - score) for i, score in zip(first.ids[:10], first.scores[:10]))
+    assert worst < 1e-3, f"first-step logits differ by {worst}"
+    return last
+
+
+def test_tiny_story_on_wasm_equals_cpython(tiny_wasm, tiny_model_dir):
+    assert tiny_wasm.backend() == "wasm"
+    last = check_tiny_story(tiny_wasm, tiny_model_dir)
+    print(f"tiny/wasm: {last['stats']['decode_tokens_per_second']:.1f} tokens/s")
+
+
+def test_tiny_story_on_webgpu_equals_cpython(tiny_webgpu, tiny_model_dir):
+    assert tiny_webgpu.backend() == "webgpu", tiny_webgpu.backend_text()
+    assert "swiftshader" in tiny_webgpu.backend_text().lower()
+    last = check_tiny_story(tiny_webgpu, tiny_model_dir)
+    print(f"tiny/webgpu: {last['stats']['decode_tokens_per_second']:.1f} tokens/s")
+
+
+@pytest.mark.real_model
+def test_real_model_first_step_and_greedy_story_equal_cpython(real_wasm, real_model_dir):
+    assert real_wasm.backend() == "wasm"
+    settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "24"}
+    last = real_wasm.write("Once upon a time, in a small village,", settings)
+    # DESIGN.md §2: the prompt's ids, with BOS.
+    assert last["prompt_ids"] == [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
+
+    first = reference.first_step(real_model_dir, last["prompt_ids"])
+    got = last["first_candidates"]
+    assert got["ids"][:5] == first.ids[:5]
+    worst = max(abs(a - b) for a, b in zip(got["scores"][:5], first.scores[:5]))
+    assert worst <= 1e-2, f"top-5 logits differ by {worst}"
+
+    want = reference.replay(real_model_dir, last)
+    assert len(last["ids"]) >= 20
+    assert last["ids"] == want.ids
+    assert last["text"] == want.text
+    stats = last["stats"]
+    print(
+        f"real/wasm: prefill {stats['prefill_tokens_per_second']:.1f} tokens/s, "
+        f"decode {stats['decode_tokens_per_second']:.2f} tokens/s, "
+        f"top-5 logits within {worst:.2e}; timings {real_wasm.hook('timings')}"
+    )

@@ -1,0 +1,242 @@
+"""`python -m web.build`: assemble the static site in build/site/.
+
+The site is self-contained: every byte the page needs comes from its own
+origin (DESIGN.md §5). It holds
+- web/static/ (the page, its modules, the service worker, the manifest);
+- icons drawn by web/icons.py;
+- the few onnxruntime-web and Pyodide files the page loads, from node_modules/;
+- pyshell as a wheel plus our own Pyodide lock file listing it (web/wheel.py);
+- the exported model folder, checked against the sha256 in its conteur.json.
+
+The service worker's precache list and the site version (a hash of every
+file's sha256) are written into sw.js, so any changed byte makes browsers
+install the new version and drop the old cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from web.icons import write_icons
+from web.wheel import PACKAGE, build_wheel, write_lock_file
+
+__all__ = ["BuildError", "build_site", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = Path(__file__).resolve().parent / "static"
+NODE_MODULES = ROOT / "node_modules"
+DEFAULT_MODEL = ROOT / "models" / "gemma-3-270m"
+DEFAULT_OUT = ROOT / "build" / "site"
+
+# What the page loads from each npm package, and where it goes in the site.
+ORT_FILES = [
+    # WebGPU: the C++ WebGPU backend (DESIGN.md §6) and its asyncify wasm.
+    "ort.webgpu.min.mjs",
+    "ort-wasm-simd-threaded.asyncify.mjs",
+    "ort-wasm-simd-threaded.asyncify.wasm",
+    # CPU: the plain wasm build (the webgpu build's wasm backend lacks GatherBlockQuantized).
+    "ort.wasm.min.mjs",
+    "ort-wasm-simd-threaded.mjs",
+    "ort-wasm-simd-threaded.wasm",
+]
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
+MODEL_FILES = [
+    "model.onnx",
+    "model.onnx.data",
+    "tokenizer.model",
+    "tokenizer.pieces",
+    "conteur.json",
+    "GEMMA_TERMS.html",
+    "NOTICE",
+]
+# Filled in by the build; the placeholders are what web/static holds.
+SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [] };'
+HTML_PLACEHOLDER = 'data-version="dev"'
+NOT_PRECACHED = {"sw.js"}  # the browser fetches the service worker itself
+
+
+class BuildError(RuntimeError):
+    """The site cannot be built; the message says what to do."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _place(src: Path, dst: Path, link: bool) -> None:
+    """Hard-link when allowed (the model is 200+ MB), else copy."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if link:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copyfile(src, dst)
+
+
+def _pyshell_version() -> str:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def check_model(model_dir: Path) -> dict:
+    """The model's conteur.json, after checking every file's size and sha256 against it."""
+    if not model_dir.is_dir():
+        raise BuildError(
+            f"no model folder at {model_dir}: export one with `python -m export` "
+            "(./conteur serve does it) or pass --model DIR"
+        )
+    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+    if missing:
+        raise BuildError(
+            f"{model_dir} lacks {', '.join(missing)}: re-export the model with `python -m export`"
+        )
+    try:
+        config = json.loads((model_dir / "conteur.json").read_text())
+        listed = config["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BuildError(f"{model_dir / 'conteur.json'} is unreadable ({exc}): re-export") from None
+    for name in MODEL_FILES:
+        if name == "conteur.json":
+            continue
+        entry = listed.get(name)
+        if not entry:
+            raise BuildError(f"conteur.json does not list {name}: re-export the model")
+        path = model_dir / name
+        if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
+            raise BuildError(
+                f"{path} does not match the size and sha256 in conteur.json: the file is "
+                "damaged or from another export; re-export the model"
+            )
+    return config
+
+
+def _check_node_modules() -> None:
+    wanted = [NODE_MODULES / "onnxruntime-web" / "dist" / n for n in ORT_FILES]
+    wanted += [NODE_MODULES / "pyodide" / n for n in PYODIDE_FILES]
+    missing = [str(p.relative_to(ROOT)) for p in wanted if not p.is_file()]
+    if missing:
+        raise BuildError(
+            f"missing {missing[0]} (and {len(missing) - 1} more): install the browser "
+            "runtimes with `npm ci` (./conteur setup does it)"
+        )
+
+
+def _file_list(site: Path, model_config: dict) -> list[dict]:
+    """Every precached file: its URL relative to the site, size and sha256.
+
+    Model files take their sha256 from conteur.json (just checked), so the
+    200+ MB weights are hashed once per build, not twice.
+    """
+    known = {f"model/{name}": entry["sha256"] for name, entry in model_config["files"].items()}
+    files = []
+    for path in sorted(site.rglob("*")):
+        if not path.is_file():
+            continue
+        url = path.relative_to(site).as_posix()
+        if url in NOT_PRECACHED:
+            continue
+        sha = known.get(url) or _sha256(path)
+        files.append({"url": url, "bytes": path.stat().st_size, "sha256": sha})
+    return files
+
+
+def _site_version(files: list[dict]) -> str:
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f"{f['url']}\0{f['sha256']}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _fill(path: Path, placeholder: str, value: str) -> None:
+    text = path.read_text()
+    if placeholder not in text:
+        raise BuildError(f"{path.name} lost its build placeholder {placeholder!r}")
+    path.unlink()  # never write through a hard link
+    path.write_text(text.replace(placeholder, value))
+
+
+def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: bool = True) -> dict:
+    """Assemble the site in `out` (replaced whole); returns {version, files, bytes}."""
+    _check_node_modules()
+    model_config = check_model(model_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+
+    for src in sorted(STATIC.rglob("*")):
+        if src.is_file():
+            _place(src, out / src.relative_to(STATIC), link=False)
+    write_icons(out / "icons")
+    for name in ORT_FILES:
+        _place(
+            NODE_MODULES / "onnxruntime-web" / "dist" / name, out / "vendor" / "ort" / name, link
+        )
+    for name in PYODIDE_FILES:
+        _place(NODE_MODULES / "pyodide" / name, out / "vendor" / "pyodide" / name, link)
+    version = _pyshell_version()
+    wheel = build_wheel(ROOT / PACKAGE, out / "py", version)
+    write_lock_file(
+        wheel, NODE_MODULES / "pyodide" / "pyodide-lock.json", out / "py" / "pyodide-lock.json",
+        version,
+    )  # fmt: skip
+    for name in MODEL_FILES:
+        _place(model_dir / name, out / "model" / name, link)
+
+    # index.html carries the version too, so it is hashed as its template.
+    files = _file_list(out, model_config)
+    site_version = _site_version(files)
+    _fill(out / "index.html", HTML_PLACEHOLDER, f'data-version="{site_version}"')
+    for f in files:
+        if f["url"] == "index.html":
+            path = out / "index.html"
+            f.update(bytes=path.stat().st_size, sha256=_sha256(path))
+    build = {"version": site_version, "model": model_config.get("name", "model"), "files": files}
+    _fill(out / "sw.js", SW_PLACEHOLDER, f"const BUILD = {json.dumps(build)};")
+    return {"version": site_version, "files": len(files), "bytes": sum(f["bytes"] for f in files)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m web.build", description="Assemble the static site (default build/site/)."
+    )
+    parser.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL, metavar="DIR",
+        help=f"exported model folder (default: {DEFAULT_MODEL.relative_to(ROOT)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+        help=f"output folder, replaced whole (default: {DEFAULT_OUT.relative_to(ROOT)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--copy", action="store_true", help="copy large files instead of hard-linking them"
+    )
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        info = build_site(args.model.resolve(), args.out.resolve(), link=not args.copy)
+    except BuildError as exc:
+        print(f"web.build: error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"web.build: {args.out} ({info['files']} files, {info['bytes'] / 1e6:.1f} MB, "
+        f"version {info['version']}) in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

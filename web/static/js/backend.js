@@ -1,0 +1,86 @@
+// Choose where the model runs and open the onnxruntime-web session there.
+//
+// WebGPU uses `ort.webgpu.min.mjs` (onnxruntime's C++ WebGPU backend, which runs
+// MatMulNBits, GroupQueryAttention and GatherBlockQuantized on the GPU). The CPU
+// path uses `ort.wasm.min.mjs`: the webgpu build's own wasm backend lacks
+// GatherBlockQuantized (DESIGN.md §6). Both builds use threads when the page is
+// cross-origin isolated; without isolation onnxruntime silently runs on one.
+
+import { SessionError } from "./errors.js";
+
+const ORT_FOLDER = "vendor/ort/";
+const ORT_BUILDS = { webgpu: "ort.webgpu.min.mjs", wasm: "ort.wasm.min.mjs" };
+const MAX_THREADS = 4; // a 270M model is memory-bound: more threads stop paying off
+
+/**
+ * The first WebGPU adapter, described for the reader, or null when there is none.
+ * @returns {Promise<{description: string, fallback: boolean} | null>}
+ */
+export async function findWebGPU() {
+  if (!globalThis.navigator?.gpu) return null;
+  let adapter = null;
+  try {
+    adapter = await navigator.gpu.requestAdapter();
+  } catch {
+    return null;
+  }
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  const fallback = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter);
+  const parts = [info.description, info.vendor, info.architecture, info.device].filter(Boolean);
+  const description = parts.length ? [...new Set(parts)].join(" ") : "unnamed adapter";
+  return { description, fallback };
+}
+
+/** Threads onnxruntime may use: several only under cross-origin isolation. */
+export function wasmThreads() {
+  if (!globalThis.crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS));
+}
+
+/**
+ * Import one onnxruntime-web build from our own origin and configure it.
+ * @param {"webgpu" | "wasm"} kind
+ * @param {URL} base the site's root URL
+ */
+export async function loadOrt(kind, base) {
+  const folder = new URL(ORT_FOLDER, base).href;
+  const ort = await import(folder + ORT_BUILDS[kind]);
+  ort.env.wasm.wasmPaths = folder; // never a CDN: the .mjs/.wasm pair sits beside the build
+  ort.env.wasm.numThreads = wasmThreads();
+  ort.env.wasm.proxy = false; // we already are a worker
+  ort.env.logLevel = "error";
+  return ort;
+}
+
+/**
+ * Open the decoder session on `kind`.
+ * @param {"webgpu" | "wasm"} kind
+ * @param {URL} base the site's root URL
+ * @param {{graph: Uint8Array, weights: Uint8Array, presentNames: string[]}} model
+ * @returns {Promise<{ort: object, session: object}>}
+ */
+export async function openSession(kind, base, model) {
+  let ort;
+  try {
+    ort = await loadOrt(kind, base);
+  } catch (error) {
+    throw new SessionError(kind, `loading onnxruntime-web failed: ${error}`);
+  }
+  const options = {
+    executionProviders: [kind],
+    graphOptimizationLevel: "all",
+    externalData: [{ path: "model.onnx.data", data: model.weights }],
+    logSeverityLevel: 3,
+  };
+  if (kind === "webgpu") {
+    // The KV cache stays on the GPU between steps; only top_values/top_ids come back.
+    options.preferredOutputLocation = Object.fromEntries(model.presentNames.map((n) => [n, "gpu-buffer"]));
+  }
+  try {
+    const session = await ort.InferenceSession.create(model.graph, options);
+    return { ort, session };
+  } catch (error) {
+    throw new SessionError(kind, String(error?.message ?? error));
+  }
+}

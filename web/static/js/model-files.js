@@ -1,0 +1,125 @@
+// The model folder's files, fetched with progress and checked against conteur.json.
+//
+// Every file is verified (size and sha256) before onnxruntime or the tokenizer
+// sees it: a truncated download or a damaged cache entry must give a clear
+// message, not a confusing failure inside the runtime. A damaged file is also
+// dropped from the service worker's cache, so a reload downloads it again.
+
+import { DownloadError, ModelConfigError, ModelFileCorruptError, ModelFileMissingError } from "./errors.js";
+
+export const MODEL_FOLDER = "model/";
+const PROGRESS_INTERVAL_MS = 100;
+
+/**
+ * Read and sanity-check `model/conteur.json`.
+ * @param {URL} base the site's root URL
+ * @returns {Promise<object>} the parsed config
+ */
+export async function readConfig(base) {
+  const name = "conteur.json";
+  const response = await get(new URL(MODEL_FOLDER + name, base), name);
+  let config;
+  try {
+    config = await response.json();
+  } catch (error) {
+    throw new ModelConfigError(`it is not valid JSON (${error.message})`);
+  }
+  if (config?.format !== "conteur-model") throw new ModelConfigError("it is not a Conteur model description");
+  for (const key of ["architecture", "graph", "files"]) {
+    if (typeof config[key] !== "object" || config[key] === null) throw new ModelConfigError(`"${key}" is missing`);
+  }
+  return config;
+}
+
+/**
+ * Fetch one file of the model folder and verify it against conteur.json.
+ * @param {URL} base the site's root URL
+ * @param {object} config conteur.json
+ * @param {string} name file name inside the model folder
+ * @param {(p: {file: string, loaded: number, total: number}) => void} onProgress
+ * @returns {Promise<Uint8Array>} the file's bytes
+ */
+export async function fetchModelFile(base, config, name, onProgress) {
+  const expected = config.files[name];
+  if (!expected || !Number.isInteger(expected.bytes) || typeof expected.sha256 !== "string") {
+    throw new ModelConfigError(`it does not list the size and sha256 of ${name}`);
+  }
+  const url = new URL(MODEL_FOLDER + name, base);
+  const response = await get(url, name);
+  const bytes = await readAll(response, name, expected.bytes, onProgress);
+  const why = await mismatch(bytes, expected);
+  if (why) {
+    await forgetCached(url);
+    throw new ModelFileCorruptError(name, why);
+  }
+  return bytes;
+}
+
+/** @returns {Promise<Response>} */
+async function get(url, name) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new DownloadError(name, String(error));
+  }
+  if (!response.ok) throw new ModelFileMissingError(name, response.status);
+  return response;
+}
+
+/** Stream the body into one buffer of the expected size, reporting progress. */
+async function readAll(response, name, total, onProgress) {
+  const bytes = new Uint8Array(total);
+  const reader = response.body.getReader();
+  let loaded = 0;
+  let reported = 0;
+  onProgress({ file: name, loaded: 0, total });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (loaded + value.length > total) {
+        await reader.cancel();
+        await forgetCached(new URL(response.url));
+        throw new ModelFileCorruptError(name, `it is larger than the ${total.toLocaleString("en")} bytes conteur.json lists`);
+      }
+      bytes.set(value, loaded);
+      loaded += value.length;
+      const now = performance.now();
+      if (now - reported > PROGRESS_INTERVAL_MS) {
+        reported = now;
+        onProgress({ file: name, loaded, total });
+      }
+    }
+  } catch (error) {
+    if (error instanceof ModelFileCorruptError) throw error;
+    throw new DownloadError(name, String(error));
+  }
+  onProgress({ file: name, loaded, total });
+  if (loaded !== total) {
+    await forgetCached(new URL(response.url));
+    throw new ModelFileCorruptError(name, `it has ${loaded.toLocaleString("en")} bytes, conteur.json lists ${total.toLocaleString("en")}`);
+  }
+  return bytes;
+}
+
+/** Why `bytes` is not the file conteur.json describes, or "" when it is. */
+async function mismatch(bytes, expected) {
+  if (bytes.length !== expected.bytes) return `it has ${bytes.length} bytes instead of ${expected.bytes}`;
+  if (!globalThis.crypto?.subtle) return ""; // not a secure context: nothing to check with
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex === expected.sha256.toLowerCase() ? "" : "its sha256 checksum does not match conteur.json";
+}
+
+/** Drop a damaged file from this site's service-worker caches (see sw.js for the naming). */
+async function forgetCached(url) {
+  if (!globalThis.caches) return;
+  try {
+    for (const key of await caches.keys()) {
+      if (key.startsWith("conteur:")) await (await caches.open(key)).delete(url.href, { ignoreSearch: true });
+    }
+  } catch {
+    // Storage may be unavailable (private mode): nothing cached, nothing to drop.
+  }
+}

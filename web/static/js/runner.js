@@ -1,0 +1,152 @@
+// The page's model runner: pyshell's Runner protocol (docs/architecture.md) on onnxruntime-web.
+//
+// Python (pyshell.browser.JsRunner) calls `reset()` and `step(ids)`. A step feeds
+// only the new tokens plus the previous step's present.* tensors as
+// past_key_values.*, asks for one position of logits, and fetches only
+// top_values/top_ids: 64 numbers cross into Python, not a 262,144-wide row. On
+// WebGPU the present.* outputs stay in GPU buffers (preferredOutputLocation),
+// so the KV cache never leaves the device.
+//
+// onnxruntime-web 1.30's WebGPU GroupQueryAttention is wrong for runs of 32 or
+// more new tokens unless the sliding window cuts them (measured against the CPU
+// kernel and a numpy reference); shorter runs are exact. On WebGPU a long
+// prompt is therefore fed in runs of at most WEBGPU_MAX_RUN tokens.
+
+export const WEBGPU_MAX_RUN = 31;
+
+/**
+ * Let the worker's event loop run queued tasks (a "stop" message) between steps.
+ * Promise continuations alone are microtasks, which never let a message in;
+ * a MessageChannel round trip is a task without setTimeout's clamping.
+ * @returns {Promise<void>}
+ */
+export function yieldToEventLoop() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/** A step would go past the model's context length. */
+export class ContextFullError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ContextFullError";
+  }
+}
+
+/** pyshell's Runner protocol on an onnxruntime-web session, KV cache kept by ORT. */
+export class OrtRunner {
+  /**
+   * @param {object} ort the onnxruntime-web module the session came from
+   * @param {object} session an InferenceSession of the decoder graph
+   * @param {object} config conteur.json
+   * @param {number} [maxRun] most tokens per session run (Infinity: the whole step at once)
+   */
+  constructor(ort, session, config, maxRun = Infinity) {
+    this.ort = ort;
+    this.session = session;
+    this.maxRun = maxRun;
+    const layers = config.graph.num_layers ?? config.architecture.num_layers;
+    this.kvHeads = config.graph.kv_heads ?? config.architecture.num_kv_heads;
+    this.headDim = config.graph.head_dim ?? config.architecture.head_dim;
+    /** Most tokens (prompt + story) the model attends to; read by Python. */
+    this.contextLength = config.architecture.context_length;
+    this.pastNames = [];
+    this.presentNames = [];
+    for (let i = 0; i < layers; i++) {
+      for (const kind of ["key", "value"]) {
+        this.pastNames.push(`past_key_values.${i}.${kind}`);
+        this.presentNames.push(`present.${i}.${kind}`);
+      }
+    }
+    this.fetches = ["top_values", "top_ids", ...this.presentNames];
+    this.keepOne = new ort.Tensor("int64", BigInt64Array.from([1n]), []);
+    this.past = {};
+    this.position = 0;
+    /** The candidates of the first step after the last reset (the prompt's), for tests. */
+    this.firstCandidates = null;
+    this.steps = 0; // Runner.step calls since the last reset
+    this.resetSync();
+  }
+
+  /** Present names a session must keep on the GPU (see backend.js). */
+  static presentNames(config) {
+    const layers = config.graph.num_layers ?? config.architecture.num_layers;
+    const names = [];
+    for (let i = 0; i < layers; i++) names.push(`present.${i}.key`, `present.${i}.value`);
+    return names;
+  }
+
+  resetSync() {
+    this.disposePast();
+    const empty = new Float32Array(0);
+    for (const name of this.pastNames) {
+      this.past[name] = new this.ort.Tensor("float32", empty, [1, this.kvHeads, 0, this.headDim]);
+    }
+    this.position = 0;
+    this.steps = 0;
+    this.firstCandidates = null;
+  }
+
+  /** Forget the KV cache (Runner.reset). */
+  async reset() {
+    this.resetSync();
+  }
+
+  /**
+   * Feed `ids` after the cached tokens; the next-token candidates, best first (Runner.step).
+   * @param {Int32Array | number[]} ids
+   * @returns {Promise<{ids: Int32Array, scores: Float32Array}>}
+   */
+  async step(ids) {
+    const n = ids.length;
+    if (n === 0) throw new Error("a step needs at least one token id");
+    if (this.position + n > this.contextLength) {
+      throw new ContextFullError(`${this.position} cached + ${n} new tokens exceed the ${this.contextLength}-token context`);
+    }
+    let result;
+    for (let start = 0; start < n; start += this.maxRun) {
+      result = await this.run(ids.slice(start, Math.min(n, start + this.maxRun)));
+    }
+    if (this.steps === 0) this.firstCandidates = { ids: Array.from(result.ids), scores: Array.from(result.scores) };
+    this.steps += 1;
+    await yieldToEventLoop();
+    return result;
+  }
+
+  /** One session run over `ids`; its presents become the next past. */
+  async run(ids) {
+    const input = new this.ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
+    const feeds = { input_ids: input, num_logits_to_keep: this.keepOne, ...this.past };
+    const out = await this.session.run(feeds, this.fetches);
+    this.disposePast();
+    this.pastNames.forEach((name, k) => { this.past[name] = out[this.presentNames[k]]; });
+    this.position += ids.length;
+    const result = {
+      ids: Int32Array.from(out.top_ids.data, (i) => Number(i)),
+      scores: Float32Array.from(out.top_values.data),
+    };
+    out.top_ids.dispose?.();
+    out.top_values.dispose?.();
+    return result;
+  }
+
+  /** Release GPU buffers held by the cache (CPU tensors are simply dropped). */
+  disposePast() {
+    for (const tensor of Object.values(this.past)) {
+      if (tensor.location === "gpu-buffer") tensor.dispose();
+    }
+    this.past = {};
+  }
+
+  /** Free the session (a new model or backend replaces it). */
+  async release() {
+    this.disposePast();
+    await this.session.release();
+  }
+}
