@@ -2,11 +2,12 @@
 
 One server serves build/e2e/, a folder of sites built from the model fixtures
 (tests/conftest.py): `tiny/`, `real/`, and damaged copies of the tiny site.
-Pages are shared per session because each one boots Pyodide (seconds on two
+Pages are shared by all end-to-end tests (package-scoped fixtures, so Playwright
+stops before the other tests run) because each one boots Pyodide (seconds on two
 cores): one tiny page on WASM, one on WebGPU (SwiftShader), one real page.
 
 Every browser context goes through `new_context`, which records each request;
-at the end of the session no request may have left the served origins.
+at the end of the end-to-end tests no request may have left the served origins.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def copy_site(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, copy_function=os.link)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tiny_site(tiny_model_dir) -> Path:
     """The site built with the tiny test model (build/e2e/tiny/)."""
     out = E2E / "tiny"
@@ -55,7 +56,7 @@ def tiny_site(tiny_model_dir) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def real_site(real_model_dir) -> Path:
     """The site built with the real Gemma 3 270M export (build/e2e/real/)."""
     out = E2E / "real"
@@ -63,7 +64,7 @@ def real_site(real_model_dir) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def corrupt_site(tiny_site) -> Path:
     """The tiny site with one flipped byte in the weights (conteur.json unchanged)."""
     out = E2E / "corrupt-model"
@@ -76,7 +77,7 @@ def corrupt_site(tiny_site) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def missing_site(tiny_site) -> Path:
     """The tiny site without its weights file."""
     out = E2E / "missing-model"
@@ -85,7 +86,7 @@ def missing_site(tiny_site) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def allowed_origins() -> set[str]:
     """Origins of the servers this session started; requests may go nowhere else."""
     return set()
@@ -101,7 +102,7 @@ def start_server(folder: Path, origins: set[str]):
     return server, origin
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def origin(allowed_origins) -> Iterator[str]:
     """The origin serving build/e2e/ (each site is a folder under it)."""
     E2E.mkdir(parents=True, exist_ok=True)
@@ -114,7 +115,7 @@ def origin(allowed_origins) -> Iterator[str]:
 # --- browsers and the request recorder ---------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def requests_seen(allowed_origins) -> Iterator[list[str]]:
     """Every URL any recorded context asked for; checked when the session ends."""
     seen: list[str] = []
@@ -137,7 +138,7 @@ def record(context: BrowserContext, seen: list[str]) -> BrowserContext:
     return context
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     assert CHROMIUM.is_file(), (
         f"{CHROMIUM} is missing: install Debian's chromium (./conteur setup does it) "
@@ -152,7 +153,7 @@ def launch(playwright: Playwright, webgpu: bool = True) -> Browser:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright) -> Iterator[Browser]:
     """Chromium with a (software) WebGPU adapter: the launch every page test shares."""
     b = launch(playwright, webgpu=True)
@@ -160,7 +161,7 @@ def browser(playwright) -> Iterator[Browser]:
     b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_without_webgpu(playwright) -> Iterator[Browser]:
     """Chromium launched without the WebGPU flag: navigator.gpu has no adapter."""
     b = launch(playwright, webgpu=False)
@@ -168,7 +169,7 @@ def browser_without_webgpu(playwright) -> Iterator[Browser]:
     b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def new_page(requests_seen):
     """Open a page in a fresh recorded context: new_page(browser, url) -> StoryPage."""
     contexts: list[BrowserContext] = []
@@ -191,7 +192,7 @@ def new_page(requests_seen):
 # --- shared pages ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tiny_wasm(browser, new_page, origin, tiny_site) -> StoryPage:
     """The tiny model on the CPU backend, shared by the control and bad-input tests."""
     page = new_page(browser, f"{origin}/tiny/?backend=wasm")
@@ -199,14 +200,14 @@ def tiny_wasm(browser, new_page, origin, tiny_site) -> StoryPage:
     return page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tiny_webgpu(browser, new_page, origin, tiny_site) -> StoryPage:
     page = new_page(browser, f"{origin}/tiny/?backend=webgpu")
     page.assert_ready()
     return page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def real_wasm(browser, new_page, origin, real_site) -> StoryPage:
     """Gemma 3 270M on the CPU backend (WebGPU on SwiftShader is far too slow for it)."""
     page = new_page(browser, f"{origin}/real/?backend=wasm")
