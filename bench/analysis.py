@@ -1,0 +1,258 @@
+"""The prose of RESULTS.md that depends on the numbers: headline, analysis, limits.
+
+Every sentence here is computed from results.json, so a rerun on another
+machine (or after the exporter changes) says what that run measured.
+"""
+
+from __future__ import annotations
+
+from bench.stats import METRIC_BY_KEY
+
+HEADLINE_METRICS = ["decode", "ttft_128_s", "ttft_512_s", "cold_load_s", "warm_load_s", "download_mb", "peak_pss_mb"]  # fmt: skip
+
+
+def _words(metric_key: str, r: dict, peer: str) -> str:
+    better = "smaller" if METRIC_BY_KEY[metric_key].unit == "MB" else "faster"
+    ratio = r["median"]
+    if 0.95 <= ratio <= 1.05:
+        return f"×{ratio:.2f} (even)"
+    if r["min"] < 1 < r["max"]:
+        return f"×{ratio:.2f} (mixed: the pairs fall on both sides of ×1)"
+    if ratio >= 1:
+        return f"×{ratio:.2f} (Conteur {better})"
+    return f"×{ratio:.2f} ({peer} ×{1 / ratio:.1f} {better})"
+
+
+def headline(results: dict) -> list[str]:
+    """One line per peer: Conteur's advantage on the metrics a user feels."""
+    pairs = [p for p in results["pairs"] if p["ours"] == "conteur"] or results["pairs"][:]
+    if not pairs:
+        return []
+    lines = [
+        "**In short** (Conteur's advantage, median of the pair-by-pair ratios; ×1 = even):",
+        "",
+    ]
+    for pair in pairs:
+        parts = []
+        for key in HEADLINE_METRICS:
+            ratio = pair["ratios"].get(key)
+            if ratio is not None:
+                parts.append(
+                    f"{METRIC_BY_KEY[key].label.lower()} {_words(key, ratio, pair['peer_label'].split(' (')[0])}"
+                )
+        if parts:
+            lines.append(
+                f"- {pair['ours_label']} vs {pair['peer_label']}: " + "; ".join(parts) + "."
+            )
+    return lines
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _ns_per_weight(profile: dict) -> dict[str, float]:
+    weights = profile.get("matmul_weights", {})
+    return {
+        role: ms * 1e6 / weights[role]
+        for role, ms in profile["matmul_by_role_ms"].items()
+        if weights.get(role)
+    }
+
+
+def analysis_notes(results: dict) -> list[str]:
+    profile = results.get("profile") or {}
+    browser, native = profile.get("browser"), profile.get("native")
+    notes = ["### Reading it", ""]
+    main = browser or native
+    if main:
+        total = sum(main["by_op_ms"].values()) or 1
+        matmul = main["by_op_ms"].get("MatMulNBits", 0)
+        where = "in the browser" if browser else "natively"
+        notes.append(
+            f"- {where.capitalize()}, the matrix products (MatMulNBits) take "
+            f"{100 * matmul / total:.0f} % of a decode step; attention, norms and the KV "
+            "cache are small next to them. A token reads every weight once, so speed is "
+            "how fast the MatMulNBits kernel streams weights."
+        )
+    if browser and native:
+        wasm, cpu = _ns_per_weight(browser), _ns_per_weight(native)
+        common = [r for r in wasm if r in cpu and cpu[r] > 0]
+        if common:
+            slower = _median([wasm[r] / cpu[r] for r in common])
+            notes.append(
+                f"- The same kernels are ×{slower:.0f} slower per weight in onnxruntime-web's "
+                f"wasm build than in native onnxruntime on this machine (median over matrix "
+                f"kinds: {_median([wasm[r] for r in common]):.2f} ns against "
+                f"{_median([cpu[r] for r in common]):.2f} ns per weight). Native onnxruntime "
+                "picks dedicated 4-bit kernels for this CPU (AVX2/AVX-512); the wasm build has "
+                "nothing comparable, judging by this ratio. This, not the graph, is where "
+                "Conteur loses decode time."
+            )
+        head = [r for r in browser["matmul_by_role_ms"] if r.startswith("head")]
+        head_ms = sum(browser["matmul_by_role_ms"][r] for r in head)
+        if head_ms:
+            notes.append(
+                f"- The output head (262,144 rows) alone costs {head_ms:.0f} ms of the "
+                f"{browser['step_ms_median']:.0f} ms step: {100 * head_ms / browser['step_ms_median']:.0f} %."
+            )
+        pre = browser.get("prefill") or {}
+        if pre.get("step_ms_median"):
+            per_token = pre["step_ms_median"] / pre["tokens"]
+            calls = pre["step_ms_median"] / browser["step_ms_median"]
+            notes.append(
+                f"- In wasm the matrices cost per call more than per row: the {pre['tokens']}-token "
+                f"prompt took {pre['step_ms_median']:.0f} ms, only ×{calls:.1f} one decode step "
+                f"({per_token:.0f} ms per prompt token against {browser['step_ms_median']:.0f} ms "
+                "per generated token), which is what unpacking every weight on each call looks "
+                "like. It is also why Conteur's time to first token holds up far better than its "
+                "decode rate."
+            )
+    notes += _what_if_notes(results)
+    notes += _peer_notes(results)
+    notes += ["", "### What would close the gap", ""] + _suggestions(results)
+    return notes
+
+
+def _speedups(what_if: dict) -> dict[str, float]:
+    base = (what_if.get("as exported") or {}).get("ms_per_token_median")
+    if not base:
+        return {}
+    return {
+        name: base / v["ms_per_token_median"]
+        for name, v in what_if.items()
+        if name != "as exported" and v.get("ms_per_token_median")
+    }
+
+
+def _clear_win(what_if: dict, name: str) -> bool:
+    """Faster in every round than the export was in any: beyond this machine's drift."""
+    base, v = what_if.get("as exported") or {}, what_if.get(name) or {}
+    return (
+        bool(base.get("ms_per_token_min"))
+        and v.get("ms_per_token_max", 1e18) < base["ms_per_token_min"]
+    )
+
+
+def _what_if_notes(results: dict) -> list[str]:
+    what_if = (results.get("profile") or {}).get("what_if") or {}
+    out = []
+    base_tokens = (what_if.get("as exported") or {}).get("tokens")
+    for name, speed in _speedups(what_if).items():
+        same = what_if[name].get("tokens") == base_tokens
+        verdict = (
+            "a clear difference (every round beyond the export's range)"
+            if _clear_win(what_if, name)
+            else "within this machine's drift (the rounds overlap)"
+        )
+        text = f"- What-if, {name}: ×{speed:.2f} the decode speed, {verdict}"
+        if not same:
+            text += "; different greedy tokens, so its accuracy must be checked"
+        if "thread" in name and speed > 1:
+            load = results["machine"].get("load_average_end") or ["?"]
+            text += (
+                f". One thread beating two is a symptom of the shared machine (load average "
+                f"{load[0]} on {results['machine']['cores']} cores): with more runnable "
+                "threads than cores, onnxruntime's two threads wait on each other at every "
+                "op. It is not advice for users' idle machines, where the page's min(cores, 4) "
+                "threads apply"
+            )
+        out.append(text + ".")
+    return out
+
+
+def _peer_notes(results: dict) -> list[str]:
+    out = []
+    summary = results["summary"]
+    native = (summary.get("llama.cpp") or {}).get("decode")
+    wasm = (summary.get("wllama") or {}).get("decode")
+    if native and wasm and native["median"] < wasm["median"]:
+        out.append(
+            f"- llama.cpp native decoded slower ({native['median']:.2f} tokens/s) than its own "
+            f"wasm build ({wasm['median']:.2f}): its worker threads spin-wait at every op, "
+            "which collapses when other processes hold the cores, as they did during this "
+            "run. Its figures here understate the CPU ceiling; DESIGN.md §2 records 43–55 "
+            "tokens/s decode and 185–300 tokens/s prefill on this machine when quiet."
+        )
+    for key, info in results["contenders"].items():
+        again = (summary.get(key) or {}).get("download_again_mb")
+        first = (summary.get(key) or {}).get("download_mb")
+        if again and first and again["median"] > 0.5 * first["median"]:
+            out.append(
+                f"- {info['label']} downloaded {again['median']:.0f} MB again on the second "
+                "visit: its cache did not keep the weights. transformers.js stores files in "
+                "the Cache API, and in this Chromium storing its 729 MB weights file fails "
+                '(it logs "Unable to add response to browser cache"), so every visit '
+                "fetches them again: cheap from localhost, slow on a real connection, and "
+                "no offline use."
+                if key == "transformers"
+                else f"- {info['label']} downloaded {again['median']:.0f} MB again on the "
+                "second visit: its cache did not keep the weights."
+            )
+    tjs = summary.get("transformers") or {}
+    if tjs.get("download_mb"):
+        out.append(
+            f"- transformers.js downloads {tjs['download_mb']['median']:.0f} MB: its q4 layout "
+            "keeps the 262,144 × 640 embedding and head in float32 (671 MB), reads all of it "
+            "for every token, and returns logits for every prompt position (a 512-token "
+            "prompt makes a 537 MB logits tensor)."
+        )
+    return out
+
+
+def _suggestions(results: dict) -> list[str]:
+    profile = results.get("profile") or {}
+    out = []
+    what_if = profile.get("what_if") or {}
+    speedups = _speedups(what_if)
+    for name, speed in speedups.items():
+        same = what_if[name].get("tokens") == (what_if.get("as exported") or {}).get("tokens")
+        if speed > 1.15 and same and "thread" not in name and _clear_win(what_if, name):
+            out.append(f"- {name}: measured ×{speed:.2f} faster decoding above, same tokens.")
+    planes = next((v for k, v in speedups.items() if "one plane" in k), None)
+    if planes and planes > 1.15:
+        out.append(
+            f"- The exporter computes each 8-bit matrix as two 4-bit planes: in wasm that "
+            f"doubles the layers' cost (int4 with one plane decodes ×{planes:.2f} faster, at "
+            "the quality cost DESIGN.md §4 measured). A wasm kernel that reads 8-bit "
+            "weights in one pass would keep the quality and drop the second plane."
+        )
+    out.append(
+        "- A faster 4-bit matrix-vector kernel in wasm (SIMD128, int8 dot products with "
+        "relaxed SIMD where available): llama.cpp's wasm build (wllama) shows what that "
+        "kernel is worth on the same weights. Either contribute it to onnxruntime-web's MLAS "
+        "or run the decode step's matrices in a small custom wasm kernel."
+    )
+    out.append(
+        "- A cheaper head: the 262,144-row output head dominates; computing logits only "
+        "for a frequent-token shortlist (with an exact fallback) or a smaller output "
+        "vocabulary would cut the biggest single matrix."
+    )
+    out.append(
+        "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "
+        "takes it in again as past_key_values at each step: 18 × 2 × n × 256 × 4 bytes "
+        "each way at context n (9.4 MB at 256 tokens). Small next to the matrices, but "
+        "IO binding would remove it."
+    )
+    out.append(
+        "- On machines with a GPU, WebGPU is where a 270M model should leave the CPU peers "
+        "behind; it could not be measured here (no GPU)."
+    )
+    return out
+
+
+def limits(results: dict) -> list[str]:
+    lines = ["## What could not be measured", ""]
+    lines.append(
+        "- WebGPU on a real GPU: this machine has no GPU and none was lent to this task "
+        "(the device tool reported none available), so all figures are CPU (WASM) figures."
+    )
+    for key, why in (results.get("skipped") or {}).items():
+        lines.append(f"- {key}: {why}")
+    lines.append(
+        "- WebLLM: needs MLC-compiled weights that cannot be fetched here (DESIGN.md §7): "
+        "cited, not run."
+    )
+    lines.append("")
+    return lines

@@ -1,0 +1,202 @@
+"""Where a decode step's time goes: onnxruntime's profiler on the exported model.
+
+The same profiler runs in CPython (native onnxruntime, a file) and in the
+browser (onnxruntime-web prints the same trace events to the console, see
+bench/engine_runs.py). Both are summarized here per op and per matrix, so the
+two can be compared kernel by kernel: what native code does in a few
+milliseconds, and what the wasm build makes of it.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+HINT = re.compile(r"^(?P<base>.+?)(?:\.part(?P<plane>\d+))?_\d+$")
+LAYER = re.compile(r"^layers\.\d+\.(?P<kind>\w+)$")
+
+
+def _session(model_path: Path, threads: int, profile_prefix: str | None = None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+
+class Stepper:
+    """Drives a Conteur graph one step at a time, keeping the KV cache."""
+
+    def __init__(self, session, layers: int = 18) -> None:
+        self.session = session
+        self.names = [f"present.{i}.{k}" for i in range(layers) for k in ("key", "value")]
+        self.fetch = ["top_ids", *self.names]
+        self.reset()
+
+    def reset(self) -> None:
+        empty = np.zeros((1, 1, 0, 256), np.float32)
+        self.past = {n.replace("present", "past_key_values"): empty for n in self.names}
+
+    def step(self, ids: list[int]) -> int:
+        feeds = {
+            "input_ids": np.array([ids], np.int64),
+            "num_logits_to_keep": np.array(1, np.int64),
+            **self.past,
+        }
+        out = self.session.run(self.fetch, feeds)
+        self.past = {
+            n.replace("present", "past_key_values"): v for n, v in zip(self.names, out[1:])
+        }
+        return int(out[0][0, 0])
+
+
+def node_roles(model: onnx.ModelProto) -> tuple[dict[str, str], dict[str, int]]:
+    """MatMulNBits node name -> its matrix's role ("layer up int8", "head int4", …), and
+    the number of weights each role holds (N × K per matrix, over all layers).
+
+    The exporter may compute one matrix with several MatMulNBits (an 8-bit matrix as
+    two 4-bit planes, output names `<matrix>.part<i>_<n>`): they share a role.
+    """
+    nodes = {}  # node name -> (matrix, bits, N * K)
+    for node in model.graph.node:
+        if node.op_type != "MatMulNBits":
+            continue
+        attrs = {a.name: a.i for a in node.attribute}
+        match = HINT.match(node.output[0])
+        matrix = match.group("base") if match else node.output[0]
+        nodes[node.name] = (matrix, attrs.get("bits", 4), attrs.get("N", 0) * attrs.get("K", 0))
+    planes = collections.Counter(matrix for matrix, _, _ in nodes.values())
+    roles, weights, counted = {}, collections.Counter(), set()
+    for name, (matrix, bits, size) in nodes.items():
+        layer = LAYER.match(matrix)
+        kind = (
+            f"layer {layer.group('kind')}"
+            if layer
+            else "head"
+            if matrix.startswith(("head", "logits"))
+            else matrix
+        )
+        total_bits = bits * planes[matrix]
+        roles[name] = f"{kind} int{total_bits}" + (
+            f" ({planes[matrix]} × int{bits})" if planes[matrix] > 1 else ""
+        )
+        if matrix not in counted:
+            counted.add(matrix)
+            weights[roles[name]] += size
+    return roles, dict(weights)
+
+
+def summarize_trace(trace: list[dict], runs: list[dict], roles: dict[str, str]) -> dict:
+    """Mean per-op and per-matrix kernel time over the given `model_run` events.
+
+    `trace` is onnxruntime's profile (Chrome trace events), from CPython's file or
+    from onnxruntime-web's console output: both have the same events.
+    """
+    windows = [(r["ts"], r["ts"] + r["dur"]) for r in runs]
+    by_op: collections.Counter = collections.Counter()
+    by_role: collections.Counter = collections.Counter()
+    for event in trace:
+        if event.get("cat") != "Node" or not event.get("name", "").endswith("_kernel_time"):
+            continue
+        if not any(a <= event["ts"] <= b for a, b in windows):
+            continue
+        by_op[event["args"]["op_name"]] += event["dur"]
+        node = event["name"].removesuffix("_kernel_time")
+        if node in roles:
+            by_role[roles[node]] += event["dur"]
+    n = max(1, len(runs))
+    return {
+        "runs": len(runs),
+        "step_ms_median": statistics.median(r["dur"] for r in runs) / 1000 if runs else None,
+        "kernels_ms": sum(by_op.values()) / 1000 / n,
+        "by_op_ms": {k: v / 1000 / n for k, v in by_op.most_common()},
+        "matmul_by_role_ms": {k: v / 1000 / n for k, v in by_role.most_common()},
+    }
+
+
+def model_runs(trace: list[dict]) -> list[dict]:
+    return [e for e in trace if e.get("name") == "model_run"]
+
+
+def profile_decode(model_dir: Path, prompt_ids: list[int], threads: int, steps: int = 12) -> dict:
+    """CPython: per-op and per-matrix time of a decode step (mean over `steps`)."""
+    roles, weights = node_roles(onnx.load(str(model_dir / "model.onnx"), load_external_data=False))
+    folder = Path(tempfile.mkdtemp(prefix="conteur-bench-profile-"))
+    try:
+        session = _session(model_dir / "model.onnx", threads, str(folder / "ort"))
+        runner = Stepper(session)
+        token = runner.step(prompt_ids)
+        for _ in range(steps + 2):
+            token = runner.step([token])
+        trace = json.loads(Path(session.end_profiling()).read_text())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    runs = model_runs(trace)
+    decode = summarize_trace(trace, runs[-steps:], roles)  # after the prompt and a warm-up
+    return decode | {
+        "threads": threads,
+        "matmul_weights": weights,
+        "prefill": summarize_trace(trace, runs[:1], roles),
+    }
+
+
+def with_accuracy_level(model_dir: Path, out: Path, level: int) -> Path:
+    """A copy of the model whose MatMulNBits nodes use `accuracy_level` (same weights)."""
+    out.mkdir(parents=True, exist_ok=True)
+    model = onnx.load(str(model_dir / "model.onnx"), load_external_data=False)
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            for attribute in node.attribute:
+                if attribute.name == "accuracy_level":
+                    attribute.i = level
+    onnx.save(model, str(out / "model.onnx"))
+    shutil.copyfile(model_dir / "conteur.json", out / "conteur.json")  # the engine page reads it
+    data = out / "model.onnx.data"
+    data.unlink(missing_ok=True)  # always the current export's weights
+    try:
+        os.link(model_dir / "model.onnx.data", data)  # onnxruntime refuses symlinks
+    except OSError:
+        shutil.copyfile(model_dir / "model.onnx.data", data)
+    return out
+
+
+def build_scheme_variant(gguf: Path, scheme: str, out: Path, model_dir: Path) -> Path:
+    """The same GGUF exported with another of the exporter's schemes (graph only; the
+    engine page also reads the export's conteur.json, whose graph section still holds)."""
+    stamp = out / "bench-stamp.json"
+    want = json.dumps({"scheme": scheme, "export": (model_dir / "conteur.json").read_text()})
+    if stamp.is_file() and stamp.read_text() == want:
+        return out
+    from export.gguf_source import read_gguf
+    from export.graph import build_graph
+    from export.quantized_model import quantize_weights
+    from export.scheme import SCHEMES
+
+    weights, _ = read_gguf(gguf)
+    model = build_graph(quantize_weights(weights, SCHEMES[scheme]))
+    del weights
+    out.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(
+        model,
+        str(out / "model.onnx"),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="model.onnx.data",
+        size_threshold=1024,
+    )
+    shutil.copyfile(model_dir / "conteur.json", out / "conteur.json")
+    stamp.write_text(want)
+    return out

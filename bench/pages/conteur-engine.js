@@ -1,0 +1,77 @@
+// Conteur's exported model on onnxruntime-web's WASM backend, driven the way the
+// page's runner does it (web/static/js/runner.js): one session, the KV cache fed
+// back as past_key_values, one position of logits, only top_ids fetched.
+// It measures the engine without Pyodide; the real page adds Python on top.
+//
+// Query parameters, for the profile and the what-if runs:
+//   model=variants/NAME  another model folder under /bench/models/ (default: the export)
+//   ort=next             the newer onnxruntime-web that transformers.js ships
+//   threads=N            wasm threads (default: as the page chooses)
+//   profile              onnxruntime's profiler on; the trace goes to the console
+
+import { cachedBytes, publish, threads } from "./harness.js";
+
+const params = new URLSearchParams(location.search);
+const ORT = new URL(params.get("ort") === "next" ? "../npm/onnxruntime-web/dist/" : "../ort/", import.meta.url).href;
+const MODEL = new URL(`../models/${params.get("model") ?? "conteur"}/`, import.meta.url).href;
+const PROFILE = params.has("profile");
+const CACHE = "conteur-bench-model";
+
+let ort, session, config;
+
+async function load() {
+  ort = await import(ORT + "ort.wasm.min.mjs");
+  ort.env.wasm.wasmPaths = ORT;
+  ort.env.wasm.numThreads = Number(params.get("threads")) || threads();
+  ort.env.logLevel = "error";
+  config = await (await fetch(MODEL + "conteur.json")).json();
+  const [graph, weights] = await Promise.all([
+    cachedBytes(MODEL + "model.onnx", CACHE),
+    cachedBytes(MODEL + "model.onnx.data", CACHE),
+  ]);
+  session = await ort.InferenceSession.create(graph, {
+    executionProviders: ["wasm"],
+    graphOptimizationLevel: "all",
+    externalData: [{ path: "model.onnx.data", data: weights }],
+    logSeverityLevel: 3,
+    enableProfiling: PROFILE,
+  });
+  return { runtime: `onnxruntime-web ${ort.env.versions?.web ?? "?"} (wasm)`, threads: ort.env.wasm.numThreads };
+}
+
+function emptyPast() {
+  const past = {};
+  const { num_layers: layers, kv_heads: heads, head_dim: dim } = config.graph;
+  for (let i = 0; i < layers; i++) {
+    for (const kind of ["key", "value"]) {
+      past[`past_key_values.${i}.${kind}`] = new ort.Tensor("float32", new Float32Array(0), [1, heads, 0, dim]);
+    }
+  }
+  return past;
+}
+
+async function generate({ ids, maxNewTokens }) {
+  const keep = new ort.Tensor("int64", BigInt64Array.from([1n]), []);
+  const presentNames = [];
+  for (let i = 0; i < config.graph.num_layers; i++) presentNames.push(`present.${i}.key`, `present.${i}.value`);
+  const fetches = ["top_ids", ...presentNames];
+  let past = emptyPast();
+  let feed = ids;
+  const tokens = [];
+  const tokenMs = [];
+  const startMs = performance.now();
+  while (tokens.length < maxNewTokens) {
+    const input = new ort.Tensor("int64", BigInt64Array.from(feed, (i) => BigInt(i)), [1, feed.length]);
+    const out = await session.run({ input_ids: input, num_logits_to_keep: keep, ...past }, fetches);
+    const next = Number(out.top_ids.data[0]); // greedy: the best candidate
+    tokenMs.push(performance.now());
+    tokens.push(next);
+    past = {};
+    presentNames.forEach((name) => { past[name.replace("present", "past_key_values")] = out[name]; });
+    feed = [next];
+  }
+  if (PROFILE) session.endProfiling(); // prints the trace, one JSON event per console line
+  return { promptTokens: ids.length, tokens, text: null, startMs, tokenMs, extra: {} };
+}
+
+publish(load, generate);
