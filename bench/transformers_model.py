@@ -34,7 +34,17 @@ import onnx
 from onnx import TensorProto, helper
 
 from export.config import GemmaConfig
-from export.graph import MS, OPSET, GraphBuilder, matmul, rms, rope_tables, skip_rms, store_matrix
+from export.graph import (
+    MS,
+    OPSET,
+    GraphBuilder,
+    StepInputs,
+    decoder_layer,
+    matmul,
+    rms,
+    rope_tables,
+    store_matrix,
+)
 from export.quantize import QuantizedMatrix, quantize
 from export.weights import LAYER_MATRICES
 
@@ -63,7 +73,6 @@ def build_graph(
     c = config
     g = GraphBuilder()
     eps = float(c.rms_norm_eps)
-    q_dim, kv_dim = c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim
     i64 = lambda name, values: g.const(name, np.array(values, np.int64))
     zero, one = i64("zero", 0), i64("one", 1)
 
@@ -115,75 +124,9 @@ def build_graph(
         def mm(x: str, kind: str, stored=stored, p=p) -> str:
             return matmul(g, x, stored[kind], p + kind)
 
-        q = g.op(
-            "Reshape",
-            [mm(hidden, "q"), i64(p + "qh", [1, -1, c.num_heads, c.head_dim])],
-            p + "q_heads",
-        )
-        q = g.op(
-            "Reshape",
-            [rms(g, q, norm(p + "q_norm"), eps, p + "q_normed"), i64(p + "qf", [1, -1, q_dim])],
-            p + "q_flat",
-        )
-        k = g.op(
-            "Reshape",
-            [mm(hidden, "k"), i64(p + "kh", [1, -1, c.num_kv_heads, c.head_dim])],
-            p + "k_heads",
-        )
-        k = g.op(
-            "Reshape",
-            [rms(g, k, norm(p + "k_norm"), eps, p + "k_normed"), i64(p + "kf", [1, -1, kv_dim])],
-            p + "k_flat",
-        )
-        v = mm(hidden, "v")
-        cos, sin = global_rope if c.is_global(layer) else local_rope
-        rotary = {"domain": MS, "rotary_embedding_dim": c.head_dim, "interleaved": 0}
-        q = g.op(
-            "RotaryEmbedding",
-            [q, step_positions, cos, sin],
-            p + "q_rot",
-            num_heads=c.num_heads,
-            **rotary,
-        )
-        k = g.op(
-            "RotaryEmbedding",
-            [k, step_positions, cos, sin],
-            p + "k_rot",
-            num_heads=c.num_kv_heads,
-            **rotary,
-        )
-        present_k, present_v = f"present.{layer}.key", f"present.{layer}.value"
-        attn = g.name(p + "attn")
-        g.nodes.append(
-            helper.make_node(
-                "GroupQueryAttention",
-                [
-                    q,
-                    k,
-                    v,
-                    f"past_key_values.{layer}.key",
-                    f"past_key_values.{layer}.value",
-                    seqlens_k,
-                    total_i32,
-                ],
-                [attn, present_k, present_v],
-                name=g.name("GroupQueryAttention"),
-                domain=MS,
-                num_heads=c.num_heads,
-                kv_num_heads=c.num_kv_heads,
-                scale=float(c.scale),
-                local_window_size=-1 if c.is_global(layer) else c.sliding_window,
-                do_rotary=0,
-            )
-        )
-        present += [present_k, present_v]
-        attn_out = rms(g, mm(attn, "o"), norm(p + "post_attn_norm"), eps, p + "attn_normed")
-        hidden, residual = skip_rms(g, attn_out, residual, norm(p + "ffn_norm"), eps)
-        gated = g.op("FastGelu", [mm(hidden, "gate")], p + "gelu", domain=MS)
-        mlp_out = mm(g.op("Mul", [gated, mm(hidden, "up")], p + "gated"), "down")
-        mlp_out = rms(g, mlp_out, norm(p + "post_ffn_norm"), eps, p + "mlp_normed")
-        following = f"layers.{layer + 1}.attn_norm" if layer + 1 < c.num_layers else "final_norm"
-        hidden, residual = skip_rms(g, mlp_out, residual, norm(following), eps)
+        step = StepInputs(seqlens_k, total_i32, step_positions, local_rope, global_rope)
+        hidden, residual, presents = decoder_layer(g, c, layer, hidden, residual, mm, norm, step)
+        present += presents
 
     # --- Head: float32, every position (the usual export keeps no num_logits_to_keep). ---
     flat = g.op("Reshape", [hidden, i64("flat", [-1, c.hidden_size])], "hidden_flat")  # (S, D)

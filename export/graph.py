@@ -161,12 +161,108 @@ def rope_tables(g: GraphBuilder, positions: str, config: GemmaConfig, base: floa
     return g.op("Cos", [angles], f"rope.{tag}.cos"), g.op("Sin", [angles], f"rope.{tag}.sin")
 
 
+@dataclass
+class StepInputs:
+    """Per-step tensors that every decoder layer reads."""
+
+    seqlens_k: str  # int32 (1,): total length - 1
+    total_len: str  # int32 scalar
+    positions: str  # int64 (1, S): rows of this step's cos/sin tables
+    local_rope: tuple[str, str]  # cos, sin (S, Hd/2), base 10,000
+    global_rope: tuple[str, str]  # cos, sin (S, Hd/2), base 1e6
+
+
+def _i64(g: GraphBuilder, name: str, values) -> str:
+    return g.const(name, np.array(values, np.int64))
+
+
+def decoder_layer(
+    g, c: GemmaConfig, layer: int, hidden: str, residual: str, mm, norm, step: StepInputs
+) -> tuple[str, str, list[str]]:
+    """One Gemma 3 layer. `hidden` is the normed input, `residual` the stream.
+
+    `mm(x, kind)` multiplies by the layer's matrix `kind` and `norm(name)` gives a
+    norm weight, so other layouts (bench/transformers_model.py) reuse the layer.
+    Returns the next layer's normed input, the new stream and the present KV names.
+    """
+    eps = float(c.rms_norm_eps)
+    p = f"layers.{layer}."
+    q_dim, kv_dim = c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim
+    # Attention: q/k RMSNorm over head_dim, then RoPE, then GQA with the KV cache.
+    q = mm(hidden, "q")  # (1, S, H * Hd)
+    k = mm(hidden, "k")  # (1, S, Hkv * Hd)
+    v = mm(hidden, "v")
+    heads_shape = _i64(g, p + "heads_shape", [1, -1, c.num_heads, c.head_dim])
+    q = g.op("Reshape", [q, heads_shape], p + "q_heads")
+    q = rms(g, q, norm(p + "q_norm"), eps, p + "q_normed")
+    q = g.op("Reshape", [q, _i64(g, p + "q_flat", [1, -1, q_dim])], p + "q_flat")
+    kv_shape = _i64(g, p + "kv_shape", [1, -1, c.num_kv_heads, c.head_dim])
+    k = g.op("Reshape", [k, kv_shape], p + "k_heads")
+    k = rms(g, k, norm(p + "k_norm"), eps, p + "k_normed")
+    k = g.op("Reshape", [k, _i64(g, p + "k_flat", [1, -1, kv_dim])], p + "k_flat")
+    cos, sin = step.global_rope if c.is_global(layer) else step.local_rope
+    q = g.op(
+        "RotaryEmbedding",
+        [q, step.positions, cos, sin],
+        p + "q_rot",
+        domain=MS,
+        num_heads=c.num_heads,
+        rotary_embedding_dim=c.head_dim,
+        interleaved=0,
+    )
+    k = g.op(
+        "RotaryEmbedding",
+        [k, step.positions, cos, sin],
+        p + "k_rot",
+        domain=MS,
+        num_heads=c.num_kv_heads,
+        rotary_embedding_dim=c.head_dim,
+        interleaved=0,
+    )
+    present_k, present_v = f"present.{layer}.key", f"present.{layer}.value"
+    attn = g.name(p + "attn")
+    window = -1 if c.is_global(layer) else c.sliding_window  # ORT: W keys, p-W+1 .. p
+    g.nodes.append(
+        helper.make_node(
+            "GroupQueryAttention",
+            [
+                q,
+                k,
+                v,
+                f"past_key_values.{layer}.key",
+                f"past_key_values.{layer}.value",
+                step.seqlens_k,
+                step.total_len,
+            ],
+            [attn, present_k, present_v],
+            name=g.name("GroupQueryAttention"),
+            domain=MS,
+            num_heads=c.num_heads,
+            kv_num_heads=c.num_kv_heads,
+            scale=float(c.scale),
+            local_window_size=window,
+            do_rotary=0,
+        )
+    )
+    attn_out = rms(g, mm(attn, "o"), norm(p + "post_attn_norm"), eps, p + "attn_normed")
+    hidden, residual = skip_rms(g, attn_out, residual, norm(p + "ffn_norm"), eps)
+
+    # MLP: down(gelu_tanh(gate(x)) * up(x)).
+    gated = g.op("FastGelu", [mm(hidden, "gate")], p + "gelu", domain=MS)
+    mlp_out = mm(g.op("Mul", [gated, mm(hidden, "up")], p + "gated"), "down")
+    mlp_out = rms(g, mlp_out, norm(p + "post_ffn_norm"), eps, p + "mlp_normed")
+    next_norm = (
+        norm(f"layers.{layer + 1}.attn_norm") if layer + 1 < c.num_layers else norm("final_norm")
+    )
+    hidden, residual = skip_rms(g, mlp_out, residual, next_norm, eps)
+    return hidden, residual, [present_k, present_v]
+
+
 def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.ModelProto:
     """The decoder as an ONNX ModelProto (weights still in memory)."""
     c = model.config
     g = GraphBuilder()
     eps = float(c.rms_norm_eps)
-    q_dim, kv_dim = c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim
 
     # --- Sequence bookkeeping: positions come from the past length. ---
     i64 = lambda name, values: g.const(name, np.array(values, np.int64))
@@ -203,6 +299,7 @@ def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.Model
 
     norm = lambda name: g.const(name, model.norms[name].astype(np.float32))
     hidden = rms(g, residual, norm("layers.0.attn_norm"), eps, "attn_in")
+    step = StepInputs(seqlens_k, total_i32, step_positions, local_rope, global_rope)
     outputs = []
     for layer in range(c.num_layers):
         p = f"layers.{layer}."
@@ -214,76 +311,8 @@ def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.Model
         def mm(x: str, kind: str, w=w, p=p) -> str:
             return matmul(g, x, w[kind], p + kind)
 
-        # Attention: q/k RMSNorm over head_dim, then RoPE, then GQA with the KV cache.
-        q = mm(hidden, "q")  # (1, S, H * Hd)
-        k = mm(hidden, "k")  # (1, S, Hkv * Hd)
-        v = mm(hidden, "v")
-        heads_shape = i64(p + "heads_shape", [1, -1, c.num_heads, c.head_dim])
-        q = g.op("Reshape", [q, heads_shape], p + "q_heads")
-        q = rms(g, q, norm(p + "q_norm"), eps, p + "q_normed")
-        q = g.op("Reshape", [q, i64(p + "q_flat", [1, -1, q_dim])], p + "q_flat")
-        kv_shape = i64(p + "kv_shape", [1, -1, c.num_kv_heads, c.head_dim])
-        k = g.op("Reshape", [k, kv_shape], p + "k_heads")
-        k = rms(g, k, norm(p + "k_norm"), eps, p + "k_normed")
-        k = g.op("Reshape", [k, i64(p + "k_flat", [1, -1, kv_dim])], p + "k_flat")
-        cos, sin = global_rope if c.is_global(layer) else local_rope
-        q = g.op(
-            "RotaryEmbedding",
-            [q, step_positions, cos, sin],
-            p + "q_rot",
-            domain=MS,
-            num_heads=c.num_heads,
-            rotary_embedding_dim=c.head_dim,
-            interleaved=0,
-        )
-        k = g.op(
-            "RotaryEmbedding",
-            [k, step_positions, cos, sin],
-            p + "k_rot",
-            domain=MS,
-            num_heads=c.num_kv_heads,
-            rotary_embedding_dim=c.head_dim,
-            interleaved=0,
-        )
-        present_k, present_v = f"present.{layer}.key", f"present.{layer}.value"
-        attn = g.name(p + "attn")
-        window = -1 if c.is_global(layer) else c.sliding_window  # ORT: W keys, p-W+1 .. p
-        g.nodes.append(
-            helper.make_node(
-                "GroupQueryAttention",
-                [
-                    q,
-                    k,
-                    v,
-                    f"past_key_values.{layer}.key",
-                    f"past_key_values.{layer}.value",
-                    seqlens_k,
-                    total_i32,
-                ],
-                [attn, present_k, present_v],
-                name=g.name("GroupQueryAttention"),
-                domain=MS,
-                num_heads=c.num_heads,
-                kv_num_heads=c.num_kv_heads,
-                scale=float(c.scale),
-                local_window_size=window,
-                do_rotary=0,
-            )
-        )
-        outputs += [present_k, present_v]
-        attn_out = rms(g, mm(attn, "o"), norm(p + "post_attn_norm"), eps, p + "attn_normed")
-        hidden, residual = skip_rms(g, attn_out, residual, norm(p + "ffn_norm"), eps)
-
-        # MLP: down(gelu_tanh(gate(x)) * up(x)).
-        gated = g.op("FastGelu", [mm(hidden, "gate")], p + "gelu", domain=MS)
-        mlp_out = mm(g.op("Mul", [gated, mm(hidden, "up")], p + "gated"), "down")
-        mlp_out = rms(g, mlp_out, norm(p + "post_ffn_norm"), eps, p + "mlp_normed")
-        next_norm = (
-            norm(f"layers.{layer + 1}.attn_norm")
-            if layer + 1 < c.num_layers
-            else norm("final_norm")
-        )
-        hidden, residual = skip_rms(g, mlp_out, residual, next_norm, eps)
+        hidden, residual, presents = decoder_layer(g, c, layer, hidden, residual, mm, norm, step)
+        outputs += presents
 
     # --- Head: only the last positions, reading the embedding bands' bytes. ---
     keep = g.op("Neg", ["num_logits_to_keep"], "keep_neg")
