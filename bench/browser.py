@@ -23,17 +23,8 @@ from pathlib import Path
 from bench.memory import MemorySampler
 from bench.prompts import Prompt
 from bench.server import Traffic
+from web.chromium import CHROMIUM, CHROMIUM_ARGS  # no WebGPU flag: WASM only
 
-CHROMIUM = "/usr/bin/chromium"
-# DESIGN.md §6: the launch every browser test here uses (no WebGPU: WASM only).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOAD_TIMEOUT_MS = 10 * 60 * 1000
 WARMUP_TOKENS = 2
 
@@ -160,14 +151,7 @@ class BenchPageDriver:
         )
 
     def wait_ready(self, page) -> dict:
-        page.wait_for_function(
-            "window.benchState && (window.benchState.ready || window.benchState.failed)",
-            timeout=LOAD_TIMEOUT_MS,
-            polling=100,
-        )
-        state = page.evaluate("window.benchState")
-        if not state.get("ready"):
-            raise RuntimeError(f"the page failed to load: {state.get('failed')}")
+        state = wait_for_bench_state(page)
         return {"load_ms": state["loadMs"], "detail": state.get("detail", {})}
 
     def run(self, page, prompt: Prompt, max_new_tokens: int) -> dict:
@@ -253,3 +237,16 @@ class ConteurPageDriver:
         if s["generated_tokens"] > 1:
             out["decode_tokens_per_s"] = s["decode_tokens_per_second"] or None
         return out
+
+
+def wait_for_bench_state(page) -> dict:
+    """Wait until a bench page reports ready (or failed); returns window.benchState."""
+    page.wait_for_function(
+        "window.benchState && (window.benchState.ready || window.benchState.failed)",
+        timeout=LOAD_TIMEOUT_MS,
+        polling=100,
+    )
+    state = page.evaluate("window.benchState")
+    if not state.get("ready"):
+        raise RuntimeError(f"the page failed to load: {state.get('failed')}")
+    return state

@@ -12,7 +12,7 @@ import html
 import math
 from pathlib import Path
 
-from bench.browser import CHROMIUM, CHROMIUM_ARGS
+from web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 WIDTH, ROW, BAR, LEFT, RIGHT, TOP = 1100, 46, 13, 330, 60, 110

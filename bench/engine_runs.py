@@ -16,7 +16,7 @@ from pathlib import Path
 
 import onnx
 
-from bench.browser import LOAD_TIMEOUT_MS, launch
+from bench.browser import launch, wait_for_bench_state
 from bench.op_profile import model_runs, node_roles, summarize_trace
 from bench.prompts import Prompt
 
@@ -28,15 +28,7 @@ def _open(context, url: str, console: list[str] | None = None):
     if console is not None:
         page.on("console", lambda message: console.append(message.text))
     page.goto(url, wait_until="commit")
-    page.wait_for_function(
-        "window.benchState && (window.benchState.ready || window.benchState.failed)",
-        timeout=LOAD_TIMEOUT_MS,
-        polling=100,
-    )
-    state = page.evaluate("window.benchState")
-    if not state.get("ready"):
-        raise RuntimeError(f"engine page failed: {state.get('failed')}")
-    return page, state
+    return page, wait_for_bench_state(page)
 
 
 def _generate(page, prompt: Prompt, new_tokens: int) -> dict:

@@ -8,7 +8,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from bench.browser import CHROMIUM
+from web.chromium import CHROMIUM
 
 
 def cpu_model() -> str:

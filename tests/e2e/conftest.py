@@ -23,20 +23,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from tests.e2e.story_page import StoryPage
 from web.build import build_site
+from web.chromium import CHROMIUM, CHROMIUM_ARGS, WEBGPU_ARG
 from web.serve import make_server
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E = ROOT / "build" / "e2e"
-CHROMIUM = Path(os.environ.get("CONTEUR_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WEBGPU_ARG = "--enable-unsafe-webgpu"  # SwiftShader: a software WebGPU adapter (DESIGN.md §6)
 
 
 # --- sites and server -----------------------------------------------------------------
