@@ -21,7 +21,7 @@ from export.weights import Weights
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-EXPORT_VERSION = "2026.11-2"
+EXPORT_VERSION = "2026.11-3"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"
 
@@ -185,6 +185,7 @@ def export_model(
     progress: Progress | None = None,
 ) -> dict:
     """Export a model folder; returns a summary (sizes, timings, verification)."""
+    from export.self_check import compute_self_check
     from export.verify import built_in_check
     from export.writer import atomic_folder
 
@@ -209,6 +210,10 @@ def export_model(
             )
             tick(1, 1)
         del proto
+        with progress.phase("self-check", total=1) as tick:
+            config["self_check"] = compute_self_check(staging)
+            (staging / "conteur.json").write_text(json.dumps(config, indent=2) + "\n")
+            tick(1, 1)
         with progress.phase("verify", total=1) as tick:
             summary["verification"] = built_in_check(
                 staging, loaded.weights, quantized, verify_text
