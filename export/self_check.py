@@ -60,4 +60,3 @@ def compute_self_check(model_dir: Path, text: str = SELF_CHECK_TEXT) -> dict:
         "rtol": RTOL,
         "computed_with": f"onnxruntime {onnxruntime.__version__} (CPU)",
     }
-

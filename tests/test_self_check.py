@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ def test_tiny_export_records_a_reproducible_greedy_check(tiny_model_dir):
     steps = check["steps"]
     assert len(steps) == 1 + DECODE_STEPS
     assert steps[0]["feed"] == check["prompt_ids"]
-    for before, after in zip(steps, steps[1:]):
+    for before, after in itertools.pairwise(steps):
         assert after["feed"] == [before["top_ids"][0]]  # greedy: the best candidate is fed
     runner = OnnxRunner(tiny_model_dir, threads=1)
     for step in steps:
