@@ -59,6 +59,7 @@ MODEL_FILES = [
 # Filled in by the build; the placeholders are what web/static holds.
 SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [] };'
 HTML_PLACEHOLDER = 'data-version="dev"'
+ORT_VERSION_PLACEHOLDER = 'data-ort-version="dev"'
 NOT_PRECACHED = {"sw.js"}  # the browser fetches the service worker itself
 
 
@@ -90,6 +91,11 @@ def _pyshell_version() -> str:
     import tomllib
 
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def _ort_version() -> str:
+    package = NODE_MODULES / "onnxruntime-web" / "package.json"
+    return json.loads(package.read_text())["version"]
 
 
 def check_model(model_dir: Path) -> dict:
@@ -196,6 +202,8 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
     for name in MODEL_FILES:
         _place(model_dir / name, out / "model" / name, link)
 
+    # The page remembers WebGPU self-check verdicts per onnxruntime-web version.
+    _fill(out / "index.html", ORT_VERSION_PLACEHOLDER, f'data-ort-version="{_ort_version()}"')
     # index.html carries the version too, so it is hashed as its template.
     files = _file_list(out, model_config)
     site_version = _site_version(files)

@@ -37,7 +37,8 @@ export class Engine extends EventTarget {
 
   /**
    * Boot Python and load the model.
-   * @param {{backend: "auto" | "webgpu" | "wasm"}} options
+   * @param {{backend: "auto" | "webgpu" | "wasm", ortVersion: string, failedChecks: string[]}} options
+   *   failedChecks: verdict keys of adapters that failed the WebGPU self-check before
    */
   start(options) {
     this.worker.postMessage({ type: "init", ...options });
@@ -72,6 +73,14 @@ export class Engine extends EventTarget {
    */
   surprise(language, length) {
     return this.request("surprise", { language, length });
+  }
+
+  /**
+   * Measure prefill and decode speed on the current backend (speed-check.js).
+   * @returns {Promise<object>} the measurement, or {error}
+   */
+  speedCheck() {
+    return this.request("speed-check");
   }
 
   /** @returns {Promise<{python_heap_bytes: number | null, kv_tokens: number}>} */

@@ -1,50 +1,53 @@
 // Named errors with messages that tell the reader what to do (never a raw stack trace).
 // Used on both sides of the worker boundary: the worker sends `toMessage(error)`,
-// the page shows `message`.
+// the page shows `key` + `params` in the interface language (i18n.js), or `message`
+// (English) for an error without a key.
+
+import { translate } from "./i18n.js";
 
 /** Base class: `fatal` errors leave the page unable to write stories until a reload. */
 export class ConteurError extends Error {
   /**
-   * @param {string} message what happened and what to do, for the reader
-   * @param {{fatal?: boolean, detail?: string}} [options]
+   * @param {string | null} message what happened and what to do, for the reader
+   *   (null: the English text of `key`)
+   * @param {{fatal?: boolean, detail?: string, key?: string, params?: object}} [options]
+   *   key, params: the message in the locales (js/locales/), for the interface language
    */
-  constructor(message, { fatal = true, detail = "" } = {}) {
-    super(message);
+  constructor(message, { fatal = true, detail = "", key = "", params = {} } = {}) {
+    super(message ?? translate("en", key, params));
     this.name = new.target.name;
     this.fatal = fatal;
     this.detail = detail;
+    this.key = key;
+    this.params = params;
   }
 }
 
 export class PythonBootError extends ConteurError {
   /** @param {string} detail */
   constructor(detail) {
-    super("Python could not start in this page. Reload it; if this keeps happening, close " +
-      "other tabs (the browser may be short of memory).", { detail });
+    super(null, { key: "error.pythonBoot", detail });
   }
 }
 
 export class PythonTimeoutError extends ConteurError {
   /** @param {number} seconds */
   constructor(seconds) {
-    super(`Python did not start within ${seconds} seconds. Reload the page; a busy or ` +
-      "low-memory device can be this slow the first time.");
+    super(null, { key: "error.pythonTimeout", params: { seconds } });
   }
 }
 
 export class PythonPackageError extends ConteurError {
   /** @param {string} detail */
   constructor(detail) {
-    super("The story engine (the pyshell Python package) did not load: this copy of the site " +
-      "is incomplete. If you host it, rebuild it with `python -m web.build`.", { detail });
+    super(null, { key: "error.pythonPackage", detail });
   }
 }
 
 export class ModelFileMissingError extends ConteurError {
   /** @param {string} file @param {number} status */
   constructor(file, status) {
-    super(`The model file "${file}" is missing from this site (HTTP ${status}). If you host ` +
-      "Conteur, rebuild the site with `python -m web.build`.");
+    super(null, { key: "error.fileMissing", params: { file, status: String(status) } });
     this.file = file;
   }
 }
@@ -52,8 +55,7 @@ export class ModelFileMissingError extends ConteurError {
 export class ModelFileCorruptError extends ConteurError {
   /** @param {string} file @param {string} why */
   constructor(file, why) {
-    super(`The model file "${file}" is damaged (${why}). Reload the page to download it again; ` +
-      "if that does not help, the site needs rebuilding.");
+    super(null, { key: "error.fileCorrupt", params: { file, why } });
     this.file = file;
   }
 }
@@ -61,8 +63,7 @@ export class ModelFileCorruptError extends ConteurError {
 export class DownloadError extends ConteurError {
   /** @param {string} file @param {string} detail */
   constructor(file, detail) {
-    super(`Downloading "${file}" failed: check your connection and reload the page. ` +
-      "After one complete visit Conteur works offline.", { detail });
+    super(null, { key: "error.download", params: { file }, detail });
     this.file = file;
   }
 }
@@ -70,56 +71,47 @@ export class DownloadError extends ConteurError {
 export class ModelConfigError extends ConteurError {
   /** @param {string} detail */
   constructor(detail) {
-    super(`The model's description (conteur.json) is not usable: ${detail}. Re-export the ` +
-      "model and rebuild the site.", { detail });
+    super(null, { key: "error.modelConfig", params: { detail }, detail });
   }
 }
 
 export class SessionError extends ConteurError {
   /** @param {string} backend @param {string} detail */
   constructor(backend, detail) {
-    const where = backend === "webgpu" ? "the graphics card (WebGPU)" : "the CPU (WebAssembly)";
+    const where = { key: backend === "webgpu" ? "error.where.webgpu" : "error.where.wasm" };
     const memory = /memory|alloc|OOM/i.test(detail);
-    super(memory
-      ? `The device ran out of memory loading the model on ${where}. Close other tabs and reload.`
-      : `The model could not be loaded on ${where}. Reload the page, or choose another ` +
-        "\"Run on\" option in Advanced settings.", { detail });
+    super(null, { key: memory ? "error.sessionMemory" : "error.session", params: { where }, detail });
   }
 }
 
 export class GenerationError extends ConteurError {
   /** @param {string} detail */
   constructor(detail) {
-    super("Writing the story failed. Try again; if it keeps failing, reload the page.",
-      { fatal: false, detail });
+    super(null, { key: "error.generation", fatal: false, detail });
   }
 }
 
 export class WorkerCrashError extends ConteurError {
   /** @param {string} detail */
   constructor(detail) {
-    super("The story engine stopped unexpectedly. Reload the page to start it again.", { detail });
+    super(null, { key: "error.workerCrash", detail });
   }
 }
 
 /**
- * A plain object for postMessage: any thrown value becomes {name, message, fatal, detail}.
+ * A plain object for postMessage: any thrown value becomes
+ * {name, message, fatal, detail, key, params}.
  * Unknown errors keep their own text in `detail` and get a generic message.
  * @param {unknown} error
  * @param {boolean} [fatal] for errors that are not ConteurErrors
- * @returns {{name: string, message: string, fatal: boolean, detail: string}}
+ * @returns {{name: string, message: string, fatal: boolean, detail: string, key: string, params: object}}
  */
 export function toMessage(error, fatal = true) {
   if (error instanceof ConteurError) {
-    return { name: error.name, message: error.message, fatal: error.fatal, detail: error.detail };
+    const { name, message, detail, key, params } = error;
+    return { name, message, fatal: error.fatal, detail, key, params };
   }
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return {
-    name: "UnexpectedError",
-    message: fatal
-      ? "Something went wrong while starting Conteur. Reload the page."
-      : "Something went wrong. Try again; if it keeps failing, reload the page.",
-    fatal,
-    detail: text,
-  };
+  const key = fatal ? "error.unexpectedFatal" : "error.unexpected";
+  return { name: "UnexpectedError", message: translate("en", key), fatal, detail: text, key, params: {} };
 }

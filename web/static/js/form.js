@@ -2,16 +2,24 @@
 //
 // Values go to Python as typed (strings): pyshell checks every range and names
 // the field at fault, so the rules live in one place (pyshell.prompts,
-// pyshell.sampler, pyshell.browser.parse_settings).
+// pyshell.sampler, pyshell.browser.parse_settings); pyshell-messages.js shows its
+// messages in the interface language.
+//
+// The story's language is its own field: it starts as the interface language and
+// follows it until the reader picks one.
+
+import { language, localize, msg, onLanguageChange, render } from "./i18n.js";
+import { fieldError } from "./pyshell-messages.js";
 
 const STORY_FIELDS = ["character", "setting", "theme", "tone", "text"];
 const SETTING_FIELDS = ["temperature", "top_p", "repetition_penalty", "max_new_tokens", "seed"];
+const FIELDS = [...STORY_FIELDS, "length", "language", ...SETTING_FIELDS];
 const SAVED_KEY = "conteur-settings";
 const TEXT_LIMIT = 4000; // pyshell.prompts.MAX_TEXT_CHARS
-const LABELS = {
-  character: "Character", setting: "Setting", theme: "Theme", tone: "Tone", text: "Your own words",
-  length: "Length", language: "Language", temperature: "Temperature", top_p: "Top-p",
-  repetition_penalty: "Repetition penalty", max_new_tokens: "Max length", seed: "Seed",
+// Tone suggestions in the story's language (pyshell.prompts._TONES).
+const TONES = {
+  en: ["funny", "gentle", "adventurous", "mysterious", "heartwarming", "magical"],
+  fr: ["drôle", "douce", "pleine d'aventures", "mystérieuse", "émouvante", "magique"],
 };
 
 /** The story form and the advanced settings. */
@@ -24,13 +32,35 @@ export class StoryForm {
     this.backendChoice = doc.getElementById("backend-choice");
     this.counter = doc.getElementById("text-count");
     this.text = doc.getElementById("text");
+    this.tones = doc.getElementById("tones");
+    this.error = null; // {field, message}: the refused field, shown again on a language switch
+    this.languageChosen = false; // the reader picked the story's language
     this.text.addEventListener("input", () => this.updateCounter());
     for (const name of [...STORY_FIELDS, ...SETTING_FIELDS, "language"]) {
       this.input(name).addEventListener("input", () => this.clearError(name));
     }
+    this.input("language").addEventListener("change", () => {
+      this.languageChosen = true;
+      this.updateTones();
+    });
     doc.getElementById("reset-settings").addEventListener("click", () => this.resetSettings());
+    onLanguageChange(() => this.followInterface());
     this.restoreSettings();
+    this.followInterface();
+  }
+
+  /** After a language switch: the story language follows (unless chosen), texts re-render. */
+  followInterface() {
+    if (!this.languageChosen) this.input("language").value = language();
+    this.updateTones();
     this.updateCounter();
+    if (this.error) this.renderError(this.error.field, this.error.message);
+  }
+
+  /** Tone suggestions in the story's language. */
+  updateTones() {
+    const tones = TONES[this.input("language").value] ?? TONES.en;
+    this.tones.replaceChildren(...tones.map((tone) => Object.assign(this.doc.createElement("option"), { value: tone })));
   }
 
   input(name) {
@@ -65,32 +95,35 @@ export class StoryForm {
   }
 
   /**
-   * Show `message` next to `field` (or at the free text when the field is unknown).
-   * @param {string} field @param {string} message
-   * @returns {string} the message, prefixed with the field's label, for the status line
+   * Show pyshell's `message` next to `field` (or at the free text when the field is unknown).
+   * @param {string} field @param {string} message pyshell's (English) message
+   * @returns {import("./i18n.js").Message} the message with the field's label, for the status line
    */
   showError(field, message) {
     this.clearErrors();
-    const name = field in LABELS ? field : "text";
-    const label = LABELS[name];
-    const box = this.doc.getElementById(`${name}-error`);
+    const name = FIELDS.includes(field) ? field : "text";
     if (SETTING_FIELDS.includes(name)) this.advanced.open = true;
     const input = name === "length" ? this.form.querySelector('input[name="length"]') : this.input(name);
     input?.setAttribute("aria-invalid", "true");
     input?.setAttribute("aria-describedby", `${name}-error`);
-    const sentence = message.charAt(0).toUpperCase() + message.slice(1);
-    if (box) {
-      box.textContent = sentence;
-      box.hidden = false;
-    }
+    this.error = { field: name, message };
+    this.renderError(name, message);
     input?.focus();
-    // "Temperature must be…" names its field already; "text is 50,000 characters…" does not.
-    const lower = message.toLowerCase();
-    const named = [label.toLowerCase(), name.replace(/_/g, " "), name.replace(/_/g, "-")].some((n) => lower.startsWith(n));
-    return named ? sentence : `${label}: ${sentence}`;
+    return fieldError(name, message);
+  }
+
+  /** The refused field's message, in the interface language, capitalised as a sentence. */
+  renderError(name, message) {
+    const box = this.doc.getElementById(`${name}-error`);
+    if (!box) return;
+    const { params } = fieldError(name, message);
+    const reason = render({ ...params.message, text: message, source: "en" });
+    localize(box, reason.charAt(0).toUpperCase() + reason.slice(1));
+    box.hidden = false;
   }
 
   clearError(name) {
+    if (this.error?.field === name) this.error = null;
     const box = this.doc.getElementById(`${name}-error`);
     if (box) box.hidden = true;
     const input = this.input(name);
@@ -100,7 +133,8 @@ export class StoryForm {
   }
 
   clearErrors() {
-    for (const name of Object.keys(LABELS)) {
+    this.error = null;
+    for (const name of FIELDS) {
       if (name === "length") continue;
       this.clearError(name);
     }
@@ -108,7 +142,7 @@ export class StoryForm {
 
   updateCounter() {
     const n = this.text.value.length;
-    this.counter.textContent = n ? `${n.toLocaleString("en")} / ${TEXT_LIMIT.toLocaleString("en")} characters` : "";
+    localize(this.counter, n ? msg("field.text.counter", { count: n, limit: TEXT_LIMIT }) : "");
     this.counter.classList.toggle("over", n > TEXT_LIMIT);
   }
 

@@ -3,11 +3,20 @@
 //
 // Test hook: `window.conteur` exposes the state, the backend, and the last story's
 // token ids and first-step candidates, so end-to-end tests can compare the page
-// with CPython (tests/e2e/).
+// with CPython (tests/e2e/), plus the interface language (`language`) and the
+// read-aloud button's state (`reading`).
+//
+// Texts are messages ({key, params}, i18n.js) shown in the interface language;
+// the worker's events carry keys too, and pyshell's English texts are translated
+// by pyshell-messages.js.
 
 import { Engine } from "./engine.js";
 import { StoryForm } from "./form.js";
+import { decimal, language, localize, msg, onLanguageChange, render, setUpLanguage } from "./i18n.js";
+import { fieldError, notice as pyshellNotice } from "./pyshell-messages.js";
+import { ReadAloud } from "./read-aloud.js";
 import { ProgressView } from "./progress.js";
+import { forgetVerdict, rememberedFailures, rememberVerdict } from "./verdicts.js";
 import { preparePwa } from "./pwa.js";
 import { StatusView } from "./status.js";
 import { StoryView } from "./story.js";
@@ -18,16 +27,23 @@ const BACKENDS = ["auto", "webgpu", "wasm"];
 const SPEED_INTERVAL_MS = 250;
 
 const doc = document;
+setUpLanguage(doc); // before any view writes a text
 const status = new StatusView(doc);
 const progress = new ProgressView(doc);
 const story = new StoryView(doc);
 const form = new StoryForm(doc);
+const readAloud = new ReadAloud(doc);
 const buttons = {
   generate: doc.getElementById("generate"),
   stop: doc.getElementById("stop"),
   surprise: doc.getElementById("surprise"),
 };
 const toastBox = doc.getElementById("toast");
+const speedControls = {
+  button: doc.querySelector('[data-testid="speed-check"]'),
+  result: doc.querySelector('[data-testid="speed-result"]'),
+  copy: doc.querySelector('[data-testid="speed-copy"]'),
+};
 
 const hook = {
   state: "loading",
@@ -36,6 +52,10 @@ const hook = {
   timings: null,
   offline: null,
   last: null,
+  selfCheck: null, // the WebGPU self-check's verdict: {status, problems, seconds, steps, key}
+  speed: null, // the last speed check's result
+  language: language(), // the interface language: en or fr
+  reading: null, // read aloud: {state, language, voice}
   streamed: 0, // tokens shown so far in the current story
   stories: 0,
   errors: [],
@@ -53,24 +73,28 @@ let begun = false;
 let lastSpeedAt = 0;
 let pendingSettings = null;
 let stopClickedAt = 0;
+let storyLanguage = "en"; // the language of the story being written
+let backendNotice = ""; // why the backend is not the expected one (a message), if it is not
+let backendDescribed = null; // the badge's description of the backend (a message)
 
 function setState(state, message, options) {
   status.set(state, message, options);
   hook.state = state;
-  if (state === "error") hook.errors.push(message);
+  if (state === "error") hook.errors.push(render(message));
   updateButtons();
 }
 
 function updateButtons() {
   buttons.generate.disabled = !ready || generating;
-  buttons.stop.disabled = !generating || stopping;
+  buttons.stop.disabled = (!generating || stopping) && !readAloud.speaking; // Stop also ends a reading
   buttons.surprise.disabled = !pythonReady;
+  speedControls.button.disabled = !ready || generating;
   form.setBusy(generating);
 }
 
 let toastTimer = 0;
 function toast(message) {
-  toastBox.textContent = message;
+  toastBox.textContent = render(message);
   toastBox.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { toastBox.hidden = true; }, 6000);
@@ -91,14 +115,24 @@ function backendPreference() {
 
 function listen(engine) {
   engine.addEventListener("phase", ({ detail }) => {
-    if (!ready) setState("loading", detail.message);
+    if (!ready) setState("loading", workerMessage(detail));
   });
   engine.addEventListener("progress", ({ detail }) => progress.update(detail));
   engine.addEventListener("backend", ({ detail }) => {
-    const shown = detail.notice && detail.name === "wasm" ? `${detail.detail}, WebGPU unavailable` : detail.detail;
-    status.setBackend(detail.name, shown);
-    hook.backend = { name: detail.name, detail: detail.detail, notice: detail.notice || "" };
-    if (detail.notice) toast(detail.notice);
+    // detailMessage / noticeMessage: the same texts as keys, for the interface language.
+    const described = detail.detailMessage ?? detail.detail;
+    backendDescribed = described;
+    const shown = detail.notice && detail.name === "wasm" ? msg("backend.withoutWebgpu", { detail: described }) : described;
+    backendNotice = detail.noticeMessage ?? detail.notice ?? "";
+    status.setBackend(detail.name, shown, detail.check);
+    hook.backend = { name: detail.name, detail: detail.detail, notice: detail.notice || "", check: detail.check };
+    if (detail.notice) toast(backendNotice);
+  });
+  engine.addEventListener("self-check", ({ detail }) => {
+    hook.selfCheck = { status: detail.status, problems: detail.problems, seconds: detail.seconds, steps: detail.steps, key: detail.key };
+    if (detail.problems.length) console.warn(`[conteur] WebGPU self-check ${detail.status}: ${detail.problems.join("; ")}`);
+    if (detail.status === "failed") rememberVerdict(detail.key, "failed");
+    else if (detail.status === "passed") forgetVerdict(detail.key);
   });
   engine.addEventListener("python-ready", () => {
     pythonReady = true;
@@ -109,9 +143,9 @@ function listen(engine) {
     hook.model = detail.model;
     hook.timings = { ...detail.timings, page_s: performance.now() / 1000 }; // since navigation
     progress.done();
-    doc.getElementById("model-name").textContent = detail.model.name;
-    const notice = hook.backend?.notice ? ` ${hook.backend.notice}` : "";
-    setState("ready", `Loaded in ${hook.timings.page_s.toFixed(1)} s. Describe a story, or press Surprise me.${notice}`);
+    localize(doc.getElementById("model-name"), detail.model.name);
+    const notice = hook.backend?.notice ? backendNotice : "";
+    setState("ready", msg("status.loaded", { seconds: decimal(hook.timings.page_s, 1), notice }));
   });
   engine.addEventListener("prompt", ({ detail }) => {
     startStory();
@@ -127,7 +161,7 @@ function listen(engine) {
       status.setSpeed(speedText(detail.index, detail.tokensPerSecond));
     }
   });
-  engine.addEventListener("notice", ({ detail }) => toast(detail.text));
+  engine.addEventListener("notice", ({ detail }) => toast(pyshellNotice(detail.text)));
   engine.addEventListener("done", ({ detail }) => finishStory(detail.result));
   engine.addEventListener("input-error", ({ detail }) => {
     endGeneration();
@@ -141,19 +175,24 @@ function listen(engine) {
       ready = false;
       progress.done();
     }
-    setState("error", error.message, { fatal: error.fatal });
+    setState("error", error.key ? msg(error.key, error.params) : error.message, { fatal: error.fatal });
   });
 }
 
+/** A worker event's text: its key in the interface language, else its English `message`. */
+function workerMessage(detail) {
+  return detail.key ? msg(detail.key, detail.params) : detail.message;
+}
+
 function speedText(tokens, tokensPerSecond) {
-  const rate = tokensPerSecond > 0 ? `${tokensPerSecond.toFixed(1)} tokens/s · ` : "";
-  return `${rate}${tokens} token${tokens === 1 ? "" : "s"}`;
+  const count = msg("count.tokens", { count: tokens });
+  return tokensPerSecond > 0 ? msg("speed.rate", { rate: decimal(tokensPerSecond, 1), tokens: count }) : count;
 }
 
 function startStory() {
   if (begun) return;
   begun = true;
-  story.begin();
+  story.begin(storyLanguage);
 }
 
 function endGeneration() {
@@ -172,14 +211,15 @@ function finishStory(result) {
   if (pendingSettings) form.saveSettings(pendingSettings);
   const s = result.stats;
   status.setSpeed(speedText(s.generated_tokens, s.decode_tokens_per_second));
-  const rate = s.decode_tokens_per_second > 0 ? ` at ${s.decode_tokens_per_second.toFixed(1)} tokens/s` : "";
-  const summary = `${s.generated_tokens} tokens${rate}; seed ${result.seed}`;
+  const rate = s.decode_tokens_per_second > 0 ? msg("status.summaryRate", { rate: decimal(s.decode_tokens_per_second, 1) }) : "";
+  const summary = msg("status.summary", { tokens: msg("count.tokens", { count: s.generated_tokens }), rate, seed: result.seed });
   if (result.stop_reason === "cancelled") {
-    setState("stopped", `Stopped after ${summary}. Write another whenever you like.`);
+    setState("stopped", msg("status.stopped", { summary }));
   } else {
-    const why = result.stop_reason === "max_tokens" ? "reached the length limit" : "the story ended";
-    setState("ready", `Finished (${why}): ${summary}.`);
+    const why = msg(result.stop_reason === "max_tokens" ? "status.why.max_tokens" : "status.why.eos");
+    setState("ready", msg("status.finished", { why, summary }));
   }
+  readAloud.setStory(begun ? story.text() : "", result.request?.language ?? storyLanguage);
 }
 
 // --- controls ------------------------------------------------------------------------
@@ -187,6 +227,8 @@ function finishStory(result) {
 function generate() {
   if (!ready || generating) return;
   const { request, settings } = form.read();
+  readAloud.clear(); // a new story stops the reading
+  storyLanguage = request.language;
   form.clearErrors();
   pendingSettings = settings;
   generating = true;
@@ -196,23 +238,24 @@ function generate() {
   hook.streamed = 0;
   lastSpeedAt = 0;
   status.setSpeed("");
-  setState("generating", "Writing your story…");
+  setState("generating", msg("status.writing"));
   engine.generate(request, settings);
 }
 
 function stop() {
+  if (readAloud.speaking) readAloud.stop();
   if (!generating || stopping) return;
   stopping = true;
   stopClickedAt = performance.now();
   engine.stop();
-  status.set("generating", "Stopping…");
+  status.set("generating", msg("status.stopping"));
   updateButtons();
 }
 
 async function surprise() {
   if (!pythonReady) return;
   const idea = await engine.surprise(doc.getElementById("language").value, form.length());
-  if (idea.error) toast(idea.error.message);
+  if (idea.error) toast(fieldError(idea.error.field, idea.error.message));
   else form.fill(idea);
 }
 
@@ -229,7 +272,46 @@ async function measureMemory() {
   return result;
 }
 
+async function speedCheck() {
+  if (!ready || generating) return;
+  const { button, result, copy } = speedControls;
+  button.disabled = true;
+  copy.disabled = true;
+  result.dataset.state = "running";
+  localize(result, msg("speedCheck.running", { prompt: 64, tokens: 16 }));
+  const measured = await engine.speedCheck();
+  button.disabled = false;
+  if (measured.error) {
+    result.dataset.state = "error";
+    localize(result, msg("speedCheck.failed", { error: measured.error }));
+    return;
+  }
+  hook.speed = measured;
+  result.dataset.state = "done";
+  result.dataset.json = JSON.stringify(measured);
+  localize(result, msg("speedCheck.result", {
+    backend: measured.backend,
+    adapter: backendDescribed ?? measured.adapter, // as the badge shows it, in the interface language
+    prefill: decimal(measured.prefill_tokens_per_second),
+    decode: decimal(measured.decode_tokens_per_second),
+  }));
+  copy.disabled = false;
+}
+
+async function copySpeed() {
+  const json = speedControls.result.dataset.json;
+  if (!json) return;
+  try {
+    await navigator.clipboard.writeText(json);
+    toast(msg("speedCheck.copied"));
+  } catch {
+    toast(msg("speedCheck.copyBlocked", { json }));
+  }
+}
+
 function wireControls() {
+  speedControls.button.addEventListener("click", speedCheck);
+  speedControls.copy.addEventListener("click", copySpeed);
   form.form.addEventListener("submit", (event) => {
     event.preventDefault();
     generate();
@@ -240,11 +322,21 @@ function wireControls() {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       generate();
-    } else if (event.key === "Escape" && generating) {
+    } else if (event.key === "Escape" && (generating || readAloud.speaking)) {
       stop();
     }
   });
   doc.addEventListener("story-action", (event) => toast(event.detail));
+  readAloud.addEventListener("change", ({ detail }) => {
+    hook.reading = detail;
+    updateButtons();
+  });
+  readAloud.addEventListener("error", ({ detail }) => toast(detail));
+  hook.reading = readAloud.describe();
+  addEventListener("pagehide", () => readAloud.stop()); // leaving the page ends the reading
+  onLanguageChange((lang) => {
+    hook.language = lang;
+  });
   const choice = form.backendChoice;
   choice.value = backendPreference();
   choice.addEventListener("change", () => {
@@ -265,22 +357,27 @@ async function boot() {
   setUpTheme(doc);
   wireControls();
   doc.getElementById("version").textContent = doc.documentElement.dataset.version;
-  setState("loading", "Starting…");
+  setState("loading", msg("status.starting"));
   const pwa = await preparePwa({
     onProgress: (p) => progress.update(p),
     onPhase: (message) => setState("loading", message),
-    onUpdate: () => toast("A new version of Conteur is installed: reload the page to use it."),
+    onUpdate: () => toast(msg("pwa.update")),
   });
   hook.offline = pwa.offline;
-  doc.getElementById("offline-state").textContent = pwa.offline ? "works offline" : "online only";
+  localize(doc.getElementById("offline-state"), msg(pwa.offline ? "offline.yes" : "offline.no"));
   if (pwa.note) toast(pwa.note);
   engine = new Engine(new URL("./worker.js", import.meta.url));
   listen(engine);
-  setState("loading", "Starting Python and fetching the model…");
-  engine.start({ backend: backendPreference() });
+  setState("loading", msg("phase.python"));
+  engine.start({
+    backend: backendPreference(),
+    explicit: BACKENDS.includes(new URLSearchParams(location.search).get("backend")),
+    ortVersion: doc.documentElement.dataset.ortVersion,
+    failedChecks: rememberedFailures(),
+  });
 }
 
 boot().catch((error) => {
   console.error(error);
-  setState("error", "Conteur could not start in this browser. Reload the page; if it keeps failing, try an up-to-date Chrome, Edge or Firefox.", { fatal: true });
+  setState("error", msg("status.bootFailed"), { fatal: true });
 });

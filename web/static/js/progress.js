@@ -1,18 +1,20 @@
 // First-load progress: one bar per large file with bytes and percent.
 
+import { formatNumber, localize, msg, onLanguageChange, t } from "./i18n.js";
+
 const LARGE_FILE = 1_000_000; // smaller files share one "other files" row
-const OTHERS = "other files";
+const OTHERS = "other files"; // the row's key; its label is translated
 
 /**
- * Human-readable size: "12.3 MB".
+ * Human-readable size in the interface language: "12.3 MB", "12,3 Mo".
  * @param {number} bytes
  * @returns {string}
  */
 export function formatBytes(bytes) {
-  if (bytes < 1000) return `${bytes} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
-  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
-  return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes < 1000) return `${formatNumber(bytes, 0)} ${t("unit.bytes")}`;
+  if (bytes < 1e6) return `${formatNumber(bytes / 1e3, 1)} ${t("unit.kB")}`;
+  if (bytes < 1e9) return `${formatNumber(bytes / 1e6, 1)} ${t("unit.MB")}`;
+  return `${formatNumber(bytes / 1e9, 2)} ${t("unit.GB")}`;
 }
 
 /** Download progress: one row per large file, one for the small ones. */
@@ -23,6 +25,9 @@ export class ProgressView {
     this.box = doc.getElementById("progress");
     this.list = doc.getElementById("progress-files");
     this.rows = new Map(); // label → {row, bar, amount, files: Map(file → {loaded, total})}
+    onLanguageChange(() => {
+      for (const entry of this.rows.values()) this.showAmount(entry);
+    });
   }
 
   /**
@@ -34,6 +39,11 @@ export class ProgressView {
     const label = total >= LARGE_FILE ? name : OTHERS;
     const entry = this.rows.get(label) ?? this.addRow(label);
     entry.files.set(file, { loaded, total });
+    this.showAmount(entry);
+    this.box.hidden = false;
+  }
+
+  showAmount(entry) {
     let sumLoaded = 0;
     let sumTotal = 0;
     for (const f of entry.files.values()) {
@@ -43,9 +53,9 @@ export class ProgressView {
     const percent = sumTotal ? Math.floor((100 * sumLoaded) / sumTotal) : 0;
     entry.bar.max = Math.max(sumTotal, 1);
     entry.bar.value = sumLoaded;
-    entry.amount.textContent = `${formatBytes(sumLoaded)} / ${formatBytes(sumTotal)} (${percent} %)`;
+    const amount = { loaded: formatBytes(sumLoaded), total: formatBytes(sumTotal), percent };
+    entry.amount.textContent = t("progress.amount", amount);
     entry.row.dataset.done = String(sumLoaded >= sumTotal);
-    this.box.hidden = false;
   }
 
   addRow(label) {
@@ -53,11 +63,15 @@ export class ProgressView {
     row.dataset.file = label;
     const name = this.doc.createElement("span");
     name.className = "file";
-    name.textContent = label;
+    const shown = label === OTHERS ? msg("progress.others") : label;
+    localize(name, shown);
     const amount = this.doc.createElement("span");
     amount.className = "amount";
     const bar = this.doc.createElement("progress");
-    bar.setAttribute("aria-label", `Downloading ${label}`);
+    const aria = label === OTHERS ? msg("progress.othersFile") : msg("progress.file", { file: label });
+    bar.setAttribute("data-i18n-aria-label", aria.key);
+    bar.setAttribute("data-i18n-params", JSON.stringify(aria.params));
+    bar.setAttribute("aria-label", t(aria.key, aria.params));
     row.append(name, amount, bar);
     // Keep the large files first, "other files" last.
     if (label === OTHERS) this.list.append(row);

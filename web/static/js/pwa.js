@@ -7,23 +7,25 @@
 // A static host that sends no COOP/COEP headers gets them from the service
 // worker: the page reloads itself once to become isolated (threads for wasm).
 
+import { msg } from "./i18n.js";
+
 const RELOAD_KEY = "conteur-isolation-reload";
 
 /**
- * @typedef {{offline: boolean, note: string}} PwaState
+ * @typedef {{offline: boolean, note: import("./i18n.js").Message | null}} PwaState
  * offline: the whole app is cached; note: what to tell the reader, if anything.
  */
 
 /**
  * Set up the service worker; resolves when the engine may start.
  * @param {{onProgress: (p: {file: string, loaded: number, total: number}) => void,
- *          onPhase: (message: string) => void,
+ *          onPhase: (message: import("./i18n.js").Message) => void,
  *          onUpdate: () => void}} callbacks
  * @returns {Promise<PwaState>}
  */
 export async function preparePwa({ onProgress, onPhase, onUpdate }) {
   if (!("serviceWorker" in navigator)) {
-    return { offline: false, note: "This browser cannot keep Conteur for offline use." };
+    return { offline: false, note: msg("pwa.noServiceWorker") };
   }
   const container = navigator.serviceWorker;
   container.addEventListener("message", ({ data }) => {
@@ -34,22 +36,22 @@ export async function preparePwa({ onProgress, onPhase, onUpdate }) {
   try {
     registration = await container.register("sw.js");
   } catch (error) {
-    return { offline: false, note: `Offline use is unavailable here (${error.message}).` };
+    return { offline: false, note: msg("pwa.unavailableBecause", { detail: error.message }) };
   }
-  if (!registration) return { offline: false, note: "Offline use is unavailable here." };
+  if (!registration) return { offline: false, note: msg("pwa.unavailable") };
   requestPersistence();
   if (wasControlled) {
     container.addEventListener("controllerchange", onUpdate);
-    return { offline: true, note: "" };
+    return { offline: true, note: null };
   }
   if (registration.active && !registration.installing && !registration.waiting) {
     // Cached already, but this load bypassed the service worker (a hard reload).
-    return { offline: true, note: "" };
+    return { offline: true, note: null };
   }
-  onPhase("Downloading Conteur for offline use…");
+  onPhase(msg("phase.offline"));
   const installed = await waitForControl(registration);
   if (!installed) {
-    return { offline: false, note: "Saving Conteur for offline use failed: it still works while online." };
+    return { offline: false, note: msg("pwa.saveFailed") };
   }
   if (!globalThis.crossOriginIsolated && !sessionStorage.getItem(RELOAD_KEY)) {
     // The service worker adds the isolation headers, but only to pages it serves.
@@ -57,7 +59,7 @@ export async function preparePwa({ onProgress, onPhase, onUpdate }) {
     location.reload();
     await new Promise(() => {}); // the reload replaces this page
   }
-  return { offline: true, note: "" };
+  return { offline: true, note: null };
 }
 
 /** True once the new service worker controls this page; false if its install failed. */

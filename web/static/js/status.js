@@ -1,7 +1,11 @@
 // The page's state line, backend badge and speed line.
 //
 // States (data-state and the first word of the status text): loading, ready,
-// generating, stopped, error. Tests and assistive technology read the same text.
+// generating, stopped, error. Tests and assistive technology read the same text;
+// data-state stays English, the shown state word and message follow the interface
+// language (i18n.js), and a language switch re-renders them.
+
+import { localize, msg, render } from "./i18n.js";
 
 export const STATES = ["loading", "ready", "generating", "stopped", "error"];
 
@@ -19,7 +23,7 @@ export class StatusView {
 
   /**
    * @param {"loading" | "ready" | "generating" | "stopped" | "error"} state
-   * @param {string} message
+   * @param {import("./i18n.js").Message | string} message
    * @param {{fatal?: boolean}} [options] fatal errors keep Generate disabled
    */
   set(state, message, { fatal = false } = {}) {
@@ -27,25 +31,29 @@ export class StatusView {
     this.state = state;
     this.element.dataset.state = state;
     this.element.dataset.fatal = String(state === "error" && fatal);
-    this.stateElement.textContent = state;
-    this.messageElement.textContent = message;
+    localize(this.stateElement, msg(`state.${state}`));
+    localize(this.messageElement, message);
   }
 
   /**
    * @param {"webgpu" | "wasm"} name
-   * @param {string} detail adapter name, or thread count
+   * @param {import("./i18n.js").Message | string} detail adapter name, or thread count
+   * @param {string} [check] the WebGPU self-check: passed, failed, skipped ("" while it runs)
    */
-  setBackend(name, detail) {
+  setBackend(name, detail, check = "") {
     this.backendElement.dataset.backend = name;
+    this.backendElement.dataset.check = check;
     this.backendElement.querySelector(".backend-name").textContent = name;
-    this.backendElement.querySelector(".backend-detail").textContent = detail;
-    this.backendElement.title = name === "webgpu"
-      ? `The model runs on the graphics card (WebGPU): ${detail}`
-      : `The model runs on the CPU (WebAssembly): ${detail}`;
+    localize(this.backendElement.querySelector(".backend-detail"), detail);
+    const title = name === "webgpu" ? "backend.onWebgpu" : "backend.onWasm";
+    const params = { detail };
+    this.backendElement.setAttribute("data-i18n-title", title);
+    this.backendElement.setAttribute("data-i18n-params", JSON.stringify(params));
+    this.backendElement.title = render(msg(title, params));
   }
 
-  /** @param {string} text */
+  /** @param {import("./i18n.js").Message | string} text */
   setSpeed(text) {
-    this.speedElement.textContent = text;
+    localize(this.speedElement, text);
   }
 }

@@ -3,7 +3,7 @@
 // Text only ever enters the page through textContent / Text nodes: whatever the
 // reader types or the model writes is shown as text, never parsed as HTML.
 
-const CREDIT = "Written by Gemma 3 270M, an AI model, with Conteur. AI-generated text: read it as fiction.";
+import { msg, t } from "./i18n.js";
 
 /** The story (data-testid="story"): the opening, the streamed text, copy and download. */
 export class StoryView {
@@ -19,8 +19,12 @@ export class StoryView {
     this.downloadButton.addEventListener("click", () => this.download());
   }
 
-  /** Clear the view for a new story. */
-  begin() {
+  /**
+   * Clear the view for a new story.
+   * @param {string} [language] the story's language, for screen readers and speech
+   */
+  begin(language) {
+    if (language) this.element.lang = language;
     this.element.replaceChildren();
     this.opening = this.doc.createElement("span");
     this.opening.className = "opening";
@@ -75,15 +79,15 @@ export class StoryView {
       this.doc.execCommand("copy");
       area.remove();
     }
-    this.element.dispatchEvent(new CustomEvent("story-action", { bubbles: true, detail: "Story copied." }));
+    this.element.dispatchEvent(new CustomEvent("story-action", { bubbles: true, detail: msg("story.copied") }));
   }
 
   /** Save the story as a .txt file, credited as AI-generated. */
   download() {
-    const blob = new Blob([`${this.text().trim()}\n\n— ${CREDIT}\n`], { type: "text/plain;charset=utf-8" });
+    const blob = new Blob([`${this.text().trim()}\n\n— ${t("story.credit")}\n`], { type: "text/plain;charset=utf-8" });
     const link = this.doc.createElement("a");
     link.href = URL.createObjectURL(blob);
-    link.download = `story-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, "-")}.txt`;
+    link.download = `${t("story.fileName")}-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, "-")}.txt`;
     this.doc.body.append(link);
     link.click();
     link.remove();

@@ -1,8 +1,9 @@
 // Light / dark theme: follows the system (prefers-color-scheme) unless the reader picks one.
 
+import { onLanguageChange, t } from "./i18n.js";
+
 const KEY = "conteur-theme";
 const ORDER = ["auto", "light", "dark"];
-const LABELS = { auto: "Auto", light: "Light", dark: "Dark" };
 const ICONS = { auto: "◐", light: "☀", dark: "☾" };
 
 /**
@@ -14,12 +15,14 @@ export function setUpTheme(doc) {
   const apply = (theme) => {
     if (theme === "auto") delete doc.documentElement.dataset.theme;
     else doc.documentElement.dataset.theme = theme;
-    button.querySelector(".theme-label").textContent = LABELS[theme];
+    const label = t(`theme.${theme}`);
+    button.querySelector(".theme-label").textContent = label;
     button.querySelector(".theme-icon").textContent = ICONS[theme];
-    button.setAttribute("aria-label", `Colour theme: ${LABELS[theme].toLowerCase()} (change)`);
+    button.setAttribute("aria-label", t("theme.aria", { theme: label.toLowerCase() }));
   };
   let theme = readSaved();
   apply(theme);
+  onLanguageChange(() => apply(theme));
   button.addEventListener("click", () => {
     theme = ORDER[(ORDER.indexOf(theme) + 1) % ORDER.length];
     try {

@@ -3,18 +3,27 @@
 // The page (engine.js) only renders; everything slow happens here. Python
 // (pyshell.browser) drives the loop and calls the OrtRunner for each model step.
 //
-// Messages in:  {type: "init", backend}, {type: "generate", request, settings},
-//               {type: "stop"}, {type: "surprise", id, language, length},
-//               {type: "memory", id}
-// Messages out: {type: "phase", message}, {type: "progress", file, loaded, total},
-//               {type: "backend", name, detail, notice?}, {type: "python-ready", seconds},
+// Messages in:  {type: "init", backend, explicit, ortVersion, failedChecks},
+//               {type: "generate", request, settings}, {type: "stop"},
+//               {type: "surprise", id, language, length}, {type: "memory", id},
+//               {type: "speed-check", id}
+// Messages out: {type: "phase", key, message}, {type: "progress", file, loaded, total},
+//               {type: "backend", name, detail, notice?, check, detailMessage, noticeMessage?},
+//               {type: "self-check", key, status, problems, seconds, steps},
+//               {type: "python-ready", seconds},
 //               {type: "ready", model, timings}, {type: "prompt", text},
 //               {type: "token", text, index, tokensPerSecond}, {type: "notice", text},
 //               {type: "done", result}, {type: "input-error", field, message},
 //               {type: "error", error}, {type: "reply", id, value}
+// Texts for the reader go out in English (`message`, `detail`, `notice`) and as
+// i18n.js messages ({key, params}: `key`, `detailMessage`, `noticeMessage`, errors'
+// `key`), which the page shows in the interface language.
 
 import { findWebGPU, openSession, wasmThreads } from "./backend.js";
+import { CHECK, runSelfCheck, verdictKey } from "./self-check.js";
+import { measureSpeed } from "./speed-check.js";
 import { ConteurError, GenerationError, ModelConfigError, toMessage } from "./errors.js";
+import { msg, translate } from "./i18n.js";
 import { fetchModelFile, readConfig } from "./model-files.js";
 import { bootPython, writeFile } from "./python.js";
 import { OrtRunner, WEBGPU_MAX_RUN } from "./runner.js";
@@ -25,12 +34,13 @@ const post = (message) => self.postMessage(message);
 
 let python = null; // Promise of {pyodide, browser, seconds}
 let runner = null;
+let backendInfo = null; // where and what runs, for the speed check (set when ready)
 let busy = false;
 let stepsAtStop = null; // runner.steps when "stop" arrived: the story must end within one step
 
 self.onmessage = (event) => {
   const message = event.data;
-  const handlers = { init, generate, stop, surprise, memory };
+  const handlers = { init, generate, stop, surprise, memory, "speed-check": speedCheck };
   const handler = handlers[message?.type];
   if (!handler) return;
   Promise.resolve(handler(message)).catch((error) => post({ type: "error", error: toMessage(error) }));
@@ -38,19 +48,28 @@ self.onmessage = (event) => {
 
 // --- start-up --------------------------------------------------------------------
 
-async function init({ backend = "auto" }) {
+async function init({ backend = "auto", explicit = false, ortVersion = "unknown", failedChecks = [] }) {
   const started = performance.now();
-  post({ type: "phase", message: "Starting Python and fetching the model…" });
+  post({ type: "phase", key: "phase.python", message: "Starting Python and fetching the model…" });
   python = bootPython(BASE);
   python.then(({ seconds }) => post({ type: "python-ready", seconds }), () => {});
-  const [py, model] = await Promise.all([python, loadModel(backend)]);
-  post({ type: "phase", message: "Loading the tokenizer…" });
+  const choices = { preference: backend, explicit, ortVersion, failedChecks: new Set(failedChecks) };
+  const [py, model] = await Promise.all([python, loadModel(choices)]);
+  post({ type: "phase", key: "phase.tokenizer", message: "Loading the tokenizer…" });
   writeFile(py.pyodide, `${TOKENIZER_DIR}/tokenizer.model`, model.tokenizer.model);
   if (model.tokenizer.pieces) writeFile(py.pyodide, `${TOKENIZER_DIR}/tokenizer.pieces`, model.tokenizer.pieces);
   const info = JSON.parse(py.browser.init(JSON.stringify(model.config), `${TOKENIZER_DIR}/tokenizer.model`));
   if (info.error) throw new ModelConfigError(info.error.message);
   const maxRun = model.backend === "webgpu" ? WEBGPU_MAX_RUN : Infinity;
   runner = new OrtRunner(model.ort, model.session, model.config, maxRun);
+  backendInfo = {
+    backend: model.backend,
+    adapter: model.detail,
+    check: model.check,
+    onnxruntime_web: ortVersion,
+    model: `${model.config.name} ${model.config.export_version}`,
+    promptIds: model.config.self_check?.prompt_ids ?? [model.config.tokens?.bos ?? 2],
+  };
   post({
     type: "ready",
     model: info,
@@ -58,26 +77,48 @@ async function init({ backend = "auto" }) {
       python_s: py.seconds,
       files_s: model.filesSeconds,
       session_s: model.sessionSeconds,
+      self_check_s: model.checkSeconds,
       total_s: (performance.now() - started) / 1000,
     },
   });
 }
 
-/** Where to run: WebGPU when an adapter exists (unless the reader chose the CPU). */
-async function chooseBackend(preference) {
-  if (preference === "wasm") return { kind: "wasm", notice: "" };
+/**
+ * Where to run. Automatic takes a hardware WebGPU adapter; a software (fallback)
+ * adapter emulates the GPU on the CPU and is slower than WASM, so only a WebGPU
+ * choice takes it. An adapter that failed the self-check before goes straight to
+ * WASM, unless the URL asks for WebGPU (`explicit`): then it is checked again.
+ */
+async function chooseBackend({ preference, explicit, ortVersion, failedChecks }, config) {
+  if (preference === "wasm") return { kind: "wasm", notice: null, check: CHECK.skipped };
   const gpu = await findWebGPU();
-  if (gpu) return { kind: "webgpu", gpu, notice: fallbackNotice(gpu) };
-  return {
-    kind: "wasm",
-    notice: "WebGPU is not available in this browser: running on the CPU (WebAssembly), which is slower.",
-  };
+  if (!gpu) {
+    return {
+      kind: "wasm",
+      check: CHECK.skipped,
+      notice: msg("notice.noWebgpu"),
+    };
+  }
+  const key = verdictKey(gpu.description, ortVersion, config);
+  if (preference === "auto" && gpu.fallback) {
+    return {
+      kind: "wasm",
+      check: CHECK.skipped,
+      notice: msg("notice.softwareOnly", { adapter: gpu.description }),
+    };
+  }
+  if (!explicit && failedChecks.has(key)) {
+    return {
+      kind: "wasm",
+      check: CHECK.failed,
+      notice: msg("notice.failedBefore", { adapter: gpu.description }),
+    };
+  }
+  return { kind: "webgpu", gpu, key, check: "", notice: fallbackNotice(gpu) };
 }
 
 function fallbackNotice(gpu) {
-  return gpu.fallback
-    ? "This WebGPU adapter is a software one: choosing \"CPU (WebAssembly)\" under Run on, in Advanced settings, is likely faster."
-    : "";
+  return gpu.fallback ? msg("notice.softwareAdapter") : null;
 }
 
 function describeBackend(choice) {
@@ -89,11 +130,28 @@ function describeBackend(choice) {
   return `${threads} thread${threads === 1 ? "" : "s"}${isolation}`;
 }
 
-async function loadModel(preference) {
+/** The same description as a message (js/locales/), for the interface language. */
+function describeBackendMessage(choice) {
+  if (choice.kind === "webgpu") {
+    return choice.gpu.fallback ? msg("backend.software", { adapter: choice.gpu.description }) : choice.gpu.description;
+  }
+  const threads = msg("backend.threads", { count: wasmThreads() });
+  return globalThis.crossOriginIsolated ? threads : msg("backend.notIsolated", { threads });
+}
+
+function announce(choice) {
+  const notice = choice.notice ? translate("en", choice.notice.key, choice.notice.params) : "";
+  post({
+    type: "backend", name: choice.kind, detail: describeBackend(choice), notice, check: choice.check,
+    detailMessage: describeBackendMessage(choice), noticeMessage: choice.notice,
+  });
+}
+
+async function loadModel(choices) {
   const filesStarted = performance.now();
   const config = await readConfig(BASE);
-  let choice = await chooseBackend(preference);
-  post({ type: "backend", name: choice.kind, detail: describeBackend(choice), notice: choice.notice });
+  let choice = await chooseBackend(choices, config);
+  announce(choice);
   const progress = (p) => post({ type: "progress", ...p });
   const names = ["model.onnx", "model.onnx.data", "tokenizer.model"];
   if (config.files["tokenizer.pieces"]) names.push("tokenizer.pieces");
@@ -102,28 +160,61 @@ async function loadModel(preference) {
   );
   const filesSeconds = (performance.now() - filesStarted) / 1000;
 
-  post({ type: "phase", message: "Preparing the model…" });
+  post({ type: "phase", key: "phase.preparing", message: "Preparing the model…" });
   const sessionStarted = performance.now();
   const model = { graph, weights, presentNames: OrtRunner.presentNames(config) };
   let opened;
+  let checkSeconds = 0;
   try {
     opened = await openSession(choice.kind, BASE, model);
   } catch (error) {
     if (choice.kind !== "webgpu") throw error;
     const detail = error instanceof ConteurError ? error.detail : String(error);
-    choice = { kind: "wasm", notice: `WebGPU could not run the model (${detail.slice(0, 160)}): running on the CPU (WebAssembly) instead.` };
-    post({ type: "backend", name: "wasm", detail: describeBackend(choice), notice: choice.notice });
+    choice = { kind: "wasm", check: CHECK.skipped, notice: msg("notice.webgpuFailed", { detail: detail.slice(0, 160) }) };
+    announce(choice);
     opened = await openSession("wasm", BASE, model);
+  }
+  if (choice.kind === "webgpu") {
+    post({ type: "phase", key: "phase.selfCheck", message: "Checking that the graphics adapter computes correctly…" });
+    const verdict = await checkAdapter(opened, config);
+    checkSeconds = verdict.seconds;
+    post({ type: "self-check", key: choice.key, ...verdict });
+    if (verdict.status === CHECK.failed) {
+      await opened.session.release().catch(() => {});
+      choice = {
+        kind: "wasm",
+        check: CHECK.failed,
+        notice: msg("notice.failedNow", { adapter: choice.gpu.description }),
+      };
+      announce(choice);
+      opened = await openSession("wasm", BASE, model);
+    } else {
+      choice.check = verdict.status;
+      announce(choice);
+    }
   }
   return {
     config,
     backend: choice.kind,
+    detail: describeBackend(choice),
+    check: choice.check,
     ort: opened.ort,
     session: opened.session,
     tokenizer: { model: tokenizerModel, pieces },
     filesSeconds,
+    checkSeconds,
     sessionSeconds: (performance.now() - sessionStarted) / 1000,
   };
+}
+
+/** The self-check on a fresh WebGPU session; a kernel that throws fails it too. */
+async function checkAdapter(opened, config) {
+  const probe = new OrtRunner(opened.ort, opened.session, config, WEBGPU_MAX_RUN);
+  try {
+    return await runSelfCheck(probe, config.self_check);
+  } catch (error) {
+    return { status: CHECK.failed, problems: [`the check could not run: ${String(error?.message ?? error).slice(0, 200)}`], seconds: 0, steps: 0 };
+  }
 }
 
 // --- stories -----------------------------------------------------------------------
@@ -167,6 +258,23 @@ async function stop() {
   const { browser } = await python;
   stepsAtStop = runner.steps;
   browser.cancel();
+}
+
+/** The Advanced panel's speed check: prefill and decode tokens/s on this backend. */
+async function speedCheck({ id }) {
+  if (!runner || busy) {
+    post({ type: "reply", id, value: { error: busy ? "a story is being written" : "the model is not loaded yet" } });
+    return;
+  }
+  busy = true;
+  try {
+    const result = await measureSpeed(runner, backendInfo);
+    post({ type: "reply", id, value: result });
+  } catch (error) {
+    post({ type: "reply", id, value: { error: String(error?.message ?? error) } });
+  } finally {
+    busy = false;
+  }
 }
 
 async function surprise({ id, language, length }) {
