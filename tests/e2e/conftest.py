@@ -12,6 +12,7 @@ at the end of the end-to-end tests no request may have left the served origins.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -74,6 +75,26 @@ def missing_site(tiny_site) -> Path:
     out = E2E / "missing-model"
     copy_site(tiny_site, out)
     (out / "model" / "model.onnx.data").unlink()
+    return out
+
+
+@pytest.fixture(scope="package")
+def wrong_check_site(tiny_model_dir) -> Path:
+    """The tiny site whose conteur.json expects other logits in its WebGPU self-check.
+
+    Everything else is the tiny model unchanged, so the page loads; only a device
+    that matched these numbers would pass, and none does.
+    """
+    model = ROOT / "build" / "test-models" / "tiny-wrong-check"
+    copy_site(tiny_model_dir, model)
+    config_file = model / "conteur.json"
+    config = json.loads(config_file.read_text())
+    for step in config["self_check"]["steps"]:
+        step["top_logits"] = [value + 3.0 for value in step["top_logits"]]
+    config_file.unlink()  # break the hard link before writing
+    config_file.write_text(json.dumps(config, indent=2) + "\n")
+    out = E2E / "wrong-check"
+    build_site(model, out)
     return out
 
 
@@ -165,14 +186,21 @@ def new_page(requests_seen):
     """Open a page in a fresh recorded context: new_page(browser, url) -> StoryPage."""
     contexts: list[BrowserContext] = []
 
-    def open_page(browser: Browser, url: str, wait_ready: bool = True, **options) -> StoryPage:
+    def open_page(
+        browser: Browser, url: str, wait_ready: bool = True, timeout_ms: int | None = None,
+        init_script: str | None = None, **options,
+    ) -> StoryPage:  # fmt: skip
+        # English unless a test asks for another locale (navigator.language picks the UI's).
+        options.setdefault("locale", "en-US")
         context = record(browser.new_context(**options), requests_seen)
         contexts.append(context)
+        if init_script:  # runs before the page's own scripts, e.g. a speechSynthesis stub
+            context.add_init_script(init_script)
         page: Page = context.new_page()
         story = StoryPage(page)
         page.goto(url)
         if wait_ready:
-            story.wait_loaded()
+            story.wait_loaded(**({"timeout": timeout_ms} if timeout_ms else {}))
         return story
 
     yield open_page
@@ -202,5 +230,13 @@ def tiny_webgpu(browser, new_page, origin, tiny_site) -> StoryPage:
 def real_wasm(browser, new_page, origin, real_site) -> StoryPage:
     """Gemma 3 270M on the CPU backend (WebGPU on SwiftShader is far too slow for it)."""
     page = new_page(browser, f"{origin}/real/?backend=wasm")
+    page.assert_ready()
+    return page
+
+
+@pytest.fixture(scope="package")
+def real_webgpu(browser, new_page, origin, real_site) -> StoryPage:
+    """Gemma 3 270M on WebGPU (SwiftShader): slow, so only the parity test uses it."""
+    page = new_page(browser, f"{origin}/real/?backend=webgpu", timeout_ms=900_000)
     page.assert_ready()
     return page
