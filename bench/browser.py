@@ -14,6 +14,7 @@ The browser's process tree is sampled for memory throughout.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -80,6 +81,9 @@ def run_trial(playwright, contender, rep: int, traffic: Traffic, settings: Trial
         trial.runs[short.name] = driver.run(page, short, settings.decode_tokens)
         if long is not short:
             trial.runs[long.name] = driver.run(page, long, 1)
+        after_runs = getattr(driver, "after_runs", None)
+        if after_runs is not None:
+            trial.detail.update(after_runs(page))
         page.close()
         trial.detail["console"] = sorted(set(driver.errors))[:20]  # warnings, errors
     except Exception as exc:  # noqa: BLE001 (a failing contender is reported, the bench goes on)
@@ -237,6 +241,27 @@ class ConteurPageDriver:
         if s["generated_tokens"] > 1:
             out["decode_tokens_per_s"] = s["decode_tokens_per_second"] or None
         return out
+
+    def after_runs(self, page) -> dict:
+        """The page's speed check, as a reader would run it, beside the timed runs."""
+        return {"speed_check": page_speed_check(page)}
+
+
+def page_speed_check(page) -> dict:
+    """The page's own speed check (Advanced settings): the line readers copy."""
+    if not page.is_visible("[data-testid=speed-check]"):
+        page.click("#advanced summary")
+    page.click("[data-testid=speed-check]")
+    page.wait_for_function(
+        "['done', 'error'].includes(document.querySelector('[data-testid=speed-result]')"
+        ".dataset.state)",
+        timeout=LOAD_TIMEOUT_MS,
+        polling=100,
+    )
+    line = page.get_attribute("[data-testid=speed-result]", "data-json")
+    if not line:
+        raise RuntimeError(page.inner_text("[data-testid=speed-result]"))
+    return json.loads(line)
 
 
 def wait_for_bench_state(page) -> dict:

@@ -294,6 +294,35 @@ def analysis_section(results: dict) -> list[str]:
     return lines
 
 
+def speed_check_section(results: dict) -> list[str]:
+    """The page's own speed check (Advanced settings), one line per trial."""
+    checks = [
+        t["detail"]["speed_check"]
+        for t in results.get("trials", [])
+        if (t.get("detail") or {}).get("speed_check")
+    ]
+    if not checks:
+        return []
+    lines = [
+        "## The page's own speed check",
+        "",
+        (
+            "What a reader's Advanced settings → Measure speed shows on this machine "
+            f"({checks[0]['prefill_tokens']}-token prompt, {checks[0]['decode_tokens']} "
+            "tokens), one JSON line per repetition; readers send us the same line from their GPUs."
+        ),
+        "",
+        "| backend | adapter | prefill tokens/s | decode tokens/s |",
+        "|---|---|---|---|",
+    ]
+    for c in checks:
+        lines.append(
+            f"| {c['backend']} | {c['adapter']} | {c['prefill_tokens_per_second']} "
+            f"| {c['decode_tokens_per_second']} |"
+        )
+    return lines + [""]
+
+
 def write_results_md(results: dict) -> str:
     lines = [
         "# Conteur against the peers a user would pick instead",
@@ -316,6 +345,7 @@ def write_results_md(results: dict) -> str:
     lines += results_table(results)
     lines += ratio_table(results)
     lines += outputs_section(results)
+    lines += speed_check_section(results)
     lines += analysis_section(results)
     lines += results.get("limits") or []
     return "\n".join(lines).rstrip() + "\n"
