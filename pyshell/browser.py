@@ -29,6 +29,7 @@ from pyshell.generate import CancelToken, EmptyPromptError, TokenEvent, generate
 from pyshell.prompts import LENGTHS, StoryRequest, StoryRequestError, build_prompt, surprise
 from pyshell.runner import Candidates, ContextFullError
 from pyshell.sampler import MAX_SEED, Sampler, SamplingConfig, SettingError
+from pyshell.story_policy import story_policy
 from pyshell.tokenizer import Tokenizer, TokenizerModelError
 
 __all__ = ["JsRunner", "cancel", "generate_story", "init", "parse_settings", "surprise_me"]
@@ -113,6 +114,7 @@ def init(config_json: str, tokenizer_path: str) -> str:
             }
         )
     _state.tokenizer, _state.config = tokenizer, config
+    story_policy(tokenizer, config.stop_ids)  # the banned ids, computed once, before any story
     return _json(
         {
             "name": config.name,
@@ -242,14 +244,17 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
     try:
         request = StoryRequest.from_dict(json.loads(request_json))
         runner = JsRunner(js_runner)
-        sampling, budget = parse_settings(
-            json.loads(settings_json), request, runner.context_length, config.top_k
-        )
+        settings = json.loads(settings_json)
+        sampling, budget = parse_settings(settings, request, runner.context_length, config.top_k)
         sampler = Sampler(sampling, config.top_k)
     except StoryRequestError as exc:
         return _input_error(exc.field, str(exc))
     except SettingError as exc:
         return _input_error(exc.setting, str(exc))
+    # A length the reader typed is a hard limit; the story length's budget is a
+    # target the story may pass to finish its sentence (pyshell.story_policy).
+    typed = _whole("max_new_tokens", settings.get("max_new_tokens"))
+    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=typed is None)
     prompt = build_prompt(request, config.variant)
     token = CancelToken()
     _state.cancel = token
@@ -262,7 +267,7 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
     try:
         result = await generate(
             runner, tokenizer, prompt,
-            sampler=sampler, max_new_tokens=budget, stop_ids=config.stop_ids,
+            sampler=sampler, max_new_tokens=budget, stop_ids=config.stop_ids, policy=policy,
             on_token=on_token, on_notice=lambda text: events.notice(text), cancel=token,
         )  # fmt: skip
     except EmptyPromptError as exc:
@@ -292,7 +297,11 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
                 "repetition_penalty": sampling.repetition_penalty,
                 "seed": str(result.seed),
                 "max_new_tokens": budget,
+                "finish_sentence": policy.ending is not None,
+                "no_repeat_ngram": policy.no_repeat_ngram,
+                "penalize_prompt": policy.penalize_prompt,
             },
+            "policy": policy.describe(),
             "request": {
                 k: getattr(request, k)
                 for k in ("character", "setting", "theme", "tone", "length", "language", "text")

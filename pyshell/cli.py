@@ -31,6 +31,7 @@ from pyshell.sampler import (
     SamplingConfig,
     SettingError,
 )
+from pyshell.story_policy import story_policy
 
 DEFAULT_MODEL = Path("models") / "gemma-3-270m"
 DEFAULT_MAX_TOKENS = 200
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     g.add_argument(
         "--repetition-penalty", type=float, metavar="R",
-        help=f"1 … {MAX_REPETITION_PENALTY:g}: make tokens already used less likely; 1 is off "
+        help=f"1 … {MAX_REPETITION_PENALTY:g}: make tokens the story already used less likely; 1 is off "
         f"(default: {defaults.repetition_penalty:g}; --greedy: 1)",
     )  # fmt: skip
     g.add_argument(
@@ -194,6 +195,8 @@ async def run(args: argparse.Namespace) -> GenerationResult:
     except ModelFolderError as exc:
         raise UsageError(str(exc)) from None
     tokenizer = Tokenizer.from_file(model_dir / "tokenizer.model")
+    # --max-tokens is a hard limit; a default budget may stretch to finish the sentence.
+    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=args.max_tokens is None)
     out = sys.stdout
     cancelled = False
 
@@ -216,7 +219,7 @@ async def run(args: argparse.Namespace) -> GenerationResult:
         result = await generate(
             runner, tokenizer, prompt,
             sampler=sampler, max_new_tokens=max_tokens,
-            stop_ids=config.stop_ids, on_token=on_token, on_notice=on_notice,
+            stop_ids=config.stop_ids, policy=policy, on_token=on_token, on_notice=on_notice,
             cancel=lambda: cancelled,
         )  # fmt: skip
     finally:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from pyshell.runner import Runner
 from pyshell.sampler import Sampler, SamplingConfig, SettingError
+from pyshell.story_policy import StoryPolicy
 
 __all__ = [
     "CancelToken",
@@ -39,6 +40,7 @@ class StopReason:
     EOS = "eos"  # the model ended the text
     END_OF_TURN = "end_of_turn"  # an instruction-tuned model ended its turn
     MAX_TOKENS = "max_tokens"  # the length limit was reached
+    SENTENCE_END = "sentence_end"  # a sentence ended near the length budget (StoryPolicy)
     CANCELLED = "cancelled"  # the caller asked to stop
 
 
@@ -55,6 +57,8 @@ class TokenizerLike(Protocol):
     def encode(self, text: str, add_bos: bool = False) -> list[int]: ...
 
     def stream_decoder(self) -> Any: ...
+
+    def token_text(self, i: int) -> str: ...
 
 
 class CancelToken:
@@ -211,6 +215,7 @@ async def generate(
     sampler: Sampler | SamplingConfig | None = None,
     max_new_tokens: int = 256,
     stop_ids: set[int] | frozenset[int] | None = None,
+    policy: StoryPolicy | None = None,
     on_token: Callback | None = None,
     on_notice: Callback | None = None,
     cancel: Callable[[], bool] | None = None,
@@ -221,6 +226,10 @@ async def generate(
     - `sampler`: a Sampler, a SamplingConfig, or None for the defaults.
     - `stop_ids`: ids that end the story (ModelConfig.stop_ids); defaults
       to the tokenizer's EOS.
+    - `policy`: banned ids, the ending rule and repetition rules
+      (pyshell.story_policy); None is a plain continuation that stops at
+      exactly `max_new_tokens`. With an ending rule the story may run past
+      `max_new_tokens` (the budget) up to the rule's limit.
     - `on_token(TokenEvent)`: each new token's text delta and live stats.
     - `on_notice(str)`: warnings worth showing, e.g. the prompt was cut.
     - `cancel()`: returns True to stop; checked before and after every step.
@@ -229,7 +238,10 @@ async def generate(
     Callbacks may be plain functions or return awaitables.
     """
     started = clock()
-    prompt_ids, notice = prepare_prompt(tokenizer, prompt, runner.context_length, max_new_tokens)
+    room = runner.context_length - 2  # new tokens that fit after BOS and one prompt token
+    steering = (policy or StoryPolicy()).start(tokenizer, max_new_tokens, tokenizer.eos_id, room)
+    limit = steering.limit
+    prompt_ids, notice = prepare_prompt(tokenizer, prompt, runner.context_length, limit)
     if sampler is None:
         sampler = SamplingConfig()
     if isinstance(sampler, SamplingConfig):
@@ -243,7 +255,7 @@ async def generate(
     stats = GenerationStats(prompt_tokens=len(prompt_ids))
     generated: list[int] = []
     pieces: list[str] = []
-    seen = set(prompt_ids)
+    seen = steering.penalized(prompt_ids)
     decoder = tokenizer.stream_decoder()
     reason = StopReason.MAX_TOKENS
     stop_token = None
@@ -267,23 +279,27 @@ async def generate(
             if cancelled():
                 reason = StopReason.CANCELLED
                 break
-            token = sampler.sample(candidates, seen)
+            token = sampler.sample(steering.candidates(candidates), seen)
             if token in stop:
                 # EOS ends a text; any other stop id (`<end_of_turn>`) ends a chat turn.
                 reason = StopReason.EOS if token == tokenizer.eos_id else StopReason.END_OF_TURN
                 stop_token = token
                 break
+            if steering.ends_before(token):
+                reason = StopReason.SENTENCE_END
+                break
             generated.append(token)
             seen.add(token)
             text = decoder.push(token)
             pieces.append(text)
+            steering.push(token, text)
             now = clock()
             if len(generated) == 1:
                 first_token_at = now
                 stats = replace(stats, time_to_first_token=now - started)
             stats = finish(now)
             await _call(on_token, TokenEvent(token, text, len(generated), stats))
-            if len(generated) >= max_new_tokens:
+            if len(generated) >= limit:
                 reason = StopReason.MAX_TOKENS
                 break
             if cancelled():

@@ -18,6 +18,8 @@ import random
 import re
 from dataclasses import dataclass, fields
 
+from pyshell.characters import character_name, head_noun
+
 __all__ = [
     "LANGUAGES",
     "LENGTHS",
@@ -160,20 +162,33 @@ def _sentence(text: str) -> str:
 
 
 def _heading_en(r: StoryRequest) -> str:
-    about = f" about {r.theme}" if r.theme else ""
+    """ "A funny story about a curious fox and friendship." Naming the character in the
+    heading keeps the story about it (docs/stories.md measures how often it comes back)."""
+    subjects = [s for s in (_with_article(r.character) if r.character else "", r.theme) if s]
+    about = " about " + " and ".join(subjects) if subjects else ""
     if r.tone:
         # A tone is an adjective: always give it an article, even if typed capitalised.
         phrase = _with_article(r.tone[0].lower() + r.tone[1:])
         return _sentence(phrase[0].upper() + phrase[1:] + " story" + about)
-    return _sentence("A story" + about) if r.theme else ""
+    return _sentence("A story" + about) if subjects else ""
+
+
+def _feminine_or_epicene(tone: str) -> bool:
+    """French adjectives in their feminine form, or the same in both genders, end in -e(s):
+    "mystérieuse", "drôle", "pleine d'aventures"; masculine-only forms never do."""
+    return tone.split(" ", 1)[0].lower().rstrip("s").endswith("e")
 
 
 def _heading_fr(r: StoryRequest) -> str:
-    if not (r.tone or r.theme):
+    """The tone is written as the reader typed it, so the noun takes its gender:
+    "Une histoire mystérieuse", but "Un conte mystérieux", never "Une histoire mystérieux"."""
+    subjects = [s for s in (r.character, r.theme) if s]
+    if not (r.tone or subjects):
         return ""
-    tone = f" {r.tone}" if r.tone else ""
-    about = f" sur {r.theme}" if r.theme else ""
-    return _sentence("Une histoire" + tone + about)
+    noun = "Un conte" if r.tone and not _feminine_or_epicene(r.tone) else "Une histoire"
+    tone = f" {r.tone[0].lower() + r.tone[1:]}" if r.tone else ""
+    about = " sur " + " et ".join(subjects) if subjects else ""
+    return _sentence(noun + tone + about)
 
 
 def _opening_en(r: StoryRequest) -> str:
@@ -200,15 +215,49 @@ def _opening_fr(r: StoryRequest) -> str:
     return "" if r.text else "Il était une fois"
 
 
+_FR_ARTICLES = {"un": "Le", "une": "La", "le": "Le", "la": "La", "des": "Les", "les": "Les"}
+_FR_VOWELS = tuple("aeiouyàâéèêëîïôûù")
+# Words with a mute h take "l'" like a vowel; every other h is aspirated ("le hérisson").
+_FR_MUTE_H = ("homme", "horloger", "habitant", "hôte", "hirondelle", "herboriste", "humain")
+
+
+def _again_en(r: StoryRequest) -> str:
+    """The character named again to open the next sentence: "Mira", "The keeper"."""
+    name = character_name(r.character)
+    if name:
+        return name
+    noun = head_noun(r.character, "en")
+    return f"The {noun}" if noun else ""
+
+
+def _again_fr(r: StoryRequest) -> str:
+    """ "Mira", "Le gardien", "La souris", "Les jumeaux", "L'horloger"."""
+    name = character_name(r.character)
+    if name:
+        return name
+    noun = head_noun(r.character, "fr")
+    if not noun:
+        return ""
+    article = _FR_ARTICLES.get(r.character.split(" ", 1)[0].lower(), "Le")
+    if article != "Les" and noun.startswith(_FR_VOWELS + _FR_MUTE_H):
+        return f"L'{noun}"
+    return f"{article} {noun}"
+
+
 def story_opening(r: StoryRequest) -> str:
     """The pretrained model's prompt: heading, blank line, opening, then free text.
 
     Free text continues the opening (or is the opening when no character or
     setting is given), so it reads best written as the story's first words.
+    Without free text, the opening ends by naming the character again ("… there
+    lived a clumsy wizard. The wizard"), so the story goes on about it: measured
+    with `python -m pyshell.evaluate` (docs/stories.md).
     """
-    heading = _heading_en(r) if r.language == "en" else _heading_fr(r)
-    opening = _opening_en(r) if r.language == "en" else _opening_fr(r)
-    body = " ".join(part for part in (opening, r.text) if part)
+    english = r.language == "en"
+    heading = _heading_en(r) if english else _heading_fr(r)
+    opening = _opening_en(r) if english else _opening_fr(r)
+    again = "" if r.text or not r.character else _again_en(r) if english else _again_fr(r)
+    body = " ".join(part for part in (opening, r.text or again) if part)
     return f"{heading}\n\n{body}" if heading else body
 
 

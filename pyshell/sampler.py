@@ -65,9 +65,11 @@ class SamplingConfig:
     - top_k: 1 ≤ k ≤ candidates (64): sample among the k best candidates.
     - top_p: 0 < p ≤ 1: then keep the smallest set of best candidates whose
       probabilities add up to at least p (nucleus sampling).
-    - repetition_penalty: 1 ≤ r ≤ 2: tokens already in the prompt or the
-      story get their logit divided by r (multiplied when negative), as in
-      Hugging Face transformers. 1 switches it off.
+    - repetition_penalty: 1 ≤ r ≤ 2: tokens already seen get their logit
+      divided by r (multiplied when negative), as in Hugging Face
+      transformers. 1 switches it off. Which tokens count as seen is the
+      caller's choice: under the story policy only the story's own, not the
+      prompt's (pyshell/story_policy.py, `penalize_prompt`).
     - seed: an integer in 0 … 2**64 - 1 makes the choices reproducible; None
       draws a fresh one (the sampler reports it as `Sampler.seed`).
     """

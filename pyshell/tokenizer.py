@@ -235,6 +235,19 @@ class Tokenizer:
     def is_control(self, i: int) -> bool:
         return self._types[i] == CONTROL
 
+    def piece_type(self, i: int) -> int:
+        """The piece's SentencePiece type (pyshell.spm_model: NORMAL … BYTE)."""
+        return self._types[i]
+
+    def token_text(self, i: int) -> str:
+        """The text token `i` adds on its own: "" for control pieces; a byte piece
+        gives its character when the byte is ASCII, else "" (it is part of a
+        longer character). For rules that look at candidates one by one."""
+        byte = self._byte_of.get(i)
+        if byte is not None:
+            return chr(byte) if byte < 0x80 else ""
+        return self._piece_text(i)
+
     # --- encoding -----------------------------------------------------------
 
     def encode(self, text: str, add_bos: bool = False) -> list[int]:

@@ -17,6 +17,7 @@ from pyshell.generate import (
 )
 from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler, SamplingConfig, SettingError
+from pyshell.story_policy import Ending, StoryPolicy
 
 PAD, EOS, BOS, END_OF_TURN = 0, 1, 2, 106
 BYTE0 = 300  # id of byte 0; ids 300 … 555 are the 256 bytes
@@ -41,6 +42,9 @@ class ByteTokenizer:
 
     def stream_decoder(self):
         return ByteStream()
+
+    def token_text(self, i: int) -> str:
+        return chr(i - BYTE0) if BYTE0 <= i < BYTE0 + 128 else WORDS.get(i, "")
 
 
 class ByteStream:
@@ -336,3 +340,74 @@ def test_result_reports_a_fresh_seed_that_reproduces_the_story():
     again = Sampler(SamplingConfig(temperature=1.0, top_k=8, top_p=1.0, seed=first.seed))
     second = run(generate(ScriptedRunner([200] * 20), ByteTokenizer(), "Hi", sampler=again))
     assert first.ids == second.ids
+
+
+# --- the story policy in the loop -------------------------------------------------------
+
+DOT = BYTE0 + ord(".")
+
+
+def test_policy_drops_banned_ids_before_sampling():
+    runner = ScriptedRunner([200, 201, 202])
+    policy = StoryPolicy(banned=frozenset({201}))
+    result = run(
+        generate(runner, ByteTokenizer(), "Hi", sampler=GREEDY, max_new_tokens=3, policy=policy)
+    )
+    # 201 was the best candidate at step 2: the next best (byte "a") was taken instead.
+    assert result.ids == [200, BYTE0 + 97, 202]
+
+
+def test_ending_rule_finishes_the_sentence_past_the_budget():
+    runner = ScriptedRunner([200, 201, 202, 203, DOT, 200, 201])
+    policy = StoryPolicy(ending=Ending(before=0.0, after=0.5, boost=0.0))
+    events: list[TokenEvent] = []
+    result = run(
+        generate(
+            runner, ByteTokenizer(), "Hi", sampler=GREEDY, max_new_tokens=4, policy=policy,
+            on_token=events.append,
+        )
+    )  # fmt: skip
+    assert result.text == " once upon a time."
+    assert result.ids == [200, 201, 202, 203, DOT]
+    assert result.stop_reason == StopReason.SENTENCE_END
+    assert "".join(e.text for e in events) == result.text  # nothing streamed is taken back
+
+
+def test_ending_rule_stops_at_its_limit_when_no_sentence_ends():
+    runner = ScriptedRunner([200] * 20)
+    policy = StoryPolicy(ending=Ending(before=0.0, after=0.5, boost=0.0))
+    result = run(
+        generate(runner, ByteTokenizer(), "Hi", sampler=GREEDY, max_new_tokens=4, policy=policy)
+    )
+    # At the last allowed token the scripted candidates hold no sentence end: 6 tokens.
+    assert result.ids == [200] * 6
+    assert result.stop_reason == StopReason.MAX_TOKENS
+
+
+def test_ending_rule_stops_early_at_a_sentence_end_inside_the_window():
+    runner = ScriptedRunner([200, 201, DOT, 202, 203, 200])
+    policy = StoryPolicy(ending=Ending(before=0.5, after=0.5))
+    result = run(
+        generate(runner, ByteTokenizer(), "Hi", sampler=GREEDY, max_new_tokens=4, policy=policy)
+    )
+    assert result.text == " once upon."  # 3 tokens: inside the window that opens at 2
+    assert result.stop_reason == StopReason.SENTENCE_END
+
+
+def test_story_only_penalty_lets_the_prompt_words_come_back():
+    # The prompt holds byte "H"; its candidate score 10 beats 9.5 unless penalized (10 / 2 = 5).
+    H = BYTE0 + ord("H")
+
+    class Runner(ScriptedRunner):
+        async def step(self, ids):
+            await super().step(ids)
+            return Candidates([H, 200], [10.0, 9.5])
+
+    penalty = SamplingConfig(temperature=0, repetition_penalty=2.0, seed=0)
+    story = StoryPolicy(penalize_prompt=False)
+    first = run(generate(Runner([]), ByteTokenizer(), "Hi", sampler=penalty, max_new_tokens=2))
+    assert first.ids == [200, H]  # prompt penalized (H: 5): " once" first (9.5, then 4.75)
+    again = run(
+        generate(Runner([]), ByteTokenizer(), "Hi", sampler=penalty, max_new_tokens=2, policy=story)
+    )
+    assert again.ids == [H, 200]  # story-only: H first (10), then penalized as the story's own

@@ -21,8 +21,8 @@ FOX = {"character": "a curious fox", "setting": "a small village", "theme": "fri
 def test_english_opening_with_every_field():
     request = StoryRequest(**FOX, tone="funny")
     assert build_prompt(request) == (
-        "A funny story about friendship.\n\n"
-        "Once upon a time, in a small village, there lived a curious fox."
+        "A funny story about a curious fox and friendship.\n\n"
+        "Once upon a time, in a small village, there lived a curious fox. The fox"
     )
 
 
@@ -32,9 +32,26 @@ def test_french_opening_with_every_field():
         tone="drôle", language="fr",
     )  # fmt: skip
     assert build_prompt(request, "pretrained") == (
-        "Une histoire drôle sur l'amitié.\n\n"
-        "Il était une fois, dans un petit village, un renard curieux."
+        "Une histoire drôle sur un renard curieux et l'amitié.\n\n"
+        "Il était une fois, dans un petit village, un renard curieux. Le renard"
     )
+
+
+@pytest.mark.parametrize(
+    ("tone", "heading"),
+    [
+        ("mystérieux", "Un conte mystérieux sur un secret."),
+        ("mystérieuse", "Une histoire mystérieuse sur un secret."),
+        ("drôle", "Une histoire drôle sur un secret."),
+        ("Magique", "Une histoire magique sur un secret."),
+        ("plein d'humour", "Un conte plein d'humour sur un secret."),
+        ("pleine d'aventures", "Une histoire pleine d'aventures sur un secret."),
+        ("joyeux", "Un conte joyeux sur un secret."),
+    ],
+)
+def test_french_heading_agrees_with_the_tone_as_typed(tone, heading):
+    request = StoryRequest(tone=tone, theme="un secret", language="fr")
+    assert build_prompt(request) == heading + "\n\nIl était une fois"
 
 
 @pytest.mark.parametrize(
@@ -42,20 +59,38 @@ def test_french_opening_with_every_field():
     [
         ({"setting": "a small village"}, "Once upon a time, in a small village,"),
         ({"setting": "under the sea"}, "Once upon a time, under the sea,"),
-        ({"character": "owl"}, "Once upon a time, there lived an owl."),
-        ({"character": "unicorn"}, "Once upon a time, there lived a unicorn."),
+        (
+            {"character": "owl"},
+            "A story about an owl.\n\nOnce upon a time, there lived an owl. The owl",
+        ),
+        (
+            {"character": "unicorn"},
+            "A story about a unicorn.\n\nOnce upon a time, there lived a unicorn. The unicorn",
+        ),
         (
             {"character": "Luna, a young witch"},
-            "Once upon a time, there lived Luna, a young witch.",
+            (
+                "A story about Luna, a young witch.\n\n"
+                "Once upon a time, there lived Luna, a young witch. Luna"
+            ),
         ),
-        ({"character": "the old king"}, "Once upon a time, there lived the old king."),
-        ({"character": "two sisters"}, "Once upon a time, there lived two sisters."),
+        (
+            {"character": "the old king"},
+            "A story about the old king.\n\nOnce upon a time, there lived the old king. The king",
+        ),
+        (
+            {"character": "two sisters"},
+            "A story about two sisters.\n\nOnce upon a time, there lived two sisters. The sisters",
+        ),
         ({"theme": "courage"}, "A story about courage.\n\nOnce upon a time,"),
         ({"tone": "Eerie"}, "An eerie story.\n\nOnce upon a time,"),
         ({"text": "The dragon woke up."}, "The dragon woke up."),
         (
             {"character": "a fox", "text": "Every morning she ran to the river."},
-            "Once upon a time, there lived a fox. Every morning she ran to the river.",
+            (
+                "A story about a fox.\n\n"
+                "Once upon a time, there lived a fox. Every morning she ran to the river."
+            ),
         ),
         (
             {"setting": "a snowy town", "text": "the bells rang"},
@@ -72,7 +107,21 @@ def test_english_openings(fields, prompt):
     [
         ({"setting": "une forêt"}, "Il était une fois, dans une forêt,"),
         ({"setting": "sous la mer"}, "Il était une fois, sous la mer,"),
-        ({"character": "une souris courageuse"}, "Il était une fois une souris courageuse."),
+        (
+            {"character": "une souris courageuse"},
+            (
+                "Une histoire sur une souris courageuse.\n\n"
+                "Il était une fois une souris courageuse. La souris"
+            ),
+        ),
+        (
+            {"character": "un horloger"},
+            "Une histoire sur un horloger.\n\nIl était une fois un horloger. L'horloger",
+        ),
+        (
+            {"character": "des jumeaux"},
+            "Une histoire sur des jumeaux.\n\nIl était une fois des jumeaux. Les jumeaux",
+        ),
         ({"theme": "le courage"}, "Une histoire sur le courage.\n\nIl était une fois"),
         ({"tone": "douce"}, "Une histoire douce.\n\nIl était une fois"),
         ({"text": "Le dragon se réveilla."}, "Le dragon se réveilla."),
@@ -181,12 +230,12 @@ def test_surprise_gives_the_same_idea_in_both_languages():
     en, fr = surprise(3, "en", "short"), surprise(3, "fr", "short")
     assert (fr.language, fr.length) == ("fr", "short")
     assert build_prompt(en) == (
-        "An adventurous story about kindness.\n\n"
-        "Once upon a time, in a town where it always rained, there lived a shy dragon."
+        "An adventurous story about a shy dragon and kindness.\n\n"
+        "Once upon a time, in a town where it always rained, there lived a shy dragon. The dragon"
     )
     assert build_prompt(fr) == (
-        "Une histoire pleine d'aventures sur la gentillesse.\n\n"
-        "Il était une fois, dans une ville où il pleuvait toujours, un dragon timide."
+        "Une histoire pleine d'aventures sur un dragon timide et la gentillesse.\n\n"
+        "Il était une fois, dans une ville où il pleuvait toujours, un dragon timide. Le dragon"
     )
 
 

@@ -1,8 +1,9 @@
 """`python -m pyshell` end to end: errors, and parity with an independent loop.
 
 The parity tests run the terminal command and, separately, a plain greedy
-loop written here on onnxruntime and sentencepiece directly (no pyshell
-code): both must produce the same token ids from the same model folder.
+loop written here on onnxruntime and sentencepiece directly (pyshell gives it
+only the banned ids, pyshell/banned_tokens.py, tested on its own): both must
+produce the same token ids from the same model folder.
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ def printed_ids(result: subprocess.CompletedProcess) -> list[int]:
 
 def independent_greedy(model_dir: Path, prompt: str, max_new: int) -> list[int]:
     """Greedy decoding straight on the ONNX session: BOS + prompt, then argmax of
-    the full logits row, one token per run, present KV fed back as past KV."""
+    the full logits row without the banned ids, one token per run, present KV
+    fed back as past KV."""
     import onnxruntime as ort
     import sentencepiece as spm
 
+    from pyshell.banned_tokens import banned_ids
+    from pyshell.tokenizer import Tokenizer
+
     config = json.loads((model_dir / "conteur.json").read_text())
     stops = {config["tokens"]["eos"], config["tokens"].get("end_of_turn")}
+    banned = sorted(banned_ids(Tokenizer.from_file(model_dir / "tokenizer.model"), stops))
     sp = spm.SentencePieceProcessor(model_file=str(model_dir / "tokenizer.model"))
     session = ort.InferenceSession(
         str(model_dir / "model.onnx"), providers=["CPUExecutionProvider"]
@@ -61,7 +67,9 @@ def independent_greedy(model_dir: Path, prompt: str, max_new: int) -> list[int]:
             },
         )
         past = dict(zip(past, kv))
-        token = int(np.argmax(logits[0, -1]))
+        row = logits[0, -1].copy()
+        row[banned] = -np.inf
+        token = int(np.argmax(row))
         if token in stops:
             break
         out.append(token)
@@ -170,13 +178,16 @@ def test_story_options_build_the_prompt(tiny_model_dir):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
-        "Once upon a time, in a small village, there lived a curious fox."
+        "A story about a curious fox.\n\n"
+        "Once upon a time, in a small village, there lived a curious fox. The fox"
     )
     surprise = pyshell(
         "--model", str(tiny_model_dir), "--surprise", "--seed", "3", "--max-tokens", "4"
     )
     assert surprise.returncode == 0, surprise.stderr
-    assert surprise.stdout.startswith("An adventurous story about kindness.\n\nOnce upon a time,")
+    assert surprise.stdout.startswith(
+        "An adventurous story about a shy dragon and kindness.\n\nOnce upon a time,"
+    )
 
 
 # --- with the real model -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pyshell.onnx_runner import OnnxRunner
 from pyshell.prompts import StoryRequest, build_prompt
 from pyshell.runner import Candidates
 from pyshell.sampler import Sampler, SamplingConfig
+from pyshell.story_policy import DEFAULT_NO_REPEAT_NGRAM, DEFAULT_PENALIZE_PROMPT, story_policy
 from pyshell.tokenizer import Tokenizer
 
 
@@ -42,9 +43,18 @@ def first_step(model_dir: Path, prompt_ids: list[int]) -> Candidates:
 
 
 def replay(model_dir: Path, last: dict) -> GenerationResult:
-    """The story CPython writes with the page's prompt and sampling settings."""
+    """The story CPython writes with the page's prompt, sampling settings and story policy
+    (pyshell.story_policy: the same banned ids; the ending rule unless the page was
+    given a max length)."""
     config, tokenizer, runner = _model(model_dir)
     s = last["sampling"]
+    policy = story_policy(
+        tokenizer,
+        config.stop_ids,
+        finish_sentence=s.get("finish_sentence", False),
+        no_repeat_ngram=s.get("no_repeat_ngram", DEFAULT_NO_REPEAT_NGRAM),
+        penalize_prompt=s.get("penalize_prompt", DEFAULT_PENALIZE_PROMPT),
+    )
     sampling = SamplingConfig(
         temperature=s["temperature"],
         top_k=s["top_k"],
@@ -59,6 +69,7 @@ def replay(model_dir: Path, last: dict) -> GenerationResult:
         sampler=Sampler(sampling, config.top_k),
         max_new_tokens=s["max_new_tokens"],
         stop_ids=config.stop_ids,
+        policy=policy,
     )
     # Playwright's sync API owns this thread's event loop: run the loop on another thread.
     with ThreadPoolExecutor(max_workers=1) as pool:

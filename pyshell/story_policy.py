@@ -1,0 +1,266 @@
+"""What a story may contain and how it ends: one policy for the page, the CLI and the evaluation.
+
+The sampler (pyshell/sampler.py) knows nothing about stories; the loop
+(pyshell/generate.py) asks a `Steering`, made from a `StoryPolicy` for one
+story, three things at every step:
+- `candidates(c)`: the graph's candidates with banned ids dropped
+  (pyshell/banned_tokens.py: control tokens, markup), with tokens that would
+  repeat an n-gram of the story dropped (when `no_repeat_ngram` is on), and,
+  past the length budget, with sentence-end tokens made more likely;
+- `ends_before(token)`: whether the story should stop here, because a
+  sentence has just finished inside the ending window;
+- `limit`: the most tokens the story may take (the budget plus the ending's
+  extra room).
+
+The ending rule, measured in docs/stories.md: a pretrained model seldom
+stops on its own, so at a fixed budget 87 % of stories stopped mid-sentence.
+Instead, from `before` × budget tokens ahead of the budget, the story stops at
+the first finished sentence outside quotation marks (seen when the next token
+starts with a space or a newline, so a closing quote is kept); past the
+budget it may run for `after` × budget more tokens while sentence-end tokens
+get a logit bonus that grows to `boost`; in the last FINAL_TOKENS of that
+room only a sentence end may be chosen whenever the candidates hold one (and a
+quotation left open is closed first). Measured: ending only at the very last
+token failed when, as after "Just", no sentence end was among the 64
+candidates there. Nothing is trimmed afterwards, so the text the
+reader saw streamed is the story.
+
+Everything here is plain Python and deterministic, so the page (Pyodide) and
+CPython write the same story for the same seed.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pyshell.banned_tokens import banned_ids
+from pyshell.runner import Candidates
+from pyshell.sentences import QuoteTracker, ends_sentence, is_sentence_end_token
+
+__all__ = ["Ending", "Steering", "StoryPolicy", "story_policy"]
+
+TAIL_CHARS = 16  # text kept to decide whether a sentence has just ended
+# The last tokens of the ending's room, where only a sentence end may be chosen
+# whenever the candidates hold one (a story can reach them inside a quotation).
+FINAL_TOKENS = 8
+
+
+class TokenTexts(Protocol):
+    """The part of `pyshell.tokenizer.Tokenizer` the ending rule reads."""
+
+    def token_text(self, i: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Finish the sentence near the length budget (fractions of the budget).
+
+    - before: a finished sentence may end the story this far ahead of the budget;
+    - after: extra room past the budget to finish the sentence;
+    - boost: the logit bonus sentence-end tokens reach at the end of that room.
+    """
+
+    before: float = 0.1
+    after: float = 0.25
+    boost: float = 4.0
+
+    def window(self, budget: int) -> tuple[int, int]:
+        """(first story length at which the story may stop, most tokens)."""
+        return budget - int(self.before * budget), budget + max(1, round(self.after * budget))
+
+
+@dataclass(frozen=True)
+class StoryPolicy:
+    """The rules a story is written under. The defaults change nothing (a plain continuation).
+
+    - banned: ids never sampled (pyshell.banned_tokens.banned_ids);
+    - ending: the ending rule, or None for a hard stop at the budget (a
+      budget the reader typed in is a hard limit);
+    - no_repeat_ngram: n > 0 drops a token that would repeat an n-token
+      sequence of the story (as Hugging Face's `no_repeat_ngram_size`, on the
+      story's tokens only, so the prompt's words can come back); 0 is off.
+    - penalize_prompt: whether the repetition penalty also weighs on the
+      prompt's tokens (Hugging Face's rule) or only on the story's own. The
+      prompt names the character; penalizing it pushes the story away from it.
+    """
+
+    banned: frozenset[int] = frozenset()
+    ending: Ending | None = None
+    no_repeat_ngram: int = 0
+    penalize_prompt: bool = True
+
+    def start(
+        self, tokenizer: TokenTexts, budget: int, eos_id: int, room: int | None = None
+    ) -> Steering:
+        """The per-story state for a story of `budget` tokens; the ending's extra
+        room never goes past `room` tokens (what the context leaves)."""
+        return Steering(self, tokenizer, budget, eos_id, room)
+
+    def describe(self) -> dict:
+        """Plain numbers for JSON (the page's result, the evaluation's table)."""
+        ending = self.ending
+        return {
+            "banned_ids": len(self.banned),
+            "finish_sentence": ending is not None,
+            "ending_before": ending.before if ending else 0.0,
+            "ending_after": ending.after if ending else 0.0,
+            "ending_boost": ending.boost if ending else 0.0,
+            "no_repeat_ngram": self.no_repeat_ngram,
+            "penalize_prompt": self.penalize_prompt,
+        }
+
+
+# The story defaults, chosen with `python -m pyshell.evaluate` (docs/stories.md).
+DEFAULT_ENDING = Ending()
+DEFAULT_NO_REPEAT_NGRAM = 0
+DEFAULT_PENALIZE_PROMPT = False
+
+# tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.
+_BANNED_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def story_policy(
+    tokenizer: object,
+    stop_ids: Iterable[int],
+    *,
+    finish_sentence: bool = True,
+    no_repeat_ngram: int = DEFAULT_NO_REPEAT_NGRAM,
+    penalize_prompt: bool = DEFAULT_PENALIZE_PROMPT,
+    ending: Ending = DEFAULT_ENDING,
+) -> StoryPolicy:
+    """The policy every story is written under, in the page, the CLI and the evaluation.
+
+    The banned set is computed once per tokenizer and kept (it takes one pass
+    over the vocabulary). `finish_sentence=False` keeps the budget a hard limit.
+    """
+    stops = frozenset(stop_ids)
+    known = _BANNED_CACHE.setdefault(tokenizer, {})
+    if stops not in known:
+        known[stops] = banned_ids(tokenizer, stops)  # type: ignore[arg-type]
+    return StoryPolicy(
+        banned=known[stops],
+        ending=ending if finish_sentence else None,
+        no_repeat_ngram=no_repeat_ngram,
+        penalize_prompt=penalize_prompt,
+    )
+
+
+class Steering:
+    """One story's view of a `StoryPolicy`: what it wrote so far decides the next step."""
+
+    def __init__(
+        self,
+        policy: StoryPolicy,
+        tokenizer: TokenTexts,
+        budget: int,
+        eos_id: int,
+        room: int | None = None,
+    ) -> None:
+        self.policy = policy
+        self._tokenizer = tokenizer
+        self._eos = eos_id
+        self.budget = budget
+        if policy.ending is None:
+            self._stop_from, self.limit = budget + 1, budget
+        else:
+            self._stop_from, self.limit = policy.ending.window(budget)
+            if room is not None:
+                self.limit = max(budget, min(self.limit, room))
+        self._story: list[int] = []
+        self._tail = ""
+        self._quotes = QuoteTracker()
+        self._seen_ngrams: dict[tuple[int, ...], set[int]] = {}
+
+    # --- the steps -------------------------------------------------------------------
+
+    def penalized(self, prompt_ids: list[int]) -> set[int]:
+        """The ids the repetition penalty starts with (the story's are added as it goes)."""
+        return set(prompt_ids) if self.policy.penalize_prompt else set()
+
+    def candidates(self, c: Candidates) -> Candidates:
+        """The candidates the sampler may choose from at this step (see the module doc)."""
+        ids, scores = c.ids, c.scores
+        banned = self.policy.banned
+        if banned:
+            kept = [n for n, i in enumerate(ids) if i not in banned]
+            if not kept:  # nothing printable left: end the story
+                return Candidates([self._eos], [0.0])
+            ids, scores = [ids[n] for n in kept], [scores[n] for n in kept]
+        repeats = self._repeating(ids)
+        if repeats and len(repeats) < len(ids):
+            keep = [n for n, i in enumerate(ids) if i not in repeats]
+            ids, scores = [ids[n] for n in keep], [scores[n] for n in keep]
+        if self.policy.ending is not None and len(self._story) >= self.budget:
+            ids, scores = self._toward_an_end(ids, scores)
+        return Candidates(list(ids), list(scores))
+
+    def ends_before(self, token: int) -> bool:
+        """Stop instead of adding `token`: a sentence has ended, outside quotation
+        marks, and `token` opens the next."""
+        if len(self._story) < self._stop_from or self._quotes.open:
+            return False
+        if not ends_sentence(self._tail):
+            return False
+        return self._tokenizer.token_text(token)[:1].isspace() or self._tail[-1].isspace()
+
+    def push(self, token: int, text: str) -> None:
+        """Record the token just added to the story and the text it showed."""
+        n = self.policy.no_repeat_ngram
+        self._story.append(token)
+        if n > 0 and len(self._story) >= n:
+            gram = self._story[-n:]
+            self._seen_ngrams.setdefault(tuple(gram[:-1]), set()).add(gram[-1])
+        self._tail = (self._tail + text)[-TAIL_CHARS:]
+        self._quotes.push(text)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _repeating(self, ids: list[int]) -> set[int]:
+        """Candidates that would complete an n-gram the story already holds."""
+        n = self.policy.no_repeat_ngram
+        if n <= 0 or len(self._story) < n - 1:
+            return set()
+        prefix = tuple(self._story[len(self._story) - (n - 1) :])
+        return self._seen_ngrams.get(prefix, set()).intersection(ids)
+
+    def _toward_an_end(self, ids: list[int], scores: list[float]) -> tuple[list, list]:
+        """Past the budget: favour sentence-end tokens; in the last FINAL_TOKENS, insist.
+
+        In that final stretch a token that closes an open quotation after a
+        finished sentence comes first, then a sentence end (one that closes the
+        quotation, if any does), whenever the candidates hold one.
+        """
+        ending = self.policy.ending
+        assert ending is not None
+        texts = [self._tokenizer.token_text(i) for i in ids]
+        is_end = [is_sentence_end_token(t) for t in texts]
+        if len(self._story) >= self.limit - FINAL_TOKENS:
+            keep = self._final_choice(texts, is_end)
+            if keep:
+                return [ids[n] for n in keep], [scores[n] for n in keep]
+        room = max(1, self.limit - self.budget)
+        bonus = ending.boost * (len(self._story) - self.budget + 1) / room
+        return ids, [s + bonus if e else s for s, e in zip(scores, is_end)]
+
+    def _final_choice(self, texts: list[str], is_end: list[bool]) -> list[int]:
+        """Indices of the candidates allowed in the final stretch ([] leaves all)."""
+        if self._quotes.open and ends_sentence(self._tail):
+            closers = [n for n, t in enumerate(texts) if _only_closes_quote(t)]
+            if closers:
+                return closers
+        keep = [n for n, e in enumerate(is_end) if e]
+        if keep and self._quotes.open:
+            keep = [n for n in keep if _closes_quote(texts[n])] or keep
+        return keep
+
+
+def _closes_quote(text: str) -> bool:
+    return any(c in text for c in '”»"')
+
+
+def _only_closes_quote(text: str) -> bool:
+    """A token made of a closing quotation mark and spaces: '”', ' »', '"\n'."""
+    return _closes_quote(text) and not text.strip(' \n”»"')

@@ -1,0 +1,54 @@
+"""Which ids a story may never contain (pyshell/banned_tokens.py), on a made-up piece table."""
+
+from __future__ import annotations
+
+from pyshell.banned_tokens import banned_ids, is_banned_piece
+from pyshell.spm_model import BYTE, CONTROL, NORMAL, UNKNOWN, UNUSED, USER_DEFINED
+
+PIECES = [
+    ("<pad>", CONTROL),  # 0
+    ("<eos>", CONTROL),  # 1: a stop id, stays allowed
+    ("<bos>", CONTROL),  # 2
+    ("<unk>", UNKNOWN),  # 3
+    ("<mask>", USER_DEFINED),  # 4
+    ("<start_of_image>", USER_DEFINED),  # 5
+    ("<unused7>", USER_DEFINED),  # 6
+    ("\n\n", USER_DEFINED),  # 7: whitespace run, allowed
+    ("▁▁", USER_DEFINED),  # 8: whitespace run, allowed
+    ("<h2>", USER_DEFINED),  # 9
+    ("</", NORMAL),  # 10
+    ("▁&", NORMAL),  # 11
+    ("=>", NORMAL),  # 12
+    ("▁dragon", NORMAL),  # 13
+    (".", NORMAL),  # 14
+    ("<0x3C>", BYTE),  # 15: "<"
+    ("<0x0A>", BYTE),  # 16: newline, allowed
+    ("<0x07>", BYTE),  # 17: bell
+    ("<0xE2>", BYTE),  # 18: start of a multi-byte character, allowed
+    ("<0x41>", BYTE),  # 19: "A", allowed
+    ("[multimodal]", USER_DEFINED),  # 20
+    ("weird", UNUSED),  # 21
+]
+
+
+class Table:
+    vocab_size = len(PIECES)
+
+    def id_to_piece(self, i: int) -> str:
+        return PIECES[i][0]
+
+    def piece_type(self, i: int) -> int:
+        return PIECES[i][1]
+
+
+def test_banned_ids_on_a_made_up_vocabulary():
+    banned = banned_ids(Table(), allowed={1})
+    assert sorted(banned) == [0, 2, 3, 4, 5, 6, 9, 10, 11, 12, 15, 17, 20, 21]
+
+
+def test_text_pieces_are_allowed_unless_they_hold_markup_characters():
+    assert not is_banned_piece("▁once", NORMAL)
+    assert not is_banned_piece("!\n", NORMAL)
+    assert is_banned_piece("▁<", NORMAL)
+    assert is_banned_piece("&nbsp;", NORMAL)
+    assert is_banned_piece("/>", NORMAL)

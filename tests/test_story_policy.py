@@ -1,0 +1,139 @@
+"""The story policy (pyshell/story_policy.py): banned ids, the ending rule, no-repeat n-grams."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyshell.runner import Candidates
+from pyshell.story_policy import Ending, StoryPolicy, story_policy
+
+EOS = 1
+TEXT = {
+    10: " once", 11: " upon", 12: " a", 13: " time", 20: ".", 21: '."', 22: "\n\n",
+    23: " “", 24: ".”", 25: "”", 30: "<h2>",
+}  # fmt: skip
+
+
+class Texts:
+    vocab_size = 40
+
+    def token_text(self, i: int) -> str:
+        return TEXT.get(i, "")
+
+    def id_to_piece(self, i: int) -> str:
+        return TEXT.get(i, "x").replace(" ", "\u2581")
+
+    def piece_type(self, i: int) -> int:
+        return 3 if i < 3 else 1  # CONTROL, else NORMAL
+
+
+def write(steering, ids):
+    for i in ids:
+        steering.push(i, TEXT[i])
+
+
+def test_banned_ids_are_dropped_and_order_kept():
+    steering = StoryPolicy(banned=frozenset({11, 30})).start(Texts(), 10, EOS)
+    got = steering.candidates(Candidates([30, 10, 11, 12], [9.0, 8.0, 7.0, 6.0]))
+    assert got == Candidates([10, 12], [8.0, 6.0])
+
+
+def test_when_everything_is_banned_the_story_ends():
+    steering = StoryPolicy(banned=frozenset({30})).start(Texts(), 10, EOS)
+    assert steering.candidates(Candidates([30], [1.0])) == Candidates([EOS], [0.0])
+
+
+def test_story_policy_bans_markup_and_control_but_not_the_stop_ids():
+    policy = story_policy(Texts(), {EOS})
+    assert policy.banned == frozenset({0, 2, 30})
+    assert policy.ending == Ending() and policy.describe()["banned_ids"] == 3
+    assert story_policy(Texts(), {EOS}, finish_sentence=False).ending is None
+
+
+def test_ending_window():
+    assert Ending(before=0.1, after=0.25).window(160) == (144, 200)
+    assert Ending(before=0.0, after=0.0).window(10) == (10, 11)  # at least one extra token
+
+
+def test_without_an_ending_the_budget_is_a_hard_limit():
+    steering = StoryPolicy().start(Texts(), 4, EOS)
+    assert steering.limit == 4
+    write(steering, [10, 11, 12, 20])
+    assert not steering.ends_before(10)
+
+
+def test_a_finished_sentence_ends_the_story_only_inside_the_window():
+    policy = StoryPolicy(ending=Ending(before=0.5, after=0.5, boost=4.0))
+    steering = policy.start(Texts(), 4, EOS)  # may stop from 2 tokens on, at most 6
+    assert steering.limit == 6
+    write(steering, [20])  # "." after 1 token: too early
+    assert not steering.ends_before(10)
+    write(steering, [10, 20])  # ". once." : 3 tokens, a sentence just ended
+    assert steering.ends_before(11)  # " upon" opens the next sentence: stop before it
+    assert steering.ends_before(22)  # so does a new paragraph
+    assert not steering.ends_before(21)  # '."' could still close a quote: go on
+
+
+def test_past_the_budget_sentence_ends_gain_a_growing_bonus_then_are_required():
+    policy = StoryPolicy(ending=Ending(before=0.0, after=0.5, boost=4.0))
+    steering = policy.start(Texts(), 20, EOS)  # budget 20, limit 30, final stretch from 22
+    candidates = Candidates([10, 20, 21], [5.0, 1.0, 0.5])
+    write(steering, [10] * 19)
+    assert steering.candidates(candidates) == candidates  # before the budget: untouched
+    write(steering, [10])
+    assert steering.candidates(candidates).scores == [5.0, 1.4, 0.9]  # 1 of 10 extra: +0.4
+    write(steering, [10])
+    assert steering.candidates(candidates).scores == [5.0, 1.8, 1.3]  # 2 of 10: +0.8
+    write(steering, [10])
+    # The final stretch: only sentence ends remain, whenever there are some.
+    assert steering.candidates(candidates) == Candidates([20, 21], [1.0, 0.5])
+    assert steering.candidates(Candidates([10, 11], [1.0, 0.5])) == Candidates([10, 11], [1.0, 0.5])
+
+
+def test_the_final_stretch_closes_an_open_quotation_first():
+    steering = StoryPolicy(ending=Ending(before=0.0, after=0.5)).start(Texts(), 2, EOS)
+    write(steering, [23, 10, 20])  # ' “ once.': a sentence ended inside the quotation
+    got = steering.candidates(Candidates([11, 25, 20], [3.0, 1.0, 2.0]))
+    assert got == Candidates([25], [1.0])  # '”' closes it
+
+
+def test_the_room_left_in_the_context_caps_the_extra_tokens():
+    policy = StoryPolicy(ending=Ending(after=0.5))
+    assert policy.start(Texts(), 10, EOS, room=12).limit == 12
+    assert policy.start(Texts(), 10, EOS, room=8).limit == 10  # never below the budget
+
+
+@pytest.mark.parametrize(("n", "dropped"), [(2, {11}), (3, set()), (0, set())])
+def test_no_repeat_ngram_drops_what_would_repeat_the_story(n, dropped):
+    steering = StoryPolicy(no_repeat_ngram=n).start(Texts(), 10, EOS)
+    write(steering, [10, 11, 12, 10])  # "once upon a once": next "upon" repeats "once upon"
+    got = steering.candidates(Candidates([11, 13], [2.0, 1.0]))
+    assert set(got.ids) == {11, 13} - dropped
+
+
+def test_no_repeat_ngram_never_leaves_nothing():
+    steering = StoryPolicy(no_repeat_ngram=2).start(Texts(), 10, EOS)
+    write(steering, [10, 11, 10])
+    assert steering.candidates(Candidates([11], [1.0])).ids == [11]
+
+
+def test_the_story_policy_leaves_the_prompt_out_of_the_repetition_penalty():
+    assert story_policy(Texts(), {EOS}).start(Texts(), 10, EOS).penalized([10, 11]) == set()
+    plain = StoryPolicy().start(Texts(), 10, EOS)  # Hugging Face's rule: the prompt counts
+    assert plain.penalized([10, 11]) == {10, 11}
+
+
+def test_an_open_quotation_is_no_place_to_stop():
+    steering = StoryPolicy(ending=Ending(before=0.5, after=0.5)).start(Texts(), 4, EOS)
+    write(steering, [10, 23, 11, 20])  # ' once “ upon.': the speech goes on
+    assert not steering.ends_before(12)
+    write(steering, [13, 24])  # ' time.”' closes it
+    assert steering.ends_before(12)
+
+
+def test_the_last_token_closes_an_open_quotation_when_it_can():
+    steering = StoryPolicy(ending=Ending(before=0.0, after=0.5)).start(Texts(), 2, EOS)
+    assert steering.limit == 3
+    write(steering, [23, 10])  # ' “ once': the third token is the last one allowed
+    got = steering.candidates(Candidates([20, 24, 10], [3.0, 1.0, 2.0]))
+    assert got == Candidates([24], [1.0])  # '.”' rather than '.'
