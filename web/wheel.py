@@ -20,7 +20,7 @@ __all__ = ["PACKAGE", "build_wheel", "write_lock_file"]
 PACKAGE = "pyshell"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 # Modules that need numpy/onnxruntime or a terminal: useless in the page.
-CPYTHON_ONLY = {"onnx_runner.py", "cli.py", "__main__.py"}
+CPYTHON_ONLY = {"onnx_runner.py", "cli.py", "__main__.py", "evaluate.py"}  # need onnxruntime
 
 
 def _record_hash(data: bytes) -> str:

@@ -1,0 +1,325 @@
+"""`python -m pyshell.evaluate`: write the committed story requests and score what a reader would see.
+
+The requests (pyshell/data/story_requests.json: English and French, every form
+field, all three lengths, one fixed seed each) go through the code the page
+runs: the prompt builder, `generate` with the story policy
+(pyshell/story_policy.py) and the sampler, on onnxruntime with the exported
+graph. Each story is scored by pyshell/story_measures.py (no other model
+needed), and the table is printed per part: "tuning", the requests defaults
+were tuned on, and "held-out", kept out of tuning so the table also shows
+how well the choices carry over.
+
+Options set the sampling and the policy, so the same command measures the
+defaults and any alternative. `--plain` turns the story policy off (no banned
+ids, a hard stop at the budget, the prompt inside the repetition penalty): with
+the framing of that time, it gave the "before" table of docs/stories.md.
+`--rescore` scores saved stories again after a measure changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from pyshell.browser import parse_settings
+from pyshell.config import ModelConfig
+from pyshell.generate import GenerationResult, TokenizerLike, generate
+from pyshell.prompts import StoryRequest, build_prompt
+from pyshell.runner import Runner
+from pyshell.sampler import Sampler, SamplingConfig
+from pyshell.story_measures import StoryScore, score_story
+from pyshell.story_policy import (
+    DEFAULT_NO_REPEAT_NGRAM,
+    DEFAULT_PENALIZE_PROMPT,
+    StoryPolicy,
+    story_policy,
+)
+
+__all__ = ["StoryCase", "load_requests", "main", "rescore", "select", "summarize", "table"]
+
+REQUESTS = Path(__file__).resolve().parent / "data" / "story_requests.json"
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "gemma-3-270m"
+PARTS = ("tuning", "held-out")
+
+
+@dataclass(frozen=True)
+class StoryCase:
+    """One committed request: its id, its part of the set and its seed."""
+
+    id: str
+    part: str  # "tuning" or "held-out"
+    seed: int
+    request: StoryRequest
+
+
+def load_requests(path: Path = REQUESTS) -> list[StoryCase]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cases = [
+        StoryCase(r["id"], r["part"], int(r["seed"]), StoryRequest.from_dict(r["request"]))
+        for r in data["requests"]
+    ]
+    unknown = {c.part for c in cases} - set(PARTS)
+    if unknown:
+        raise ValueError(f"{path}: unknown parts {sorted(unknown)}; expected {PARTS}")
+    return cases
+
+
+def select(
+    cases: list[StoryCase], part: str, lengths: str = "", per_language: int | None = None
+) -> list[StoryCase]:
+    """The cases of `part` ("all" for both), of the comma-separated `lengths`, and
+    at most the first `per_language` of each language (a quick tuning subset)."""
+    wanted = set(lengths.split(",")) if lengths else None
+    chosen = [
+        c
+        for c in cases
+        if (part == "all" or c.part == part) and (wanted is None or c.request.length in wanted)
+    ]
+    if per_language:
+        counts: dict[str, int] = {}
+        kept = []
+        for c in chosen:
+            counts[c.request.language] = counts.get(c.request.language, 0) + 1
+            if counts[c.request.language] <= per_language:
+                kept.append(c)
+        chosen = kept
+    return chosen
+
+
+# --- writing the stories ---------------------------------------------------------------
+
+
+async def write_one(
+    runner: Runner,
+    tokenizer: TokenizerLike,
+    config: ModelConfig,
+    case: StoryCase,
+    sampling: SamplingConfig,
+    policy: StoryPolicy,
+) -> tuple[str, int, GenerationResult]:
+    """One story as the page writes it: the page's settings parser gives the budget
+    (the story length's, capped at half a small model's context), then the same
+    prompt, sampler and policy."""
+    _, budget = parse_settings({}, case.request, runner.context_length, config.top_k)
+    prompt = build_prompt(case.request, config.variant)
+    result = await generate(
+        runner, tokenizer, prompt,
+        sampler=Sampler(replace(sampling, seed=case.seed), config.top_k),
+        max_new_tokens=budget, stop_ids=config.stop_ids, policy=policy,
+    )  # fmt: skip
+    return prompt, budget, result
+
+
+def score(case: StoryCase, text: str, tokens: int, budget: int) -> StoryScore:
+    r = case.request
+    return score_story(text, tokens, budget, r.character, r.language)
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Percentages (0-100) and means over scored rows (each has "score" and "part")."""
+    scores = [r["score"] for r in rows]
+    n = len(scores)
+    if not n:
+        return {"stories": 0}
+    with_character = [s for s in scores if s["character"] is not None]
+
+    def pct(values: list[bool]) -> float:
+        return 100.0 * sum(values) / len(values) if values else float("nan")
+
+    return {
+        "stories": n,
+        "clean": pct([s["clean"] for s in scores]),
+        "sentence_end": pct([s["sentence_end"] for s in scores]),
+        "character_back": pct([s["character"] for s in with_character]),
+        "character_stories": len(with_character),
+        "loops": pct([s["loop"] for s in scores]),
+        "language": pct([s["language_ok"] for s in scores]),
+        "distinct_3": sum(s["distinct_3"] for s in scores) / n,
+        "length_ratio": sum(s["length_ratio"] for s in scores) / n,
+        "length_ok": pct([0.75 <= s["length_ratio"] <= 1.3 for s in scores]),
+    }
+
+
+COLUMNS = (
+    ("stories", "stories", "{:.0f}"),
+    ("clean", "no control/markup %", "{:.0f}"),
+    ("sentence_end", "ends a sentence %", "{:.0f}"),
+    ("character_back", "character back %", "{:.0f}"),
+    ("loops", "loops %", "{:.1f}"),
+    ("language", "right language %", "{:.0f}"),
+    ("distinct_3", "distinct-3", "{:.3f}"),
+    ("length_ratio", "tokens / budget", "{:.2f}"),
+    ("length_ok", "length 0.75-1.3 %", "{:.0f}"),
+)
+
+
+def table(rows: list[dict]) -> str:
+    """A markdown table: one line per part, per language, and for everything."""
+    groups = [(p, [r for r in rows if r["part"] == p]) for p in PARTS]
+    groups += [(f"{p} {lang}", [r for r in rows if r["part"] == p and r["language"] == lang])
+               for p in PARTS for lang in ("en", "fr")]  # fmt: skip
+    groups.append(("all", rows))
+    lines = [
+        "| part | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
+        "|---|" + "---|" * len(COLUMNS),
+    ]
+    for name, group in groups:
+        if not group:
+            continue
+        summary = summarize(group)
+        cells = [fmt.format(summary[key]) for key, _, fmt in COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# --- the command -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = SamplingConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m pyshell.evaluate",
+        description="Write the committed story requests with fixed seeds and score every story.",
+    )
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="DIR")
+    p.add_argument("--requests", type=Path, default=REQUESTS, metavar="FILE")
+    p.add_argument("--part", choices=("all", *PARTS), default="all")
+    p.add_argument("--lengths", default="", help="comma-separated, e.g. short (default: all)")
+    p.add_argument("--per-language", type=int, metavar="N", help="only the first N per language")
+    p.add_argument("--temperature", type=float, default=d.temperature)
+    p.add_argument("--top-p", type=float, default=d.top_p)
+    p.add_argument("--repetition-penalty", type=float, default=d.repetition_penalty)
+    p.add_argument("--no-repeat-ngram", type=int, default=DEFAULT_NO_REPEAT_NGRAM)
+    p.add_argument(
+        "--penalize-prompt", action=argparse.BooleanOptionalAction,
+        default=DEFAULT_PENALIZE_PROMPT,
+        help="whether the repetition penalty also weighs on the prompt's tokens",
+    )  # fmt: skip
+    p.add_argument("--plain", action="store_true", help="no story policy: no bans, hard stop")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write every story and score here")
+    p.add_argument(
+        "--markdown", type=Path, metavar="FILE",
+        help="write the table with the command, date, machine and settings here",
+    )  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no line per story on stderr")
+    p.add_argument(
+        "--rescore", type=Path, metavar="FILE",
+        help="score the stories of an earlier --json FILE again instead of writing new ones",
+    )  # fmt: skip
+    return p
+
+
+async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
+    from pyshell.onnx_runner import OnnxRunner  # numpy/onnxruntime: CPython only
+    from pyshell.tokenizer import Tokenizer
+
+    cases = select(load_requests(args.requests), args.part, args.lengths, args.per_language)
+    config = ModelConfig.from_file(args.model)
+    tokenizer = Tokenizer.from_file(args.model / "tokenizer.model")
+    runner = OnnxRunner(args.model)
+    sampling = SamplingConfig(
+        temperature=args.temperature, top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty, top_k=min(64, config.top_k),
+    )  # fmt: skip
+    policy = (
+        StoryPolicy()
+        if args.plain
+        else story_policy(
+            tokenizer,
+            config.stop_ids,
+            no_repeat_ngram=args.no_repeat_ngram,
+            penalize_prompt=args.penalize_prompt,
+        )
+    )
+    settings = {
+        "sampling": {k: v for k, v in asdict(sampling).items() if k != "seed"},
+        "policy": policy.describe(),
+        "model": config.name,
+        "requests": str(args.requests.name),
+        "part": args.part,
+        "lengths": args.lengths or "all",
+        "per_language": args.per_language,
+    }
+    rows = []
+    started = time.perf_counter()
+    for n, case in enumerate(cases, 1):
+        prompt, budget, result = await write_one(runner, tokenizer, config, case, sampling, policy)
+        scored = score(case, result.text, len(result.ids), budget).to_dict()
+        rows.append({
+            "id": case.id, "part": case.part, "seed": case.seed,
+            "language": case.request.language, "length": case.request.length,
+            "prompt": prompt, "text": result.text, "stop_reason": result.stop_reason,
+            "budget": budget, "score": scored,
+        })  # fmt: skip
+        if not args.quiet:
+            flags = ["loop"] if scored["loop"] else []
+            flags += [f"no {k}" for k in ("clean", "sentence_end", "language_ok") if not scored[k]]
+            print(
+                f"[{n}/{len(cases)} {time.perf_counter() - started:.0f} s] {case.id} "
+                f"{len(result.ids)} tokens, {result.stop_reason}, character "
+                f"{scored['character']}, {', '.join(flags) or 'ok'}",
+                file=sys.stderr,
+            )
+    settings["seconds"] = round(time.perf_counter() - started, 1)
+    return rows, settings
+
+
+def report(rows: list[dict], settings: dict, argv: list[str]) -> str:
+    """The table as a markdown section that says how it was made."""
+    import os
+    import platform
+
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return "\n".join([
+        f"Command: `python -m pyshell.evaluate {' '.join(argv)}`  ",
+        f"Date: {when}; machine: {machine}; {settings['seconds']:.0f} s.  ",
+        f"Settings: `{json.dumps(settings['sampling'])}`, policy `{json.dumps(settings['policy'])}`",
+        "",
+        table(rows),
+        "",
+    ])  # fmt: skip
+
+
+def rescore(path: Path, requests: Path = REQUESTS) -> tuple[list[dict], dict]:
+    """Score the stories of an earlier `--json` file again (after a measure changed),
+    without writing them again."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cases = {c.id: c for c in load_requests(requests)}
+    rows = data["stories"]
+    for row in rows:
+        case = cases[row["id"]]
+        budget = row.get("budget", case.request.max_new_tokens)
+        row["score"] = score(case, row["text"], row["score"]["tokens"], budget).to_dict()
+    return rows, data["settings"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    if args.rescore:
+        rows, settings = rescore(args.rescore, args.requests)
+    else:
+        rows, settings = asyncio.run(evaluate(args))
+    print(table(rows))
+    print(json.dumps(settings, ensure_ascii=False))
+    if args.markdown:
+        args.markdown.write_text(report(rows, settings, argv), encoding="utf-8")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"settings": settings, "stories": rows}, ensure_ascii=False, indent=1),
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
