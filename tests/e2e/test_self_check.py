@@ -78,6 +78,7 @@ def test_automatic_does_not_choose_a_software_adapter(browser, new_page, origin,
     assert page.hook("selfCheck") is None
     notice = page.hook("backend.notice")
     assert "software" in notice and "swiftshader" in notice.lower(), notice
+    assert "software WebGPU skipped" in page.backend_text()
 
 
 def test_wasm_skips_the_check(tiny_wasm):

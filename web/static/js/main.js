@@ -122,7 +122,10 @@ function listen(engine) {
     // detailMessage / noticeMessage: the same texts as keys, for the interface language.
     const described = detail.detailMessage ?? detail.detail;
     backendDescribed = described;
-    const shown = detail.notice && detail.name === "wasm" ? msg("backend.withoutWebgpu", { detail: described }) : described;
+    // Why WASM runs, in two words: no usable WebGPU, or only a software adapter (skipped).
+    const softwareOnly = detail.noticeMessage?.key === "notice.softwareOnly";
+    const why = softwareOnly ? "backend.softwareSkipped" : "backend.withoutWebgpu";
+    const shown = detail.notice && detail.name === "wasm" ? msg(why, { detail: described }) : described;
     backendNotice = detail.noticeMessage ?? detail.notice ?? "";
     status.setBackend(detail.name, shown, detail.check);
     hook.backend = { name: detail.name, detail: detail.detail, notice: detail.notice || "", check: detail.check };

@@ -29,6 +29,7 @@ export const EN = {
   "backend.notIsolated": "{threads}, not cross-origin isolated",
   "backend.software": "{adapter} (software adapter)",
   "backend.unnamed": "unnamed adapter",
+  "backend.softwareSkipped": "{detail}, software WebGPU skipped",
   "backend.withoutWebgpu": "{detail}, WebGPU unavailable",
   "notice.noWebgpu": "WebGPU is not available in this browser: running on the CPU (WebAssembly), which is slower.",
   "notice.softwareAdapter": "This WebGPU adapter is a software one: choosing \"CPU (WebAssembly)\" under Run on, in Advanced settings, is likely faster.",

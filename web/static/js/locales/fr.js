@@ -28,6 +28,7 @@ export const FR = {
   "backend.notIsolated": "{threads}, sans isolation cross-origin",
   "backend.software": "{adapter} (adaptateur logiciel)",
   "backend.unnamed": "adaptateur sans nom",
+  "backend.softwareSkipped": "{detail}, WebGPU logiciel écarté",
   "backend.withoutWebgpu": "{detail}, WebGPU indisponible",
   "notice.noWebgpu": "WebGPU n'est pas disponible dans ce navigateur\u00a0: le modèle tourne sur le processeur (WebAssembly), plus lentement.",
   "notice.softwareAdapter": "Cet adaptateur WebGPU est logiciel\u00a0: choisir «\u00a0Processeur (WASM)\u00a0» sous Exécuter sur, dans les Réglages avancés, sera sans doute plus rapide.",
