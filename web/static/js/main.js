@@ -15,6 +15,7 @@ import { StoryForm } from "./form.js";
 import { decimal, language, localize, msg, onLanguageChange, render, setUpLanguage } from "./i18n.js";
 import { fieldError, notice as pyshellNotice } from "./pyshell-messages.js";
 import { ReadAloud } from "./read-aloud.js";
+import { DECODE_TOKENS, PREFILL_TOKENS } from "./speed-check.js";
 import { ProgressView } from "./progress.js";
 import { forgetVerdict, rememberedFailures, rememberVerdict } from "./verdicts.js";
 import { preparePwa } from "./pwa.js";
@@ -281,7 +282,7 @@ async function speedCheck() {
   button.disabled = true;
   copy.disabled = true;
   result.dataset.state = "running";
-  localize(result, msg("speedCheck.running", { prompt: 64, tokens: 16 }));
+  localize(result, msg("speedCheck.running", { prompt: PREFILL_TOKENS, tokens: DECODE_TOKENS }));
   const measured = await engine.speedCheck();
   button.disabled = false;
   if (measured.error) {

@@ -121,22 +121,19 @@ function fallbackNotice(gpu) {
   return gpu.fallback ? msg("notice.softwareAdapter") : null;
 }
 
-function describeBackend(choice) {
-  if (choice.kind === "webgpu") {
-    return `${choice.gpu.description}${choice.gpu.fallback ? " (software adapter)" : ""}`;
-  }
-  const threads = wasmThreads();
-  const isolation = globalThis.crossOriginIsolated ? "" : ", not cross-origin isolated";
-  return `${threads} thread${threads === 1 ? "" : "s"}${isolation}`;
-}
-
-/** The same description as a message (js/locales/), for the interface language. */
+/** Where the model runs, as a message (js/locales/) for the interface language. */
 function describeBackendMessage(choice) {
   if (choice.kind === "webgpu") {
     return choice.gpu.fallback ? msg("backend.software", { adapter: choice.gpu.description }) : choice.gpu.description;
   }
   const threads = msg("backend.threads", { count: wasmThreads() });
   return globalThis.crossOriginIsolated ? threads : msg("backend.notIsolated", { threads });
+}
+
+/** The same description in English: the test hook, the speed check and the bench read it. */
+function describeBackend(choice) {
+  const message = describeBackendMessage(choice);
+  return typeof message === "string" ? message : translate("en", message.key, message.params);
 }
 
 function announce(choice) {
