@@ -259,21 +259,59 @@ def decoder_layer(
 
 
 def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.ModelProto:
-    """The decoder as an ONNX ModelProto (weights still in memory)."""
+    """The decoder as an ONNX ModelProto (weights still in memory): the WebGPU graph.
+
+    Every matrix and the tied head run MatMulNBits on the embedding bands' bytes.
+    export/cpu_graph.py builds the CPU (WASM) graph from the same pieces.
+    """
     c = model.config
     g = GraphBuilder()
-    eps = float(c.rms_norm_eps)
+    step = step_inputs(g, c)
+    bands = [add_band(g, f"embed.{i}", start, m) for i, (start, m) in enumerate(model.embedding)]
+    norm = norm_constants(g, model.norms)
 
-    # --- Sequence bookkeeping: positions come from the past length. ---
-    i64 = lambda name, values: g.const(name, np.array(values, np.int64))
-    one, two, zero = i64("one", 1), i64("two", 2), i64("zero", 0)
+    def layer_matmul(layer: int):
+        p = f"layers.{layer}."
+        w = {kind: store_matrix(g, p + kind, model.matrices[p + kind]) for kind in MATRIX_KINDS}
+        return lambda x, kind: matmul(g, x, w[kind], p + kind)
+
+    hidden, presents = decoder_stack(g, c, embed(g, c, bands), layer_matmul, norm, step)
+    last_hidden = kept_positions(g, hidden)  # (1, keep, D)
+    parts = [matmul(g, last_hidden, band.stored, f"head.{band.start}") for band in bands]
+    if len(parts) == 1:
+        g.nodes.append(helper.make_node("Identity", parts, ["logits"], name="logits"))
+    else:
+        g.nodes.append(helper.make_node("Concat", parts, ["logits"], name="logits", axis=-1))
+    vocab = sum(band.rows for band in bands)
+    last_logits = g.op("Gather", ["logits", _i64(g, "minus_one", -1)], "last_logits", axis=1)
+    top_k = min(TOP_K, vocab)
+    g.nodes.append(
+        helper.make_node(
+            "TopK",
+            [last_logits, _i64(g, "top_k", [top_k])],
+            ["top_values", "top_ids"],
+            name="top_k",
+            axis=-1,
+            largest=1,
+            sorted=1,
+        )
+    )
+    return finish_model(g, c, vocab, top_k, presents)
+
+
+MATRIX_KINDS = ("q", "k", "v", "o", "gate", "up", "down")
+
+
+def step_inputs(g: GraphBuilder, c: GemmaConfig) -> StepInputs:
+    """Sequence bookkeeping: positions and RoPE tables come from the past length."""
+    one, two, zero = _i64(g, "one", 1), _i64(g, "two", 2), _i64(g, "zero", 0)
     seq_len = g.op("Gather", [g.op("Shape", ["input_ids"], "ids_shape"), one], "seq_len", axis=0)
     past_shape = g.op("Shape", ["past_key_values.0.key"], "past_shape")
     past_len = g.op("Gather", [past_shape, two], "past_len", axis=0)
     total = g.op("Add", [past_len, seq_len], "total_len")
     seqlens_k = g.op(
         "Cast",
-        [g.op("Reshape", [g.op("Sub", [total, one], "last"), i64("shape1", [1])], "last1")],
+        [g.op("Reshape", [g.op("Sub", [total, one], "last"), _i64(g, "shape1", [1])], "last1")],
         "seqlens_k",
         to=TensorProto.INT32,
     )
@@ -289,61 +327,59 @@ def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.Model
     step_positions = g.op(
         "Unsqueeze", [g.op("Range", [zero, seq_len, one], "step_range"), zero], "step_positions"
     )  # (1, S): rows of this step's cos/sin tables
+    return StepInputs(seqlens_k, total_i32, step_positions, local_rope, global_rope)
 
-    # --- Embedding: lookup in the quantized bands, scaled by sqrt(hidden). ---
-    bands = [add_band(g, f"embed.{i}", start, m) for i, (start, m) in enumerate(model.embedding)]
-    vocab = sum(m.shape[0] for _, m in model.embedding)
-    lookup = embedding_lookup(g, bands)  # (1, S, D)
+
+def norm_constants(g: GraphBuilder, norms: dict[str, np.ndarray]):
+    """`norm(name)`: the float32 norm weight as a graph constant, added once."""
+    added: dict[str, str] = {}
+
+    def norm(name: str) -> str:
+        if name not in added:
+            added[name] = g.const(name, norms[name].astype(np.float32))
+        return added[name]
+
+    return norm
+
+
+def embed(g: GraphBuilder, c: GemmaConfig, bands: list[Band]) -> str:
+    """(1, S, D) the residual stream's start: band lookup scaled by sqrt(hidden)."""
+    lookup = embedding_lookup(g, bands)
     normalizer = g.const("embed.normalizer", np.array(math.sqrt(c.hidden_size), np.float32))
-    residual = g.op("Mul", [lookup, normalizer], "embedded_scaled")
+    return g.op("Mul", [lookup, normalizer], "embedded_scaled")
 
-    norm = lambda name: g.const(name, model.norms[name].astype(np.float32))
-    hidden = rms(g, residual, norm("layers.0.attn_norm"), eps, "attn_in")
-    step = StepInputs(seqlens_k, total_i32, step_positions, local_rope, global_rope)
-    outputs = []
+
+def decoder_stack(g, c: GemmaConfig, residual: str, layer_matmul, norm, step: StepInputs):
+    """All layers; `layer_matmul(layer)` gives that layer's `mm(x, kind)`.
+
+    Returns the final-normed hidden states (1, S, D) and the present KV names.
+    """
+    hidden = rms(g, residual, norm("layers.0.attn_norm"), float(c.rms_norm_eps), "attn_in")
+    presents = []
     for layer in range(c.num_layers):
-        p = f"layers.{layer}."
-        w = {
-            kind: store_matrix(g, p + kind, model.matrices[p + kind])
-            for kind in ("q", "k", "v", "o", "gate", "up", "down")
-        }
+        mm = layer_matmul(layer)
+        hidden, residual, kv = decoder_layer(g, c, layer, hidden, residual, mm, norm, step)
+        presents += kv
+    return hidden, presents
 
-        def mm(x: str, kind: str, w=w, p=p) -> str:
-            return matmul(g, x, w[kind], p + kind)
 
-        hidden, residual, presents = decoder_layer(g, c, layer, hidden, residual, mm, norm, step)
-        outputs += presents
-
-    # --- Head: only the last positions, reading the embedding bands' bytes. ---
+def kept_positions(g: GraphBuilder, hidden: str) -> str:
+    """(1, keep, D): the last `num_logits_to_keep` positions, the only ones with logits."""
     keep = g.op("Neg", ["num_logits_to_keep"], "keep_neg")
-    last_hidden = g.op(
+    return g.op(
         "Slice",
         [
             hidden,
-            g.op("Reshape", [keep, i64("shape1b", [1])], "keep_start"),
-            i64("int_max", [2**62]),
-            i64("axis1", [1]),
+            g.op("Reshape", [keep, _i64(g, "shape1b", [1])], "keep_start"),
+            _i64(g, "int_max", [2**62]),
+            _i64(g, "axis1", [1]),
         ],
         "last_hidden",
-    )  # (1, keep, D)
-    parts = [matmul(g, last_hidden, band.stored, f"head.{band.start}") for band in bands]
-    if len(parts) == 1:
-        g.nodes.append(helper.make_node("Identity", parts, ["logits"], name="logits"))
-    else:
-        g.nodes.append(helper.make_node("Concat", parts, ["logits"], name="logits", axis=-1))
-    last_logits = g.op("Gather", ["logits", i64("minus_one", -1)], "last_logits", axis=1)
-    g.nodes.append(
-        helper.make_node(
-            "TopK",
-            [last_logits, i64("top_k", [min(TOP_K, vocab)])],
-            ["top_values", "top_ids"],
-            name="top_k",
-            axis=-1,
-            largest=1,
-            sorted=1,
-        )
     )
 
+
+def finish_model(g: GraphBuilder, c: GemmaConfig, vocab: int, top_k: int, presents: list[str]):
+    """Wrap the nodes in a ModelProto with the inputs and outputs docs/architecture.md lists."""
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
         helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
@@ -359,9 +395,9 @@ def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.Model
             )
     graph_outputs = [
         helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "kept", vocab]),
-        helper.make_tensor_value_info("top_values", TensorProto.FLOAT, [1, min(TOP_K, vocab)]),
-        helper.make_tensor_value_info("top_ids", TensorProto.INT64, [1, min(TOP_K, vocab)]),
-    ] + [helper.make_tensor_value_info(name, TensorProto.FLOAT, kv_out) for name in outputs]
+        helper.make_tensor_value_info("top_values", TensorProto.FLOAT, [1, top_k]),
+        helper.make_tensor_value_info("top_ids", TensorProto.INT64, [1, top_k]),
+    ] + [helper.make_tensor_value_info(name, TensorProto.FLOAT, kv_out) for name in presents]
     graph = helper.make_graph(g.nodes, "conteur-gemma3", inputs, graph_outputs, g.initializers)
     model_proto = helper.make_model(
         graph,

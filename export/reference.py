@@ -44,10 +44,22 @@ def attention_mask(seq_len: int, window: int | None) -> np.ndarray:
     return visible
 
 
-def attention(x: np.ndarray, tensors: dict, layer: int, config: GemmaConfig) -> np.ndarray:
-    """Self-attention of one layer. x: (S, D) already normed -> (S, D)."""
+def as_is(x: np.ndarray, site: str) -> np.ndarray:
+    """The default matrix-input hook: float32 inputs, untouched."""
+    return x
+
+
+def attention(
+    x: np.ndarray, tensors: dict, layer: int, config: GemmaConfig, inputs=as_is
+) -> np.ndarray:
+    """Self-attention of one layer. x: (S, D) already normed -> (S, D).
+
+    `inputs(x, site)` sees every matrix input ("layers.{i}.attn_in", "….o_in"):
+    the CPU graph's check rounds them there, export/smoothing.py measures them.
+    """
     c, p = config, f"layers.{layer}."
     seq_len = x.shape[0]
+    x = inputs(x, p + "attn_in")
     q = (x @ tensors[p + "q"].T).reshape(seq_len, c.num_heads, c.head_dim)  # (S, H, Hd)
     k = (x @ tensors[p + "k"].T).reshape(seq_len, c.num_kv_heads, c.head_dim)
     v = (x @ tensors[p + "v"].T).reshape(seq_len, c.num_kv_heads, c.head_dim)
@@ -67,31 +79,39 @@ def attention(x: np.ndarray, tensors: dict, layer: int, config: GemmaConfig) -> 
     probs = np.exp(scores)
     probs /= probs.sum(axis=-1, keepdims=True)
     out = (probs @ v).transpose(1, 0, 2).reshape(seq_len, c.num_heads * c.head_dim)
-    return out @ tensors[p + "o"].T  # (S, D)
+    return inputs(out, p + "o_in") @ tensors[p + "o"].T  # (S, D)
 
 
-def mlp(x: np.ndarray, tensors: dict, layer: int) -> np.ndarray:
+def mlp(x: np.ndarray, tensors: dict, layer: int, inputs=as_is) -> np.ndarray:
     """Gemma's gated MLP: down(gelu_tanh(gate(x)) * up(x)). x: (S, D) -> (S, D)."""
     p = f"layers.{layer}."
-    return (gelu_tanh(x @ tensors[p + "gate"].T) * (x @ tensors[p + "up"].T)) @ tensors[
-        p + "down"
-    ].T
+    x = inputs(x, p + "ffn_in")
+    gated = gelu_tanh(x @ tensors[p + "gate"].T) * (x @ tensors[p + "up"].T)  # (S, F)
+    return inputs(gated, p + "down_in") @ tensors[p + "down"].T
 
 
-def hidden_states(ids: list[int], tensors: dict, config: GemmaConfig) -> np.ndarray:
+def hidden_states(ids: list[int], tensors: dict, config: GemmaConfig, inputs=as_is) -> np.ndarray:
     """Final-normed hidden states (S, D) for token ids (BOS included if wanted)."""
     c = config
     x = tensors["embed"][np.asarray(ids)] * np.float32(math.sqrt(c.hidden_size))  # (S, D)
     for layer in range(c.num_layers):
         p = f"layers.{layer}."
-        h = attention(rmsnorm(x, tensors[p + "attn_norm"], c.rms_norm_eps), tensors, layer, c)
+        h = attention(
+            rmsnorm(x, tensors[p + "attn_norm"], c.rms_norm_eps), tensors, layer, c, inputs
+        )
         x = x + rmsnorm(h, tensors[p + "post_attn_norm"], c.rms_norm_eps)
-        h = mlp(rmsnorm(x, tensors[p + "ffn_norm"], c.rms_norm_eps), tensors, layer)
+        h = mlp(rmsnorm(x, tensors[p + "ffn_norm"], c.rms_norm_eps), tensors, layer, inputs)
         x = x + rmsnorm(h, tensors[p + "post_ffn_norm"], c.rms_norm_eps)
     return rmsnorm(x, tensors["final_norm"], c.rms_norm_eps)
 
 
-def logits(ids: list[int], tensors: dict, config: GemmaConfig, head: np.ndarray | None = None):
+def logits(
+    ids: list[int],
+    tensors: dict,
+    config: GemmaConfig,
+    head: np.ndarray | None = None,
+    inputs=as_is,
+):
     """(S, vocab) float32 logits; `head` overrides the tied embedding as output matrix."""
     out = head if head is not None else tensors["embed"]
-    return hidden_states(ids, tensors, config) @ out.T
+    return inputs(hidden_states(ids, tensors, config, inputs), "head_in") @ out.T

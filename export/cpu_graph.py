@@ -1,0 +1,243 @@
+"""The CPU (WASM) graph: int8 matrices on onnxruntime's integer GEMM.
+
+onnxruntime-web's wasm build has no SIMD kernel for MatMulNBits (about 14 ns a
+weight, DESIGN.md §8) but does have one for `MatMulInteger` with a constant
+int8 B of shape (K, N), which it prepacks when the session opens: 10-16× faster
+per matrix. So this graph stores every layer matrix and its own output head as
+
+    int8 (K, N), one float16 scale per output column (absmax / 127)
+
+and rounds each matrix input to uint8 with one scale per *row* (per token):
+
+    x (S, K) -> s = max|x_row| / 127, xq = round(x / s) + 128 (uint8)
+    y = (MatMulInteger(xq, W, 128) as float) * s_row * w_scale_col
+
+Per-token scales matter: DynamicQuantizeMatMul's single scale per tensor is
+fine when decoding (one row) but a whole prompt under one scale costs ×1.20
+perplexity. q/k/v share one rounded input, so do gate/up.
+
+The output head keeps the rows `head_ids` lists (export/head_shortlist.py);
+`logits` is -inf elsewhere and `top_ids` are real token ids, so the graph's
+interface is the WebGPU graph's. The input embedding still covers every token,
+from two tables and no copy: a kept token's row is its head column (int8,
+smoothing undone by one Mul), any other token's row comes from an int4 table of
+the rest (block 32, like the WebGPU graph's long tail). So the CPU download is
+its own file, smaller than the WebGPU graph's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from export.config import GemmaConfig
+from export.graph import (
+    TOP_K,
+    GraphBuilder,
+    _i64,
+    decoder_stack,
+    finish_model,
+    gather,
+    kept_positions,
+    norm_constants,
+    step_inputs,
+    store_matrix,
+)
+from export.quantize import QuantizedMatrix
+
+ZERO_POINT = 128  # activations: symmetric int8 values stored as uint8 + 128
+
+
+@dataclass
+class Int8Columns:
+    """W.T as int8 (K, N) with one scale per output column: the GEMM's B."""
+
+    weight: np.ndarray  # int8 (K, N)
+    scale: np.ndarray  # float16 (N,)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(N, K), the source matrix's shape."""
+        k, n = self.weight.shape
+        return n, k
+
+
+def quantize_columns(w: np.ndarray) -> Int8Columns:
+    """(N, K) float32 -> int8 (K, N): symmetric, one absmax / 127 scale per output row of w."""
+    scale = (np.abs(w).max(axis=1) / 127).astype(np.float16)
+    safe = np.where(scale == 0, 1, scale).astype(np.float32)
+    q = np.clip(np.round(w / safe[:, None]), -127, 127).astype(np.int8)
+    return Int8Columns(np.ascontiguousarray(q.T), scale)
+
+
+def dequantize_columns(m: Int8Columns) -> np.ndarray:
+    """(N, K) float32: what the graph multiplies by."""
+    return (m.weight.astype(np.float32) * m.scale.astype(np.float32)[None, :]).T
+
+
+@dataclass
+class CpuModel:
+    """What the CPU graph needs."""
+
+    config: GemmaConfig
+    matrices: dict[str, Int8Columns]  # "layers.{i}.{q,k,...}" (smoothed, export/smoothing.py)
+    norms: dict[str, np.ndarray]  # float32, smoothing folded in
+    head: Int8Columns  # (D, L): the kept rows of the tied table, columns smoothed
+    head_ids: np.ndarray  # int64 (L,): the token id of each head column, ascending
+    head_scale: np.ndarray  # float32 (D,): the smoothing folded into the head's rows
+    rest: QuantizedMatrix | None  # int4 (V - L, D): every other token's embedding row
+    rest_ids: np.ndarray  # int64 (V - L,): their token ids, ascending
+
+
+class RowQuantizer:
+    """Rounds a matrix input to uint8, one scale per row, once per distinct input."""
+
+    def __init__(self, g: GraphBuilder):
+        self.g = g
+        self.done: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, x: str, k: int, hint: str) -> tuple[str, str]:
+        """x (1, S, K) -> (uint8 (S, K), float32 row scales (S, 1))."""
+        if x in self.done:
+            return self.done[x]
+        g = self.g
+        rows = g.op("Reshape", [x, _i64(g, g.name("rows_shape"), [-1, k])], hint + ".rows")
+        amax = g.op(
+            "ReduceMax",
+            [g.op("Abs", [rows], hint + ".abs"), _i64(g, g.name("axis"), [1])],
+            hint + ".amax",
+            keepdims=0,
+        )  # (S,)
+        tiny = g.const(g.name("tiny"), np.array(1e-30, np.float32))
+        third = g.const(g.name("inv127"), np.array(1 / 127, np.float32))
+        scale = g.op("Max", [g.op("Mul", [amax, third], hint + ".s"), tiny], hint + ".scale")
+        zero_points = g.op(
+            "Expand",
+            [g.const(g.name("zp"), np.array([ZERO_POINT], np.uint8)), g.op("Shape", [scale], hint)],
+            hint + ".zp",
+        )
+        quantized = g.op("QuantizeLinear", [rows, scale, zero_points], hint + ".q", axis=0)
+        column = g.op("Unsqueeze", [scale, _i64(g, g.name("axis"), [1])], hint + ".scale_col")
+        self.done[x] = (quantized, column)
+        return self.done[x]
+
+
+def int8_matmul(
+    g: GraphBuilder, quantize: RowQuantizer, x: str, m: Int8Columns, name: str,
+    weight: str | None = None, col_scale: str | None = None,
+) -> str:  # fmt: skip
+    """x (1, S, K) @ W.T -> (1, S, N) on MatMulInteger (`weight`/`col_scale`: already added)."""
+    k, n = m.weight.shape
+    xq, row_scale = quantize(x, k, name + ".in")
+    weight = weight or g.const(name + ".int8", m.weight)
+    col_scale = col_scale or g.op(
+        "Cast", [g.const(name + ".scale_f16", m.scale)], name + ".scale", to=1
+    )
+    zero = g.const(g.name("act_zero"), np.array(ZERO_POINT, np.uint8))
+    acc = g.op("MatMulInteger", [xq, weight, zero], name + ".acc")  # int32 (S, N)
+    y = g.op("Cast", [acc], name + ".f", to=TensorProto.FLOAT)
+    y = g.op("Mul", [g.op("Mul", [y, row_scale], name + ".row"), col_scale], name + ".out")
+    return g.op("Reshape", [y, _i64(g, g.name("out_shape"), [1, -1, n])], name)
+
+
+def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
+    """The decoder for the CPU: same inputs and outputs as export/graph.py's graph."""
+    c = model.config
+    g = GraphBuilder()
+    step = step_inputs(g, c)
+    norm = norm_constants(g, model.norms)
+    quantize = RowQuantizer(g)
+    head_weight = g.const("head.int8", model.head.weight)  # (D, L)
+    head_scale = g.op("Cast", [g.const("head.scale_f16", model.head.scale)], "head.scale", to=1)
+
+    def layer_matmul(layer: int):
+        p = f"layers.{layer}."
+        return lambda x, kind: int8_matmul(g, quantize, x, model.matrices[p + kind], p + kind)
+
+    lookup = embedding_lookup(g, model, head_weight, head_scale)  # (1, S, D)
+    normalizer = g.const("embed.normalizer", np.array(math.sqrt(c.hidden_size), np.float32))
+    residual = g.op("Mul", [lookup, normalizer], "embedded_scaled")
+    hidden, presents = decoder_stack(g, c, residual, layer_matmul, norm, step)
+    last = kept_positions(g, hidden)  # (1, keep, D)
+    short = int8_matmul(g, quantize, last, model.head, "head", head_weight, head_scale)
+    head_ids = g.const("head.token_ids", model.head_ids.astype(np.int64))
+    vocab = c.vocab_size
+    scatter_logits(g, short, head_ids, vocab)
+    last = g.op("Gather", [short, _i64(g, "minus_one", -1)], "last_short", axis=1)  # (1, L)
+    top_k = min(TOP_K, len(model.head_ids))
+    values, positions = g.op(
+        "TopK", [last, _i64(g, "top_k", [top_k])], "top", outputs=2, axis=-1, largest=1, sorted=1
+    )
+    g.nodes.append(helper.make_node("Identity", [values], ["top_values"], name="top_values"))
+    g.nodes.append(
+        helper.make_node("Gather", [head_ids, positions], ["top_ids"], name="top_ids", axis=0)
+    )
+    return finish_model(g, c, vocab, top_k, presents)
+
+
+def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_scale: str) -> str:
+    """(1, S, D) rows for input_ids: kept tokens from the head, the rest from the int4 table."""
+    vocab = model.config.vocab_size
+    slot = np.zeros(vocab, np.int64)  # token id -> its column in the head or row in the rest
+    slot[model.head_ids] = np.arange(len(model.head_ids))
+    slot[model.rest_ids] = np.arange(len(model.rest_ids))
+    slots = g.op("Gather", [g.const("embed.slot", slot.astype(np.int32)), "input_ids"], "slots")
+    slots = g.op("Cast", [slots], "slots64", to=TensorProto.INT64)  # (1, S)
+
+    in_head = np.zeros(vocab, bool)
+    in_head[model.head_ids] = True
+    columns = g.op(
+        "Min", [slots, _i64(g, "head_last", len(model.head_ids) - 1)], "head_slots"
+    )  # a rest token's slot may be past the head's end: clamp, Where drops it
+    picked = g.op("Gather", [head_weight, columns], "head_rows", axis=1)  # int8 (D, 1, S)
+    picked = g.op("Transpose", [picked], "head_rows_t", perm=[1, 2, 0])  # (1, S, D)
+    token_scale = g.op("Gather", [head_scale, columns], "head_row_scale", axis=0)  # (1, S)
+    token_scale = g.op("Unsqueeze", [token_scale, _i64(g, "minus_one_axis", [-1])], "row_scale")
+    unsmooth = g.const("embed.unsmooth", (1 / model.head_scale).astype(np.float32))  # (D,)
+    rows = g.op("Cast", [picked], "head_rows_f", to=TensorProto.FLOAT)
+    rows = g.op(
+        "Mul", [g.op("Mul", [rows, token_scale], "head_rows_scaled"), unsmooth], "kept_rows"
+    )
+    if model.rest is None:
+        return rows
+    rest = store_matrix(g, "embed.rest", model.rest)
+    rest_slots = g.op("Min", [slots, _i64(g, "rest_last", len(model.rest_ids) - 1)], "rest_slots")
+    rest_rows = gather(g, rest, rest_slots, "rest_rows")  # (1, S, D)
+    kept = g.op("Gather", [g.const("embed.in_head", in_head), "input_ids"], "in_head")
+    kept = g.op("Unsqueeze", [kept, _i64(g, "minus_one_axis2", [-1])], "in_head_col")
+    return g.op("Where", [kept, rows, rest_rows], "embedded")
+
+
+def scatter_logits(g: GraphBuilder, short: str, head_ids: str, vocab: int) -> None:
+    """`logits` (1, keep, vocab): the kept columns in place, -inf for the rest."""
+    shape = g.op(
+        "Concat",
+        [
+            g.op("Slice", [g.op("Shape", [short], "short_shape"), *_range(g, 0, 2)], "keep_dims"),
+            _i64(g, "vocab", [vocab]),
+        ],
+        "logits_shape",
+        axis=0,
+    )
+    minus_inf = helper.make_tensor("minus_inf", TensorProto.FLOAT, [1], [-np.inf])
+    empty = g.op("ConstantOfShape", [shape], "logits_empty", value=minus_inf)
+    ids = g.op(
+        "Expand",
+        [g.op("Reshape", [head_ids, _i64(g, "ids_shape3", [1, 1, -1])], "ids3"),
+         g.op("Shape", [short], "short_shape2")],
+        "ids_expanded",
+    )  # fmt: skip
+    g.nodes.append(
+        helper.make_node("ScatterElements", [empty, ids, short], ["logits"], name="logits", axis=2)
+    )
+
+
+def _range(g: GraphBuilder, start: int, stop: int) -> list[str]:
+    return [_i64(g, g.name("start"), [start]), _i64(g, g.name("stop"), [stop])]
+
+
+__all__ = ["CpuModel", "Int8Columns", "build_cpu_graph", "dequantize_columns", "quantize_columns"]

@@ -1,0 +1,129 @@
+"""The CPU graph (export/cpu_graph.py) on the tiny model: it computes what the numpy
+reference computes with the same int8 weights and per-token rounding, its smoothing
+changes nothing in float, and a trimmed head keeps exactly its kept tokens."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from export import cpu_model, reference
+from export.cpu_graph import build_cpu_graph, dequantize_columns, quantize_columns
+from export.cpu_verify import cpu_fidelity, graph_tensors, round_rows
+from export.gguf_source import read_gguf
+from export.smoothing import measure_maxima, smooth
+from export.verify import empty_past, onnx_logits, session
+
+PROMPT = [2, 17, 250, 31, 99, 4, 300, 12, 57, 8, 191, 140, 77, 210, 5, 66, 123, 380, 45, 90]
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tiny_sources):
+    weights, _ = read_gguf(tiny_sources["gguf"])
+    return weights
+
+
+@pytest.fixture(scope="module")
+def encode(tiny_model_dir):
+    """The tiny tokenizer with BOS, as the exporter calibrates with it."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(tiny_model_dir / "tokenizer.model"))
+    return lambda text: [sp.bos_id(), *sp.encode(text)]
+
+
+def run_graph(proto, config, ids):
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {
+        "input_ids": np.asarray([ids], np.int64),
+        "num_logits_to_keep": np.array(len(ids), np.int64),
+        **empty_past(config),
+    }
+    logits, top_ids = sess.run(["logits", "top_ids"], feeds)
+    return logits[0], top_ids[0]
+
+
+def test_exported_cpu_graph_equals_rounded_reference(tiny_model_dir, tiny_weights, encode):
+    config = json.loads((tiny_model_dir / "conteur.json").read_text())
+    assert config["graphs"]["wasm"]["model"] == "model-cpu.onnx"
+    assert config["graphs"]["wasm"]["head"] == {"kept": 400, "of": 400, "rule": "full"}
+    got = onnx_logits(session(tiny_model_dir, "model-cpu.onnx"), config, PROMPT)
+
+    cpu = cpu_model.prepare_cpu_model(tiny_weights, encode)
+    want = reference.logits(
+        PROMPT, graph_tensors(cpu), cpu.config, head=dequantize_columns(cpu.head), inputs=round_rows
+    )
+    assert np.abs(got - want).max() <= 1e-3
+    # ... and it is a different function from the float32 graph: the rounding is real.
+    plain = reference.logits(
+        PROMPT, graph_tensors(cpu), cpu.config, head=dequantize_columns(cpu.head)
+    )
+    assert np.abs(plain - want).max() > 1e-2
+
+
+def test_smoothing_changes_no_product_in_float(tiny_weights, encode):
+    c = tiny_weights.config
+    maxima = measure_maxima(tiny_weights.tensors, c, [encode("Once upon a time, a fox.")])
+    head_rows = tiny_weights.tensors["embed"]
+    smoothed = smooth(tiny_weights.tensors, c, maxima, head_rows)
+    scales = smoothed["head_scale"]
+    assert not np.allclose(scales, 1)  # something was moved
+    want = reference.logits(PROMPT, tiny_weights.tensors, c)
+    table = {**smoothed, "embed": tiny_weights.tensors["embed"]}
+    got = reference.logits(PROMPT, table, c, head=head_rows * scales[None, :])
+    assert np.abs(got - want).max() <= 1e-3 * np.abs(want).max()
+
+
+def test_trimmed_head_keeps_its_tokens_and_embeds_every_token(tiny_weights, encode, monkeypatch):
+    kept = np.arange(0, 400, 3, dtype=np.int64)  # every third token
+    monkeypatch.setattr(cpu_model, "head_ids_for", lambda vocab, head: kept)
+    cpu = cpu_model.prepare_cpu_model(tiny_weights, encode)
+    assert len(cpu.rest_ids) == 400 - len(kept)
+    config = {"architecture": cpu.config.to_json()}
+    logits, top_ids = run_graph(build_cpu_graph(cpu), config, PROMPT)
+
+    assert np.isfinite(logits[:, kept]).all()
+    assert np.isneginf(np.delete(logits, kept, axis=1)).all()
+    assert set(top_ids.tolist()) <= set(kept.tolist())
+    assert top_ids[0] == kept[np.argmax(logits[-1, kept])]
+    # PROMPT has tokens of both tables; the graph matches the reference built from both.
+    assert any(i in set(cpu.rest_ids.tolist()) for i in PROMPT)
+    want = reference.logits(
+        PROMPT, graph_tensors(cpu), cpu.config, head=dequantize_columns(cpu.head), inputs=round_rows
+    )
+    assert np.abs(logits[:, kept] - want).max() <= 1e-3
+
+
+def test_int8_columns_round_trip():
+    w = np.random.default_rng(1).normal(size=(48, 64)).astype(np.float32)
+    m = quantize_columns(w)
+    assert m.weight.shape == (64, 48) and m.weight.dtype == np.int8 and m.scale.shape == (48,)
+    assert np.abs(np.abs(m.weight).max(axis=0) - 127).max() <= 0  # absmax maps to ±127
+    err = np.abs(dequantize_columns(m) - w).max(axis=1)
+    assert (err <= m.scale.astype(np.float32) * 0.5 + 1e-6).all()
+
+
+def test_rounding_is_per_token():
+    x = np.array([[1.0, -0.5, 0.25], [100.0, 1.0, 0.0]], np.float32)
+    y = round_rows(x, "site")
+    assert np.abs(y[0] - x[0]).max() <= 0.5 / 127  # the small row keeps its own scale
+    assert y[1, 2] == 0 and abs(y[1, 1] - 1.0) < 100 / 127
+
+
+def test_lost_mass_is_counted_in_the_kl():
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(6, 10)).astype(np.float32)
+    model = ref.copy()
+    model[:, 7:] = -np.inf  # keeps tokens 0..6, with the reference's own logits
+    ids = [0, 1, 2, 3, 4, 5]
+    got = cpu_fidelity(ref, model, ids)
+    p = np.exp(ref[:-1]) / np.exp(ref[:-1]).sum(axis=1, keepdims=True)
+    lost = p[:, 7:].sum(axis=1)
+    assert got["kl_kept"] == pytest.approx(0, abs=1e-5)  # same logits on what it keeps
+    assert got["lost_mass"] == pytest.approx(lost.mean(), abs=1e-5)
+    assert got["kl"] == pytest.approx(-np.log1p(-lost).mean(), abs=1e-5)
+    assert got["targets_outside"] == 0 and got["ppl_ratio"] < 1  # kept targets gain the mass
