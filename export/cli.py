@@ -51,6 +51,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--if-missing", action="store_true", help="do nothing if a current export is already there"
     )
+    parser.add_argument(
+        "--cpu-head",
+        default="shortlist",
+        choices=["shortlist", "full"],
+        help="the CPU graph's output head: the story shortlist of Gemma 3 "
+        "(export/head_shortlist.py; faster) or every token (default %(default)s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     return parser.parse_args(argv)
 
@@ -85,23 +92,30 @@ def run(args: argparse.Namespace) -> int:
         variant=args.variant,
         cache_dir=REPO_ROOT / "build" / "cache",
         progress=Progress(enabled=not args.quiet),
+        cpu_head=args.cpu_head,
     )
     print_summary(summary)
     return 0
 
 
 def print_summary(summary: dict) -> None:
-    v = summary["verification"]
     print(f"exported {summary['out']} ({summary['scheme']} scheme) in {summary['seconds']} s")
     for name, size in summary["files"].items():
         print(f"  {name:<20} {size / 1e6:9.2f} MB")
     print(f"  {'total':<20} {summary['folder_bytes'] / 1e6:9.2f} MB")
-    print(
-        f"verification on {v['tokens']} tokens: graph vs reference max |diff| "
-        f"{v['graph_max_abs_diff']:.2e}; perplexity x{v['ppl_ratio']:.4f} "
-        f"({v['ppl_model']:.3f} vs {v['ppl_ref']:.3f}), KL {v['kl']:.4f}, "
-        f"top-1 {100 * v['top1']:.1f} %"
-    )
+    for label, key in (("WebGPU graph", "verification"), ("CPU graph", "cpu_verification")):
+        v = summary[key]
+        print(
+            f"{label}, verification on {v['tokens']} tokens: graph vs reference max |diff| "
+            f"{v['graph_max_abs_diff']:.2e}; perplexity x{v['ppl_ratio']:.4f} "
+            f"({v['ppl_model']:.3f} vs {v['ppl_ref']:.3f}), KL {v['kl']:.4f}, "
+            f"top-1 {100 * v['top1']:.1f} %"
+        )
+        if "lost_mass" in v:
+            print(
+                f"  head keeps {v['head_kept']:,} tokens: mass outside {v['lost_mass']:.4f} "
+                f"(counted in the KL), {v['targets_outside']} next tokens outside"
+            )
     print(f"peak memory {peak_memory_mb():.0f} MB")
 
 

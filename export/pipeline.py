@@ -8,8 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import onnx
-
+from export.data_files import GraphFile, save_graphs
 from export.errors import ExportError, OutputError, SourceError
 from export.gguf_source import field_value, read_gguf, sha256_file
 from export.graph import TOP_K, build_graph
@@ -21,9 +20,10 @@ from export.weights import Weights
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-EXPORT_VERSION = "2026.11-3"
+EXPORT_VERSION = "2026.11-4"
 DEFAULT_NAME = "gemma-3-270m"
-MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"
+MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
+CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph
 
 
 @dataclass
@@ -117,23 +117,21 @@ def check_vocab(loaded: LoadedSource) -> None:
 def write_folder(
     staging: Path,
     loaded: LoadedSource,
-    proto: onnx.ModelProto,
+    graphs: dict[str, GraphFile],
+    heads: dict[str, dict],
     scheme: Scheme,
     name: str,
     variant: str,
 ) -> dict:
-    """Write every file of the model folder into `staging`; returns conteur.json."""
+    """Write every file of the model folder into `staging`; returns conteur.json.
+
+    `graphs` maps a backend ("webgpu", "wasm") to its graph; `heads` says which
+    output tokens each graph keeps.
+    """
     from export.notice import notice_text
     from pyshell.tokenizer import write_pieces_cache
 
-    onnx.save_model(
-        proto,
-        str(staging / MODEL_FILE),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location=DATA_FILE,
-        size_threshold=1024,
-    )
+    save_graphs(staging, list(graphs.values()))
     (staging / "tokenizer.model").write_bytes(loaded.tokenizer_model)
     write_pieces_cache(staging / "tokenizer.model", staging / "tokenizer.pieces")
     terms = terms_file()
@@ -164,6 +162,10 @@ def write_folder(
             "head_dim": c.head_dim,
         },
         "quantization": scheme.to_json(),
+        "graphs": {
+            backend: {"model": g.model, "data": g.data_files(), "head": heads[backend]}
+            for backend, g in graphs.items()
+        },
         "files": {
             path.name: {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
             for path in sorted(staging.iterdir())
@@ -183,8 +185,16 @@ def export_model(
     cache_dir: Path = Path("build/cache"),
     verify_text: str | None = None,
     progress: Progress | None = None,
+    cpu_head: str = "shortlist",
 ) -> dict:
-    """Export a model folder; returns a summary (sizes, timings, verification)."""
+    """Export a model folder; returns a summary (sizes, timings, verification).
+
+    `cpu_head`: "shortlist" keeps the story shortlist in the CPU graph's head
+    (export/head_shortlist.py), "full" every token.
+    """
+    from export.cpu_graph import build_cpu_graph
+    from export.cpu_model import prepare_cpu_model
+    from export.cpu_verify import cpu_check
     from export.self_check import compute_self_check
     from export.verify import built_in_check
     from export.writer import atomic_folder
@@ -199,17 +209,24 @@ def export_model(
     check_vocab(loaded)
     with progress.phase("quantize", total=loaded.weights.config.num_layers) as tick:
         quantized = quantize_weights(loaded.weights, scheme, progress=tick)
-    with progress.phase("build graph", total=1) as tick:
-        proto = build_graph(quantized)
+    with progress.phase("CPU weights", total=loaded.weights.config.num_layers) as tick:
+        cpu = prepare_cpu_model(loaded.weights, encoder(loaded), head=cpu_head, progress=tick)
+    with progress.phase("build graphs", total=1) as tick:
+        graphs = {
+            "webgpu": GraphFile(MODEL_FILE, DATA_FILE, build_graph(quantized)),
+            "wasm": GraphFile(CPU_MODEL_FILE, CPU_DATA_FILE, build_cpu_graph(cpu)),
+        }
         tick(1, 1)
+    heads = {"webgpu": full_head(loaded.weights.config.vocab_size), "wasm": head_json(cpu, cpu_head)}
     summary = {"scheme": scheme.name}
     with atomic_folder(out) as staging:
         with progress.phase("write", total=1) as tick:
             config = write_folder(
-                staging, loaded, proto, scheme, name, variant or loaded.weights.source.variant
-            )
+                staging, loaded, graphs, heads, scheme, name,
+                variant or loaded.weights.source.variant,
+            )  # fmt: skip
             tick(1, 1)
-        del proto
+        del graphs
         with progress.phase("self-check", total=1) as tick:
             config["self_check"] = compute_self_check(staging)
             (staging / "conteur.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -218,12 +235,36 @@ def export_model(
             summary["verification"] = built_in_check(
                 staging, loaded.weights, quantized, verify_text
             )
+            summary["cpu_verification"] = cpu_check(staging, loaded.weights, cpu, verify_text)
             tick(1, 1)
     summary["folder_bytes"] = sum(f["bytes"] for f in config["files"].values())
     summary["files"] = {k: v["bytes"] for k, v in config["files"].items()}
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["out"] = str(out)
     return summary
+
+
+def encoder(loaded: LoadedSource):
+    """`encode(text) -> ids` with BOS, from the source's SentencePiece model."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_proto=loaded.tokenizer_model)
+    bos = loaded.special["bos"]
+    return lambda text: [bos, *sp.encode(text)]
+
+
+def full_head(vocab_size: int) -> dict:
+    return {"kept": vocab_size, "of": vocab_size, "rule": "full"}
+
+
+def head_json(cpu, requested: str) -> dict:
+    """conteur.json's description of the CPU graph's head."""
+    kept, of = len(cpu.head_ids), cpu.config.vocab_size
+    if kept == of:
+        return full_head(of)
+    from export.head_shortlist import RULE
+
+    return {"kept": kept, "of": of, "rule": RULE}
 
 
 def check_output_writable(out: Path) -> None:

@@ -12,6 +12,7 @@ imports it, so the package stays dependency-free for Pyodide.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from pyshell.runner import Candidates, ContextFullError
 
 __all__ = ["ModelFolderError", "OnnxRunner"]
 
-MODEL_FILE = "model.onnx"
+MODEL_FILE = "model.onnx"  # the WebGPU graph; folders before the CPU graph have only this one
 PAST_PREFIX, PRESENT_PREFIX = "past_key_values.", "present."
 
 
@@ -44,15 +45,27 @@ def _check_folder(model_dir: Path) -> None:
             )
 
 
+def graph_file(model_dir: Path, backend: str) -> str:
+    """The graph the page runs on `backend` ("webgpu" or "wasm"), from conteur.json."""
+    graphs = json.loads((model_dir / "conteur.json").read_text()).get("graphs") or {}
+    return graphs.get(backend, {}).get("model", MODEL_FILE)
+
+
 class OnnxRunner:
-    """Runs `model_dir/model.onnx` one step at a time, keeping the KV cache in numpy.
+    """Runs one of the folder's graphs one step at a time, keeping the KV cache in numpy.
 
     `threads`: onnxruntime's intra-op threads (default: all cores).
+    `backend`: whose graph to run: "webgpu" (model.onnx, the default) or "wasm"
+    (the CPU graph, int8 with the story shortlist head), so CPython can replay
+    exactly what the page computed.
     """
 
-    def __init__(self, model_dir: str | Path, threads: int | None = None) -> None:
+    def __init__(
+        self, model_dir: str | Path, threads: int | None = None, backend: str = "webgpu"
+    ) -> None:
         self.model_dir = Path(model_dir)
         _check_folder(self.model_dir)
+        self.model_file = graph_file(self.model_dir, backend)
         self.config = ModelConfig.from_file(self.model_dir)
         self.context_length = self.config.context_length
         options = ort.SessionOptions()
@@ -60,7 +73,7 @@ class OnnxRunner:
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.log_severity_level = 3  # errors only: keep the CLI's output clean
         self.session = ort.InferenceSession(
-            str(self.model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+            str(self.model_dir / self.model_file), options, providers=["CPUExecutionProvider"]
         )
         self._past_names = [
             i.name for i in self.session.get_inputs() if i.name.startswith(PAST_PREFIX)
@@ -72,7 +85,7 @@ class OnnxRunner:
         ]
         if missing or not self._past_names:
             raise ModelFolderError(
-                f"{self.model_dir / MODEL_FILE} does not have the graph interface of "
+                f"{self.model_dir / self.model_file} does not have the graph interface of "
                 f"docs/architecture.md (missing outputs: {', '.join(missing) or 'past inputs'})"
             )
         self._kv_shape = (1, self.config.num_kv_heads, 0, self.config.head_dim)
