@@ -33,11 +33,11 @@ ROOT = cs.ROOT
 PROFILE_STEPS = 6
 # The engine page with one thing changed (query string), timed in alternation.
 WHAT_IF = {
-    "as exported": "",
+    "as exported (CPU graph)": "",
     "1 wasm thread instead of 2": "?threads=1",
-    "int8 activations (accuracy_level 4)": "?model=variants/accuracy-level-4",
+    "4 wasm threads": "?threads=4",
+    "the WebGPU graph on WASM (MatMulNBits, the CPU path before)": "?graph=webgpu",
     "onnxruntime-web 1.31 dev (transformers.js's)": "?ort=next",
-    "int4 layers and head, one plane each (scheme int4)": "?model=variants/int4",
 }
 WHAT_IF_ROUNDS, WHAT_IF_STEPS, WHAT_IF_PROMPT = 3, 4, 32
 CHART_METRICS = [
@@ -215,13 +215,6 @@ def run_profile(playwright_factory, base_url: str, prompts, threads: int, what_i
             result["browser_error"] = f"{type(exc).__name__}: {exc}"[:500]
         if what_if:
             variants = dict(WHAT_IF)
-            folder = cs.BUILD / "variants"
-            op_profile.with_accuracy_level(cs.MODEL, folder / "accuracy-level-4", 4)
-            try:
-                op_profile.build_scheme_variant(cs.GGUF, "int4", folder / "int4", cs.MODEL)
-            except Exception as exc:  # noqa: BLE001 (the exporter may have moved on: skip it)
-                log(f"bench: no int4 variant ({exc})")
-                variants = {k: v for k, v in variants.items() if "int4" not in v}
             short = Prompt("p32", "", prompts[0].ids[:WHAT_IF_PROMPT])
             log(f"bench: what-if runs ({len(variants)} variants x {WHAT_IF_ROUNDS} rounds)")
             result["what_if"] = engine_runs.what_if(

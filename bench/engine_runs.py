@@ -17,7 +17,7 @@ from pathlib import Path
 import onnx
 
 from bench.browser import launch, wait_for_bench_state
-from bench.op_profile import model_runs, node_roles, summarize_trace
+from bench.op_profile import graph_file, model_runs, node_roles, summarize_trace
 from bench.prompts import Prompt
 
 PAGE = "/bench/pages/conteur-engine.html"
@@ -55,7 +55,8 @@ def profile_in_browser(
     playwright, base_url: str, model_dir: Path, prompt: Prompt, steps: int
 ) -> dict:
     """Prefill of `prompt` and `steps` decode steps with onnxruntime-web's profiler on."""
-    roles, weights = node_roles(onnx.load(str(model_dir / "model.onnx"), load_external_data=False))
+    graph = graph_file(model_dir, "wasm")
+    roles, weights = node_roles(onnx.load(str(graph), load_external_data=False))
     console: list[str] = []
     with tempfile.TemporaryDirectory(prefix="conteur-bench-profile-") as profile:
         context = launch(playwright, Path(profile))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import re
 import shutil
 import statistics
@@ -22,7 +21,14 @@ import numpy as np
 import onnx
 
 HINT = re.compile(r"^(?P<base>.+?)(?:\.part(?P<plane>\d+))?_\d+$")
+INT8_HINT = re.compile(r"^(?P<base>.+?)\.acc_\d+$")  # export/cpu_graph.py's MatMulInteger
 LAYER = re.compile(r"^layers\.\d+\.(?P<kind>\w+)$")
+
+
+def graph_file(model_dir: Path, backend: str = "wasm") -> Path:
+    """The graph `backend` runs (conteur.json `graphs`), model.onnx for older folders."""
+    config = json.loads((model_dir / "conteur.json").read_text())
+    return model_dir / (config.get("graphs") or {}).get(backend, {}).get("model", "model.onnx")
 
 
 def _session(model_path: Path, threads: int, profile_prefix: str | None = None):
@@ -64,14 +70,21 @@ class Stepper:
 
 
 def node_roles(model: onnx.ModelProto) -> tuple[dict[str, str], dict[str, int]]:
-    """MatMulNBits node name -> its matrix's role ("layer up int8", "head int4", …), and
+    """Matrix node name -> its matrix's role ("layer up int8", "head int4", …), and
     the number of weights each role holds (N × K per matrix, over all layers).
 
-    The exporter may compute one matrix with several MatMulNBits (an 8-bit matrix as
-    two 4-bit planes, output names `<matrix>.part<i>_<n>`): they share a role.
+    The WebGPU graph may compute one matrix with several MatMulNBits (an 8-bit matrix
+    as two 4-bit planes, output names `<matrix>.part<i>_<n>`): they share a role. The
+    CPU graph has one MatMulInteger (int8) per matrix.
     """
     nodes = {}  # node name -> (matrix, bits, N * K)
+    shapes = {t.name: list(t.dims) for t in model.graph.initializer}
     for node in model.graph.node:
+        if node.op_type == "MatMulInteger":
+            match = INT8_HINT.match(node.output[0])
+            k, n = shapes.get(node.input[1], [0, 0])
+            nodes[node.name] = (match.group("base") if match else node.output[0], 8, k * n)
+            continue
         if node.op_type != "MatMulNBits":
             continue
         attrs = {a.name: a.i for a in node.attribute}
@@ -132,11 +145,13 @@ def model_runs(trace: list[dict]) -> list[dict]:
 
 
 def profile_decode(model_dir: Path, prompt_ids: list[int], threads: int, steps: int = 12) -> dict:
-    """CPython: per-op and per-matrix time of a decode step (mean over `steps`)."""
-    roles, weights = node_roles(onnx.load(str(model_dir / "model.onnx"), load_external_data=False))
+    """CPython: per-op and per-matrix time of a decode step (mean over `steps`), on the
+    graph the page runs on WASM."""
+    graph = graph_file(model_dir)
+    roles, weights = node_roles(onnx.load(str(graph), load_external_data=False))
     folder = Path(tempfile.mkdtemp(prefix="conteur-bench-profile-"))
     try:
-        session = _session(model_dir / "model.onnx", threads, str(folder / "ort"))
+        session = _session(graph, threads, str(folder / "ort"))
         runner = Stepper(session)
         token = runner.step(prompt_ids)
         for _ in range(steps + 2):
@@ -151,52 +166,3 @@ def profile_decode(model_dir: Path, prompt_ids: list[int], threads: int, steps: 
         "matmul_weights": weights,
         "prefill": summarize_trace(trace, runs[:1], roles),
     }
-
-
-def with_accuracy_level(model_dir: Path, out: Path, level: int) -> Path:
-    """A copy of the model whose MatMulNBits nodes use `accuracy_level` (same weights)."""
-    out.mkdir(parents=True, exist_ok=True)
-    model = onnx.load(str(model_dir / "model.onnx"), load_external_data=False)
-    for node in model.graph.node:
-        if node.op_type == "MatMulNBits":
-            for attribute in node.attribute:
-                if attribute.name == "accuracy_level":
-                    attribute.i = level
-    onnx.save(model, str(out / "model.onnx"))
-    shutil.copyfile(model_dir / "conteur.json", out / "conteur.json")  # the engine page reads it
-    data = out / "model.onnx.data"
-    data.unlink(missing_ok=True)  # always the current export's weights
-    try:
-        os.link(model_dir / "model.onnx.data", data)  # onnxruntime refuses symlinks
-    except OSError:
-        shutil.copyfile(model_dir / "model.onnx.data", data)
-    return out
-
-
-def build_scheme_variant(gguf: Path, scheme: str, out: Path, model_dir: Path) -> Path:
-    """The same GGUF exported with another of the exporter's schemes (graph only; the
-    engine page also reads the export's conteur.json, whose graph section still holds)."""
-    stamp = out / "bench-stamp.json"
-    want = json.dumps({"scheme": scheme, "export": (model_dir / "conteur.json").read_text()})
-    if stamp.is_file() and stamp.read_text() == want:
-        return out
-    from export.gguf_source import read_gguf
-    from export.graph import build_graph
-    from export.quantized_model import quantize_weights
-    from export.scheme import SCHEMES
-
-    weights, _ = read_gguf(gguf)
-    model = build_graph(quantize_weights(weights, SCHEMES[scheme]))
-    del weights
-    out.mkdir(parents=True, exist_ok=True)
-    onnx.save_model(
-        model,
-        str(out / "model.onnx"),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location="model.onnx.data",
-        size_threshold=1024,
-    )
-    shutil.copyfile(model_dir / "conteur.json", out / "conteur.json")
-    stamp.write_text(want)
-    return out

@@ -56,7 +56,7 @@ def test_quantization_fidelity_meets_the_target(
     assert metrics["top1"] >= 0.75
     # What one reader downloads: the shared files and its own backend's graph.
     graphs = real_config["graphs"]
-    for backend, graph in graphs.items():
+    for backend in graphs:
         others = {
             name
             for other, g in graphs.items()

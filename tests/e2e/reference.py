@@ -2,7 +2,8 @@
 
 The page reports (window.conteur.last) the request, the prompt and the exact
 sampling settings it used; this replays them through `pyshell.generate` with
-`pyshell.onnx_runner.OnnxRunner`, the CPython twin of the page's runner.
+`pyshell.onnx_runner.OnnxRunner`, the CPython twin of the page's runner, on the
+graph the page's backend ran ("webgpu": model.onnx, "wasm": the CPU graph).
 """
 
 from __future__ import annotations
@@ -23,30 +24,35 @@ from pyshell.tokenizer import Tokenizer
 
 
 @lru_cache(maxsize=4)
-def _model(model_dir: Path) -> tuple[ModelConfig, Tokenizer, OnnxRunner]:
+def _model(model_dir: Path, backend: str) -> tuple[ModelConfig, Tokenizer, OnnxRunner]:
     config = ModelConfig.from_file(model_dir)
     tokenizer = Tokenizer.from_file(model_dir / "tokenizer.model")
-    return config, tokenizer, OnnxRunner(model_dir)
+    return config, tokenizer, OnnxRunner(model_dir, backend=backend)
 
 
 def prompt_for(model_dir: Path, last: dict) -> str:
     """The prompt pyshell builds from the request the page sent."""
-    config, _, _ = _model(model_dir)
+    config = ModelConfig.from_file(model_dir)
     return build_prompt(StoryRequest(**last["request"]), config.variant)
 
 
-def first_step(model_dir: Path, prompt_ids: list[int]) -> Candidates:
+def runner(model_dir: Path, backend: str) -> OnnxRunner:
+    """The CPython runner on the graph `backend` runs (shared, so reset it first)."""
+    return _model(model_dir, backend)[2]
+
+
+def first_step(model_dir: Path, prompt_ids: list[int], backend: str) -> Candidates:
     """The candidates after the prompt: the page's first step."""
-    _, _, runner = _model(model_dir)
+    _, _, runner = _model(model_dir, backend)
     runner.reset_sync()
     return runner.step_sync(prompt_ids)
 
 
-def replay(model_dir: Path, last: dict) -> GenerationResult:
+def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
     """The story CPython writes with the page's prompt, sampling settings and story policy
     (pyshell.story_policy: the same banned ids; the ending rule unless the page was
     given a max length)."""
-    config, tokenizer, runner = _model(model_dir)
+    config, tokenizer, runner = _model(model_dir, backend)
     s = last["sampling"]
     policy = story_policy(
         tokenizer,

@@ -1,9 +1,12 @@
 """The page writes the same story as CPython (pyshell + onnxruntime) on the same model.
 
+Each backend runs its own graph (conteur.json `graphs`): WebGPU model.onnx, WASM
+the CPU graph model-cpu.onnx; CPython replays on the same graph.
 Tiny model: on WASM and on WebGPU (SwiftShader), a seeded sampled story equals
-CPython's token for token. Real Gemma 3 270M on WASM: the first step's top-5
-ids equal CPython's with logits within 1e-2, and a greedy story of 20+ tokens
-is the same.
+CPython's token for token. Real Gemma 3 270M on WASM (the CPU graph, int8 with
+per-token rounding and the story-shortlist head): see
+test_real_model_first_step_and_greedy_story_equal_cpython for what "equal" can
+mean there, and why.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def check_tiny_story(page, model_dir) -> dict:
     last = page.write(TINY_TEXT, TINY_SETTINGS)
     assert last["prompt"] == reference.prompt_for(model_dir, last)
     assert last["sampling"]["seed"] == TINY_SETTINGS["seed"]
-    want = reference.replay(model_dir, last)
+    want = reference.replay(model_dir, last, page.backend())
     assert last["prompt_ids"] == want.prompt_ids
     assert last["ids"] == want.ids
     assert len(last["ids"]) == 48 or last["stop_reason"] == "eos"
@@ -41,7 +44,7 @@ def check_tiny_story(page, model_dir) -> dict:
     assert page.story_text() == last["prompt"] + last["text"]
 
     # The first step's candidates: the same logits (near-ties may swap places).
-    first = reference.first_step(model_dir, want.prompt_ids)
+    first = reference.first_step(model_dir, want.prompt_ids, page.backend())
     got = dict(zip(last["first_candidates"]["ids"], last["first_candidates"]["scores"]))
     assert last["first_candidates"]["ids"][0] == first.ids[0]
     worst = max(abs(got[i] - score) for i, score in zip(first.ids[:10], first.scores[:10]))
@@ -62,29 +65,53 @@ def test_tiny_story_on_webgpu_equals_cpython(tiny_webgpu, tiny_model_dir):
     print(f"tiny/webgpu: {last['stats']['decode_tokens_per_second']:.1f} tokens/s")
 
 
+# The CPU graph rounds every matrix input to int8 per token. onnxruntime's float
+# kernels (RMSNorm's sums, attention, Cos) differ in the last bit between x86 and
+# wasm, and a last bit decides some roundings: a new draw of the rounding noise.
+# Measured (onnxruntime-web in Node against CPython, the 24 greedy steps below):
+# top-5 logits 0.04-0.53 apart, top-1 equal at 22 of 24 steps. So the page is held
+# to the noise it must have: equal to CPython within that noise, never beyond it.
+CPU_LOGIT_NOISE = 1.0
+CPU_TOP1_SHARE = 0.75
+
+
 @pytest.mark.real_model
 def test_real_model_first_step_and_greedy_story_equal_cpython(real_wasm, real_model_dir):
+    """The CPU path: onnxruntime-web's wasm kernels against CPython onnxruntime, same graph."""
     assert real_wasm.backend() == "wasm"
+    head = real_wasm.hook("backend")["head"]
+    assert head["kept"] < head["of"] == 262144  # the story shortlist, not the full head
     settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "24"}
     last = real_wasm.write("Once upon a time, in a small village,", settings)
     # DESIGN.md §2: the prompt's ids, with BOS.
     assert last["prompt_ids"] == [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
+    assert len(last["ids"]) == 24
 
-    first = reference.first_step(real_model_dir, last["prompt_ids"])
-    got = last["first_candidates"]
-    assert got["ids"][:5] == first.ids[:5]
-    worst = max(abs(a - b) for a, b in zip(got["scores"][:5], first.scores[:5]))
-    assert worst <= 1e-2, f"top-5 logits differ by {worst}"
-
-    want = reference.replay(real_model_dir, last)
-    assert len(last["ids"]) >= 20
-    assert last["ids"] == want.ids
-    assert last["text"] == want.text
+    # CPython, fed the page's own story token by token (teacher forcing).
+    runner = reference.runner(real_model_dir, "wasm")
+    runner.reset_sync()
+    feed, agree, worst = last["prompt_ids"], 0, 0.0
+    for step, token in enumerate(last["ids"]):
+        want = runner.step_sync(feed)
+        if step == 0:  # the page's first step: its candidates came back in full
+            got = last["first_candidates"]
+            assert got["ids"][0] == want.ids[0]
+            scores = dict(zip(want.ids, want.scores))
+            worst = max(abs(scores[i] - v) for i, v in zip(got["ids"][:5], got["scores"][:5]))
+        # Greedy: the page's token is CPython's best, or within the noise of it.
+        assert token in want.ids[:5], (step, token, want.ids[:5])
+        gap = want.scores[0] - want.scores[want.ids.index(token)]
+        assert gap <= CPU_LOGIT_NOISE, (step, gap)
+        agree += token == want.ids[0]
+        feed = [token]
+    assert worst <= CPU_LOGIT_NOISE, f"first-step top-5 logits differ by {worst}"
+    assert agree >= CPU_TOP1_SHARE * len(last["ids"]), agree
     stats = last["stats"]
     print(
-        f"real/wasm: prefill {stats['prefill_tokens_per_second']:.1f} tokens/s, "
-        f"decode {stats['decode_tokens_per_second']:.2f} tokens/s, "
-        f"top-5 logits within {worst:.2e}; timings {real_wasm.hook('timings')}"
+        f"real/wasm (CPU graph): prefill {stats['prefill_tokens_per_second']:.1f} tokens/s, "
+        f"decode {stats['decode_tokens_per_second']:.2f} tokens/s; first step top-5 logits "
+        f"within {worst:.3f}; CPython's greedy choice at {agree}/24 steps; "
+        f"timings {real_wasm.hook('timings')}"
     )
 
 
@@ -98,7 +125,7 @@ LONG_PROMPT = (
 
 def compare_first_step(page_last: dict, model_dir, bound: float) -> float:
     """Top-5 ids equal CPython's for the prompt; returns the worst logit difference."""
-    first = reference.first_step(model_dir, page_last["prompt_ids"])
+    first = reference.first_step(model_dir, page_last["prompt_ids"], "webgpu")
     got = page_last["first_candidates"]
     assert got["ids"][:5] == first.ids[:5]
     worst = max(abs(a - b) for a, b in zip(got["scores"][:5], first.scores[:5]))
@@ -120,7 +147,7 @@ def test_real_model_on_webgpu_equals_cpython(real_webgpu, real_model_dir):
     last = page.write("Once upon a time, in a small village,", settings)
     assert last["prompt_ids"] == [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
     worst_short = compare_first_step(last, real_model_dir, WEBGPU_LOGIT_BOUND)
-    want = reference.replay(real_model_dir, last)
+    want = reference.replay(real_model_dir, last, "webgpu")
     assert len(last["ids"]) == 9
     assert last["ids"] == want.ids
     assert last["text"] == want.text
@@ -130,7 +157,7 @@ def test_real_model_on_webgpu_equals_cpython(real_webgpu, real_model_dir):
     last = page.write(LONG_PROMPT, settings)
     assert len(last["prompt_ids"]) > 31
     worst_long = compare_first_step(last, real_model_dir, WEBGPU_LOGIT_BOUND)
-    assert last["ids"] == reference.replay(real_model_dir, last).ids
+    assert last["ids"] == reference.replay(real_model_dir, last, "webgpu").ids
     print(
         f"real/webgpu (SwiftShader): self-check {check['seconds']:.1f} s; top-5 logits within "
         f"{worst_short:.2e} (11-token prompt), {worst_long:.2e} ({len(last['prompt_ids'])} "
