@@ -8,9 +8,13 @@ origin (DESIGN.md §5). It holds
 - pyshell as a wheel plus our own Pyodide lock file listing it (web/wheel.py);
 - the exported model folder, checked against the sha256 in its conteur.json.
 
-The service worker's precache list and the site version (a hash of every
-file's sha256) are written into sw.js, so any changed byte makes browsers
-install the new version and drop the old cache.
+The service worker's file list and the site version (a hash of every file's
+sha256) are written into sw.js, so any changed byte makes browsers install the
+new version and drop the old cache. Each file has a download group: "core"
+(the page, Pyodide, the tokenizer, model files both backends use such as the
+shared embedding) is precached when the service worker installs; "webgpu" and "wasm" (a backend's onnxruntime build and
+the files of its own graph) are cached the first time the page fetches them,
+so a reader downloads only the backend their browser runs.
 """
 
 from __future__ import annotations
@@ -36,26 +40,23 @@ DEFAULT_MODEL = ROOT / "models" / "gemma-3-270m"
 DEFAULT_OUT = ROOT / "build" / "site"
 
 # What the page loads from each npm package, and where it goes in the site.
-ORT_FILES = [
+ORT_FILES = {
     # WebGPU: the C++ WebGPU backend (DESIGN.md §6) and its asyncify wasm.
-    "ort.webgpu.min.mjs",
-    "ort-wasm-simd-threaded.asyncify.mjs",
-    "ort-wasm-simd-threaded.asyncify.wasm",
+    "webgpu": [
+        "ort.webgpu.min.mjs",
+        "ort-wasm-simd-threaded.asyncify.mjs",
+        "ort-wasm-simd-threaded.asyncify.wasm",
+    ],
     # CPU: the plain wasm build (the webgpu build's wasm backend lacks GatherBlockQuantized).
-    "ort.wasm.min.mjs",
-    "ort-wasm-simd-threaded.mjs",
-    "ort-wasm-simd-threaded.wasm",
-]
+    "wasm": ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"],
+}
+BACKENDS = tuple(ORT_FILES)
+CORE = "core"  # the download group precached at install; the others are the backends
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
-MODEL_FILES = [
-    "model.onnx",
-    "model.onnx.data",
-    "tokenizer.model",
-    "tokenizer.pieces",
-    "conteur.json",
-    "GEMMA_TERMS.html",
-    "NOTICE",
-]
+# Model files the page loads or links besides the graphs (conteur.json lists them all).
+REQUIRED_MODEL_FILES = ["tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
+# Exports without conteur.json `graphs` have one graph, which both backends run.
+LEGACY_GRAPH = {"model": "model.onnx", "data": ["model.onnx.data"]}
 # Filled in by the build; the placeholders are what web/static holds.
 SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [] };'
 HTML_PLACEHOLDER = 'data-version="dev"'
@@ -98,29 +99,85 @@ def _ort_version() -> str:
     return json.loads(package.read_text())["version"]
 
 
+def backend_graphs(config: dict) -> dict[str, dict]:
+    """Each backend's graph, {"model": name, "data": [names]}, from conteur.json `graphs`.
+
+    Older exports have no `graphs`: both backends run model.onnx + model.onnx.data.
+    """
+    graphs = config.get("graphs")
+    if graphs is None:
+        return {kind: LEGACY_GRAPH for kind in BACKENDS}
+    return {kind: graphs[kind] for kind in BACKENDS}
+
+
+def graph_files(graph: dict) -> list[str]:
+    """The graph's file, then its external-data files."""
+    return [graph["model"], *graph["data"]]
+
+
+def model_files(config: dict) -> list[str]:
+    """Every file of the model folder the site serves: those conteur.json lists, and itself."""
+    return [*sorted(config["files"]), "conteur.json"]
+
+
+def download_groups(config: dict) -> dict[str, str]:
+    """Site URL → download group, for the files one backend alone uses; the rest is core.
+
+    A backend's group holds its onnxruntime build and the graph files the other
+    backend does not use; files both use (shared.onnx.data) are core.
+    """
+    graphs = backend_graphs(config)
+    groups = {}
+    for kind in BACKENDS:
+        for name in ORT_FILES[kind]:
+            groups[f"vendor/ort/{name}"] = kind
+        others = {
+            name for other in BACKENDS if other != kind for name in graph_files(graphs[other])
+        }
+        for name in graph_files(graphs[kind]):
+            if name not in others:
+                groups[f"model/{name}"] = kind
+    return groups
+
+
+def _read_config(model_dir: Path) -> dict:
+    """conteur.json, with every file the page needs listed in its `files`."""
+    path = model_dir / "conteur.json"
+    if not path.is_file():
+        raise BuildError(
+            f"{model_dir} lacks conteur.json: re-export the model with `python -m export`"
+        )
+    try:
+        config = json.loads(path.read_text())
+        listed = config["files"]
+        needed = [n for graph in backend_graphs(config).values() for n in graph_files(graph)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BuildError(f"{path} is unreadable ({exc!r}): re-export") from None
+    unlisted = [n for n in dict.fromkeys(needed + REQUIRED_MODEL_FILES) if n not in listed]
+    if unlisted:
+        raise BuildError(f"conteur.json does not list {', '.join(unlisted)}: re-export the model")
+    return config
+
+
 def check_model(model_dir: Path) -> dict:
-    """The model's conteur.json, after checking every file's size and sha256 against it."""
+    """The model's conteur.json, after checking every file's size and sha256 against it.
+
+    Both layouts pass: one graph (model.onnx + model.onnx.data) or one per backend
+    (conteur.json `graphs`); every file `files` lists must be present and intact.
+    """
     if not model_dir.is_dir():
         raise BuildError(
             f"no model folder at {model_dir}: export one with `python -m export` "
             "(./conteur serve does it) or pass --model DIR"
         )
-    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+    config = _read_config(model_dir)
+    listed = config["files"]
+    missing = [name for name in listed if not (model_dir / name).is_file()]
     if missing:
         raise BuildError(
             f"{model_dir} lacks {', '.join(missing)}: re-export the model with `python -m export`"
         )
-    try:
-        config = json.loads((model_dir / "conteur.json").read_text())
-        listed = config["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BuildError(f"{model_dir / 'conteur.json'} is unreadable ({exc}): re-export") from None
-    for name in MODEL_FILES:
-        if name == "conteur.json":
-            continue
-        entry = listed.get(name)
-        if not entry:
-            raise BuildError(f"conteur.json does not list {name}: re-export the model")
+    for name, entry in listed.items():
         path = model_dir / name
         if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
             raise BuildError(
@@ -131,7 +188,7 @@ def check_model(model_dir: Path) -> dict:
 
 
 def _check_node_modules() -> None:
-    wanted = [NODE_MODULES / "onnxruntime-web" / "dist" / n for n in ORT_FILES]
+    wanted = [NODE_MODULES / "onnxruntime-web" / "dist" / n for n in _ort_names()]
     wanted += [NODE_MODULES / "pyodide" / n for n in PYODIDE_FILES]
     missing = [str(p.relative_to(ROOT)) for p in wanted if not p.is_file()]
     if missing:
@@ -141,13 +198,19 @@ def _check_node_modules() -> None:
         )
 
 
+def _ort_names() -> list[str]:
+    return [name for kind in BACKENDS for name in ORT_FILES[kind]]
+
+
 def _file_list(site: Path, model_config: dict) -> list[dict]:
-    """Every precached file: its URL relative to the site, size and sha256.
+    """Every file the service worker caches: its URL relative to the site, size, sha256
+    and download group.
 
     Model files take their sha256 from conteur.json (just checked), so the
     200+ MB weights are hashed once per build, not twice.
     """
     known = {f"model/{name}": entry["sha256"] for name, entry in model_config["files"].items()}
+    groups = download_groups(model_config)
     files = []
     for path in sorted(site.rglob("*")):
         if not path.is_file():
@@ -156,7 +219,8 @@ def _file_list(site: Path, model_config: dict) -> list[dict]:
         if url in NOT_PRECACHED:
             continue
         sha = known.get(url) or _sha256(path)
-        files.append({"url": url, "bytes": path.stat().st_size, "sha256": sha})
+        group = groups.get(url, CORE)
+        files.append({"url": url, "bytes": path.stat().st_size, "sha256": sha, "group": group})
     return files
 
 
@@ -176,7 +240,10 @@ def _fill(path: Path, placeholder: str, value: str) -> None:
 
 
 def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: bool = True) -> dict:
-    """Assemble the site in `out` (replaced whole); returns {version, files, bytes}."""
+    """Assemble the site in `out` (replaced whole); returns {version, files, bytes, groups}.
+
+    groups: bytes per download group (core is what the service worker precaches).
+    """
     _check_node_modules()
     model_config = check_model(model_dir)
     if out.exists():
@@ -187,7 +254,7 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
         if src.is_file():
             _place(src, out / src.relative_to(STATIC), link=False)
     write_icons(out / "icons")
-    for name in ORT_FILES:
+    for name in _ort_names():
         _place(
             NODE_MODULES / "onnxruntime-web" / "dist" / name, out / "vendor" / "ort" / name, link
         )
@@ -199,7 +266,7 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
         wheel, NODE_MODULES / "pyodide" / "pyodide-lock.json", out / "py" / "pyodide-lock.json",
         version,
     )  # fmt: skip
-    for name in MODEL_FILES:
+    for name in model_files(model_config):
         _place(model_dir / name, out / "model" / name, link)
 
     # The page remembers WebGPU self-check verdicts per onnxruntime-web version.
@@ -214,7 +281,11 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
             f.update(bytes=path.stat().st_size, sha256=_sha256(path))
     build = {"version": site_version, "model": model_config.get("name", "model"), "files": files}
     _fill(out / "sw.js", SW_PLACEHOLDER, f"const BUILD = {json.dumps(build)};")
-    return {"version": site_version, "files": len(files), "bytes": sum(f["bytes"] for f in files)}
+    groups = {group: 0 for group in (CORE, *BACKENDS)}
+    for f in files:
+        groups[f["group"]] += f["bytes"]
+    total = sum(f["bytes"] for f in files)
+    return {"version": site_version, "files": len(files), "bytes": total, "groups": groups}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,8 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print(f"web.build: error: {exc}", file=sys.stderr)
         return 1
+    groups = ", ".join(f"{group} {size / 1e6:.1f} MB" for group, size in info["groups"].items())
     print(
-        f"web.build: {args.out} ({info['files']} files, {info['bytes'] / 1e6:.1f} MB, "
+        f"web.build: {args.out} ({info['files']} files, {info['bytes'] / 1e6:.1f} MB: {groups}; "
         f"version {info['version']}) in {time.perf_counter() - started:.1f} s"
     )
     return 0

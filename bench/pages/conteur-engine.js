@@ -1,10 +1,13 @@
 // Conteur's exported model on onnxruntime-web's WASM backend, driven the way the
 // page's runner does it (web/static/js/runner.js): one session, the KV cache fed
-// back as past_key_values, one position of logits, only top_ids fetched.
+// back as past_key_values, one position of logits, only top_ids fetched. It loads
+// the graph the page runs on WASM (conteur.json `graphs.wasm`: model-cpu.onnx with
+// its data files; model.onnx + model.onnx.data in older exports).
 // It measures the engine without Pyodide; the real page adds Python on top.
 //
 // Query parameters, for the profile and the what-if runs:
 //   model=variants/NAME  another model folder under /bench/models/ (default: the export)
+//   graph=webgpu         the WebGPU graph instead, still on WASM (default: wasm)
 //   ort=next             the newer onnxruntime-web that transformers.js ships
 //   threads=N            wasm threads (default: as the page chooses)
 //   profile              onnxruntime's profiler on; the trace goes to the console
@@ -15,6 +18,7 @@ const params = new URLSearchParams(location.search);
 const ORT = new URL(params.get("ort") === "next" ? "../npm/onnxruntime-web/dist/" : "../ort/", import.meta.url).href;
 const MODEL = new URL(`../models/${params.get("model") ?? "conteur"}/`, import.meta.url).href;
 const PROFILE = params.has("profile");
+const GRAPH = params.get("graph") === "webgpu" ? "webgpu" : "wasm";
 const CACHE = "conteur-bench-model";
 
 let ort, session, config;
@@ -25,18 +29,29 @@ async function load() {
   ort.env.wasm.numThreads = Number(params.get("threads")) || threads();
   ort.env.logLevel = "error";
   config = await (await fetch(MODEL + "conteur.json")).json();
-  const [graph, weights] = await Promise.all([
-    cachedBytes(MODEL + "model.onnx", CACHE),
-    cachedBytes(MODEL + "model.onnx.data", CACHE),
-  ]);
+  const files = graphFiles(config, GRAPH);
+  const [graph, ...data] = await Promise.all(
+    [files.model, ...files.data].map((name) => cachedBytes(MODEL + name, CACHE)),
+  );
   session = await ort.InferenceSession.create(graph, {
     executionProviders: ["wasm"],
     graphOptimizationLevel: "all",
-    externalData: [{ path: "model.onnx.data", data: weights }],
+    externalData: files.data.map((path, i) => ({ path, data: data[i] })),
     logSeverityLevel: 3,
     enableProfiling: PROFILE,
   });
-  return { runtime: `onnxruntime-web ${ort.env.versions?.web ?? "?"} (wasm)`, threads: ort.env.wasm.numThreads };
+  const headTokens = files.head?.kept ?? config.architecture.vocab_size; // the CPU graph may keep a shortlist
+  return {
+    runtime: `onnxruntime-web ${ort.env.versions?.web ?? "?"} (wasm)`,
+    threads: ort.env.wasm.numThreads,
+    graph: files.model,
+    head_tokens: headTokens,
+  };
+}
+
+/** A backend's graph (conteur.json `graphs`); older exports have one graph for both. */
+function graphFiles(config, kind) {
+  return config.graphs?.[kind] ?? { model: "model.onnx", data: ["model.onnx.data"] };
 }
 
 function emptyPast() {

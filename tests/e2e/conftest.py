@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from tests.e2e.backend_files import graph_only_files, write_single_graph_layout
 from tests.e2e.story_page import StoryPage
 from web.build import build_site
 from web.chromium import CHROMIUM, CHROMIUM_ARGS, WEBGPU_ARG
@@ -56,12 +57,23 @@ def real_site(real_model_dir) -> Path:
     return out
 
 
+def site_config(site: Path) -> dict:
+    return json.loads((site / "model" / "conteur.json").read_text())
+
+
 @pytest.fixture(scope="package")
-def corrupt_site(tiny_site) -> Path:
-    """The tiny site with one flipped byte in the weights (conteur.json unchanged)."""
+def wasm_weights(tiny_site) -> str:
+    """The weights file only the WASM backend loads, or the one both load (older exports)."""
+    own = [n for n in graph_only_files(site_config(tiny_site), "wasm") if n.endswith(".data")]
+    return own[0] if own else "model.onnx.data"
+
+
+@pytest.fixture(scope="package")
+def corrupt_site(tiny_site, wasm_weights) -> Path:
+    """The tiny site with one flipped byte in the WASM weights (conteur.json unchanged)."""
     out = E2E / "corrupt-model"
     copy_site(tiny_site, out)
-    weights = out / "model" / "model.onnx.data"
+    weights = out / "model" / wasm_weights
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
     weights.unlink()  # break the hard link before writing
@@ -70,11 +82,21 @@ def corrupt_site(tiny_site) -> Path:
 
 
 @pytest.fixture(scope="package")
-def missing_site(tiny_site) -> Path:
-    """The tiny site without its weights file."""
+def missing_site(tiny_site, wasm_weights) -> Path:
+    """The tiny site without its WASM weights file."""
     out = E2E / "missing-model"
     copy_site(tiny_site, out)
-    (out / "model" / "model.onnx.data").unlink()
+    (out / "model" / wasm_weights).unlink()
+    return out
+
+
+@pytest.fixture(scope="package")
+def single_graph_site(tiny_model_dir) -> Path:
+    """The tiny model as older exports wrote it: one graph for both backends, no `graphs`."""
+    model = ROOT / "build" / "test-models" / "tiny-single-graph"
+    write_single_graph_layout(tiny_model_dir, model)
+    out = E2E / "single-graph"
+    build_site(model, out)
     return out
 
 
@@ -150,6 +172,20 @@ def record(context: BrowserContext, seen: list[str]) -> BrowserContext:
     return context
 
 
+def record_downloads(context: BrowserContext, urls: list[str]) -> None:
+    """Record the URLs whose bytes came from the network, not from the service worker's cache.
+
+    Chromium reports the service worker's own fetches too, so a file the worker
+    downloads once and then serves from its cache appears here once.
+    """
+
+    def on_response(response) -> None:
+        if not response.from_service_worker:
+            urls.append(response.url)
+
+    context.on("response", on_response)
+
+
 @pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     assert CHROMIUM.is_file(), (
@@ -198,6 +234,8 @@ def new_page(requests_seen):
             context.add_init_script(init_script)
         page: Page = context.new_page()
         story = StoryPage(page)
+        record(context, story.requests)  # this page's own requests, for download checks
+        record_downloads(context, story.downloads)
         page.goto(url)
         if wait_ready:
             story.wait_loaded(**({"timeout": timeout_ms} if timeout_ms else {}))

@@ -17,6 +17,8 @@ STORY_FIELDS = ("character", "setting", "theme", "tone")
 class StoryPage:
     def __init__(self, page: Page) -> None:
         self.page = page
+        self.requests: list[str] = []  # URLs its context asked for, when recorded (conftest)
+        self.downloads: list[str] = []  # of those, the ones the network answered
 
     # --- reading ------------------------------------------------------------------
 

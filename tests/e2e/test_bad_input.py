@@ -1,8 +1,8 @@
 """Bad input gives a clear message and the page keeps working.
 
 Form mistakes (empty, too long, out-of-range settings, HTML) on the shared tiny
-WASM page; damaged sites (a corrupted or missing model file) and a browser
-without a WebGPU adapter on pages of their own.
+WASM page; damaged sites (a corrupted or missing weights file of the WASM graph)
+and a browser without a WebGPU adapter on pages of their own.
 """
 
 from __future__ import annotations
@@ -95,20 +95,20 @@ def test_html_in_the_free_text_is_shown_as_text(tiny_wasm):
     assert story.locator("img, script, b").count() == 0
 
 
-def test_corrupted_model_file(browser, new_page, origin, corrupt_site):
+def test_corrupted_model_file(browser, new_page, origin, corrupt_site, wasm_weights):
     page = new_page(browser, f"{origin}/corrupt-model/?backend=wasm")
     assert page.state() == "error"
     status = page.status_text()
-    assert "model.onnx.data" in status and "damaged" in status, status
+    assert wasm_weights in status and "damaged" in status, status
     assert page.page.is_disabled('[data-testid="generate"]')
     page_keeps_responding(page)
 
 
-def test_missing_model_file(browser, new_page, origin, missing_site):
+def test_missing_model_file(browser, new_page, origin, missing_site, wasm_weights):
     page = new_page(browser, f"{origin}/missing-model/?backend=wasm")
     assert page.state() == "error"
     status = page.status_text()
-    assert "model.onnx.data" in status and "missing" in status and "404" in status, status
+    assert wasm_weights in status and "missing" in status and "404" in status, status
     page_keeps_responding(page)
 
 

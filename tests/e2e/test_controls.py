@@ -85,6 +85,7 @@ def test_twenty_stories_in_a_row(tiny_wasm):
 
 def test_surprise_me_fills_the_form_in_the_chosen_language(tiny_wasm):
     page = tiny_wasm.page
+    tiny_wasm.fill("")  # earlier stories left fields filled: wait for the idea, not for them
     page.select_option("#language", "fr")
     page.click("#surprise")
     page.wait_for_function("document.querySelector('#character').value !== ''")

@@ -54,10 +54,12 @@ export async function loadOrt(kind, base) {
 }
 
 /**
- * Open the decoder session on `kind`.
+ * Open the decoder session on `kind`. onnxruntime copies the graph and its external
+ * data into its own heap and lets go of `model`'s arrays once the session exists.
  * @param {"webgpu" | "wasm"} kind
  * @param {URL} base the site's root URL
- * @param {{graph: Uint8Array, weights: Uint8Array, presentNames: string[]}} model
+ * @param {{graph: Uint8Array, externalData: {path: string, data: Uint8Array}[], presentNames: string[]}} model
+ *   externalData: one entry per data file, `path` as the graph references it
  * @returns {Promise<{ort: object, session: object}>}
  */
 export async function openSession(kind, base, model) {
@@ -70,7 +72,7 @@ export async function openSession(kind, base, model) {
   const options = {
     executionProviders: [kind],
     graphOptimizationLevel: "all",
-    externalData: [{ path: "model.onnx.data", data: model.weights }],
+    externalData: model.externalData,
     logSeverityLevel: 3,
   };
   if (kind === "webgpu") {

@@ -1,10 +1,11 @@
 // The page's entry point: wires the form, the story view and the status line to the
 // engine (a module worker). The main thread only renders; see worker.js for the work.
 //
-// Test hook: `window.conteur` exposes the state, the backend, and the last story's
-// token ids and first-step candidates, so end-to-end tests can compare the page
-// with CPython (tests/e2e/), plus the interface language (`language`) and the
-// read-aloud button's state (`reading`).
+// Test hook: `window.conteur` exposes the state, the backend (with `head`: what its
+// output head keeps, {kept, of, rule}), and the last story's token ids and
+// first-step candidates, so end-to-end tests can compare the page with CPython
+// (tests/e2e/), plus the interface language (`language`) and the read-aloud
+// button's state (`reading`).
 //
 // Texts are messages ({key, params}, i18n.js) shown in the interface language;
 // the worker's events carry keys too, and pyshell's English texts are translated
@@ -13,6 +14,7 @@
 import { Engine } from "./engine.js";
 import { StoryForm } from "./form.js";
 import { decimal, language, localize, msg, onLanguageChange, render, setUpLanguage } from "./i18n.js";
+import { headRuleName } from "./model-graphs.js";
 import { fieldError, notice as pyshellNotice } from "./pyshell-messages.js";
 import { ReadAloud } from "./read-aloud.js";
 import { DECODE_TOKENS, PREFILL_TOKENS } from "./speed-check.js";
@@ -26,6 +28,7 @@ import { setUpTheme } from "./theme.js";
 const BACKEND_KEY = "conteur-backend";
 const BACKENDS = ["auto", "webgpu", "wasm"];
 const SPEED_INTERVAL_MS = 250;
+const HEAD_RULES = { "story shortlist": "head.rule.storyShortlist" }; // conteur.json rule → locale key
 
 const doc = document;
 setUpLanguage(doc); // before any view writes a text
@@ -129,7 +132,8 @@ function listen(engine) {
     const shown = detail.notice && detail.name === "wasm" ? msg(why, { detail: described }) : described;
     backendNotice = detail.noticeMessage ?? detail.notice ?? "";
     status.setBackend(detail.name, shown, detail.check);
-    hook.backend = { name: detail.name, detail: detail.detail, notice: detail.notice || "", check: detail.check };
+    hook.backend = { name: detail.name, detail: detail.detail, notice: detail.notice || "", check: detail.check, head: detail.head };
+    showHead(detail.head);
     if (detail.notice) toast(backendNotice);
   });
   engine.addEventListener("self-check", ({ detail }) => {
@@ -181,6 +185,23 @@ function listen(engine) {
     }
     setState("error", error.key ? msg(error.key, error.params) : error.message, { fatal: error.fatal });
   });
+}
+
+/** What the output head keeps on this backend: the CPU graph writes from a shortlist. */
+function showHead(head) {
+  const element = doc.querySelector('[data-testid="model-head"]');
+  element.dataset.kept = String(head.kept);
+  element.dataset.of = String(head.of);
+  element.hidden = false;
+  localize(element, headMessage(head));
+}
+
+function headMessage(head) {
+  const rule = headRuleName(head);
+  if (rule === "full") return msg("head.full", { of: head.of });
+  // A rule the locales know is translated; another exporter's rule shows as written.
+  const named = HEAD_RULES[rule] ? msg(HEAD_RULES[rule]) : rule;
+  return msg("head.kept", { kept: head.kept, of: head.of, rule: named });
 }
 
 /** A worker event's text: its key in the interface language, else its English `message`. */

@@ -6,6 +6,7 @@
 // dropped from the service worker's cache, so a reload downloads it again.
 
 import { DownloadError, ModelConfigError, ModelFileCorruptError, ModelFileMissingError } from "./errors.js";
+import { BACKEND_KINDS, graphFiles, graphFor } from "./model-graphs.js";
 
 export const MODEL_FOLDER = "model/";
 const PROGRESS_INTERVAL_MS = 100;
@@ -28,7 +29,24 @@ export async function readConfig(base) {
   for (const key of ["architecture", "graph", "files"]) {
     if (typeof config[key] !== "object" || config[key] === null) throw new ModelConfigError(`"${key}" is missing`);
   }
+  for (const kind of BACKEND_KINDS) graphFor(config, kind); // a broken `graphs` fails here, before any download
   return config;
+}
+
+/**
+ * Fetch the files of `graph` that `held` lacks, into `held`. Files another graph
+ * fetched before (the shared embedding) are not downloaded again.
+ * @param {URL} base the site's root URL
+ * @param {object} config conteur.json
+ * @param {{model: string, data: string[]}} graph from model-graphs.js graphFor
+ * @param {(p: {file: string, loaded: number, total: number}) => void} onProgress
+ * @param {Map<string, Uint8Array>} held file name → bytes
+ * @returns {Promise<void>}
+ */
+export async function fetchGraphFiles(base, config, graph, onProgress, held) {
+  const missing = graphFiles(graph).filter((name) => !held.has(name));
+  const fetched = await Promise.all(missing.map((name) => fetchModelFile(base, config, name, onProgress)));
+  missing.forEach((name, i) => held.set(name, fetched[i]));
 }
 
 /**
@@ -37,6 +55,7 @@ export async function readConfig(base) {
  * @param {object} config conteur.json
  * @param {string} name file name inside the model folder
  * @param {(p: {file: string, loaded: number, total: number}) => void} onProgress
+ *   file: the site path ("model/NAME"), as the service worker's precache reports it
  * @returns {Promise<Uint8Array>} the file's bytes
  */
 export async function fetchModelFile(base, config, name, onProgress) {
@@ -46,7 +65,8 @@ export async function fetchModelFile(base, config, name, onProgress) {
   }
   const url = new URL(MODEL_FOLDER + name, base);
   const response = await get(url, name);
-  const bytes = await readAll(response, name, expected.bytes, onProgress);
+  const report = (p) => onProgress({ ...p, file: MODEL_FOLDER + name }); // one progress row per file
+  const bytes = await readAll(response, name, expected.bytes, report);
   const why = await mismatch(bytes, expected);
   if (why) {
     await forgetCached(url);

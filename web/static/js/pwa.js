@@ -1,9 +1,11 @@
 // Offline support: register the service worker (sw.js), follow its first download,
 // ask for persistent storage, and make sure the page ends up cross-origin isolated.
 //
-// On the first visit the service worker downloads every file once (app, Pyodide,
-// onnxruntime-web, model) into its versioned cache and reports progress here;
-// the page waits for it, so the engine then loads everything from the cache.
+// On the first visit the service worker downloads the core files once (app,
+// Pyodide, tokenizer, model files both backends use) into its versioned cache
+// and reports progress here; the page waits for it. The engine then loads those
+// from the cache, and the service worker caches the chosen backend's files (its
+// onnxruntime build and graph) as the engine downloads them, once.
 // A static host that sends no COOP/COEP headers gets them from the service
 // worker: the page reloads itself once to become isolated (threads for wasm).
 
@@ -13,7 +15,8 @@ const RELOAD_KEY = "conteur-isolation-reload";
 
 /**
  * @typedef {{offline: boolean, note: import("./i18n.js").Message | null}} PwaState
- * offline: the whole app is cached; note: what to tell the reader, if anything.
+ * offline: the app is cached (the backend's files once the model has loaded);
+ * note: what to tell the reader, if anything.
  */
 
 /**

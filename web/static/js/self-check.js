@@ -15,6 +15,8 @@
 // page keeps them in localStorage), so an adapter that failed once goes straight
 // to WASM on the next visit; an explicit WebGPU choice checks again.
 
+import { graphFor } from "./model-graphs.js";
+
 /** Outcomes, as the backend badge's `data-check` shows them. */
 export const CHECK = { passed: "passed", failed: "failed", skipped: "skipped" };
 
@@ -26,8 +28,13 @@ export const CHECK = { passed: "passed", failed: "failed", skipped: "skipped" };
  * @returns {string}
  */
 export function verdictKey(adapter, ortVersion, config) {
-  const weights = config.files?.["model.onnx.data"]?.sha256 ?? "unknown";
-  return `${adapter} | onnxruntime-web ${ortVersion} | ${config.name} ${config.export_version} ${weights.slice(0, 16)}`;
+  return `${adapter} | onnxruntime-web ${ortVersion} | ${config.name} ${config.export_version} ${webgpuWeights(config)}`;
+}
+
+/** The WebGPU graph's weights, by checksum: "model.onnx.data"'s alone for older exports (keys stay as they were). */
+function webgpuWeights(config) {
+  const sums = graphFor(config, "webgpu").data.map((name) => (config.files[name]?.sha256 ?? "unknown").slice(0, 16));
+  return sums.join("+");
 }
 
 /**

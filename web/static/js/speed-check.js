@@ -26,7 +26,7 @@ export function speedPrompt(promptIds, length) {
  * Measure prefill and decode speed.
  * @param {object} runner an OrtRunner (reset before and after)
  * @param {{backend: string, adapter: string, check: string, onnxruntime_web: string,
- *          model: string, promptIds: number[]}} info where and what runs
+ *          model: string, head: {kept: number}, promptIds: number[]}} info where and what runs
  * @returns {Promise<object>} the result, every field a plain number or string
  */
 export async function measureSpeed(runner, info) {
@@ -45,6 +45,7 @@ export async function measureSpeed(runner, info) {
       adapter: info.adapter,
       self_check: info.check,
       model: info.model,
+      head_tokens: info.head.kept, // the CPU graph's shortlist head makes decoding cheaper
       onnxruntime_web: info.onnxruntime_web,
       prefill_tokens: prompt.length,
       prefill_seconds: round(prefillSeconds, 6),

@@ -8,7 +8,7 @@
 //               {type: "surprise", id, language, length}, {type: "memory", id},
 //               {type: "speed-check", id}
 // Messages out: {type: "phase", key, message}, {type: "progress", file, loaded, total},
-//               {type: "backend", name, detail, notice?, check, detailMessage, noticeMessage?},
+//               {type: "backend", name, detail, notice?, check, detailMessage, noticeMessage?, head},
 //               {type: "self-check", key, status, problems, seconds, steps},
 //               {type: "python-ready", seconds},
 //               {type: "ready", model, timings}, {type: "prompt", text},
@@ -24,7 +24,8 @@ import { CHECK, runSelfCheck, verdictKey } from "./self-check.js";
 import { measureSpeed } from "./speed-check.js";
 import { ConteurError, GenerationError, ModelConfigError, toMessage } from "./errors.js";
 import { msg, translate } from "./i18n.js";
-import { fetchModelFile, readConfig } from "./model-files.js";
+import { fetchGraphFiles, fetchModelFile, readConfig } from "./model-files.js";
+import { graphFiles, graphFor } from "./model-graphs.js";
 import { bootPython, writeFile } from "./python.js";
 import { OrtRunner, WEBGPU_MAX_RUN } from "./runner.js";
 
@@ -68,6 +69,7 @@ async function init({ backend = "auto", explicit = false, ortVersion = "unknown"
     check: model.check,
     onnxruntime_web: ortVersion,
     model: `${model.config.name} ${model.config.export_version}`,
+    head: model.head,
     promptIds: model.config.self_check?.prompt_ids ?? [model.config.tokens?.bos ?? 2],
   };
   post({
@@ -136,11 +138,12 @@ function describeBackend(choice) {
   return typeof message === "string" ? message : translate("en", message.key, message.params);
 }
 
-function announce(choice) {
+function announce(choice, config) {
   const notice = choice.notice ? translate("en", choice.notice.key, choice.notice.params) : "";
   post({
     type: "backend", name: choice.kind, detail: describeBackend(choice), notice, check: choice.check,
     detailMessage: describeBackendMessage(choice), noticeMessage: choice.notice,
+    head: graphFor(config, choice.kind).head,
   });
 }
 
@@ -148,28 +151,30 @@ async function loadModel(choices) {
   const filesStarted = performance.now();
   const config = await readConfig(BASE);
   let choice = await chooseBackend(choices, config);
-  announce(choice);
+  announce(choice, config);
   const progress = (p) => post({ type: "progress", ...p });
-  const names = ["model.onnx", "model.onnx.data", "tokenizer.model"];
-  if (config.files["tokenizer.pieces"]) names.push("tokenizer.pieces");
-  const [graph, weights, tokenizerModel, pieces] = await Promise.all(
-    names.map((name) => fetchModelFile(BASE, config, name, progress)),
-  );
+  // The downloaded graph files (name → bytes): the only reference to them, cleared
+  // once a session holds the weights, so they live once, in onnxruntime's heap.
+  const held = new Map();
+  const [tokenizer] = await Promise.all([
+    fetchTokenizer(config, progress),
+    fetchGraphFiles(BASE, config, graphFor(config, choice.kind), progress, held),
+  ]);
   const filesSeconds = (performance.now() - filesStarted) / 1000;
 
   post({ type: "phase", key: "phase.preparing", message: "Preparing the model…" });
   const sessionStarted = performance.now();
-  const model = { graph, weights, presentNames: OrtRunner.presentNames(config) };
+  const open = (kind) => openGraph(kind, config, held, progress);
   let opened;
   let checkSeconds = 0;
   try {
-    opened = await openSession(choice.kind, BASE, model);
+    opened = await open(choice.kind);
   } catch (error) {
     if (choice.kind !== "webgpu") throw error;
     const detail = error instanceof ConteurError ? error.detail : String(error);
     choice = { kind: "wasm", check: CHECK.skipped, notice: msg("notice.webgpuFailed", { detail: detail.slice(0, 160) }) };
-    announce(choice);
-    opened = await openSession("wasm", BASE, model);
+    announce(choice, config);
+    opened = await open("wasm");
   }
   if (choice.kind === "webgpu") {
     post({ type: "phase", key: "phase.selfCheck", message: "Checking that the graphics adapter computes correctly…" });
@@ -183,25 +188,60 @@ async function loadModel(choices) {
         check: CHECK.failed,
         notice: msg("notice.failedNow", { adapter: choice.gpu.description }),
       };
-      announce(choice);
-      opened = await openSession("wasm", BASE, model);
+      announce(choice, config);
+      opened = await open("wasm");
     } else {
       choice.check = verdict.status;
-      announce(choice);
+      announce(choice, config);
     }
   }
+  held.clear();
   return {
     config,
     backend: choice.kind,
     detail: describeBackend(choice),
     check: choice.check,
+    head: graphFor(config, choice.kind).head,
     ort: opened.ort,
     session: opened.session,
-    tokenizer: { model: tokenizerModel, pieces },
+    tokenizer,
     filesSeconds,
     checkSeconds,
     sessionSeconds: (performance.now() - sessionStarted) / 1000,
   };
+}
+
+/**
+ * Open `kind`'s graph, first downloading what `held` lacks (a fallback to WASM).
+ * Afterwards `held` keeps only the files the WASM graph would reuse, should WebGPU
+ * fail its self-check; the rest may be collected now.
+ */
+async function openGraph(kind, config, held, progress) {
+  const graph = graphFor(config, kind);
+  try {
+    await fetchGraphFiles(BASE, config, graph, progress, held);
+    const externalData = graph.data.map((path) => ({ path, data: held.get(path) }));
+    const presentNames = OrtRunner.presentNames(config);
+    return await openSession(kind, BASE, { graph: held.get(graph.model), externalData, presentNames });
+  } finally {
+    keepOnly(held, graphFiles(graphFor(config, "wasm")));
+  }
+}
+
+function keepOnly(held, names) {
+  for (const name of [...held.keys()]) {
+    if (!names.includes(name)) held.delete(name);
+  }
+}
+
+/** The tokenizer's files: the SentencePiece model, and its fast-load cache when exported. */
+async function fetchTokenizer(config, progress) {
+  const fetchOne = (name) => fetchModelFile(BASE, config, name, progress);
+  const [model, pieces] = await Promise.all([
+    fetchOne("tokenizer.model"),
+    config.files["tokenizer.pieces"] ? fetchOne("tokenizer.pieces") : null,
+  ]);
+  return { model, pieces };
 }
 
 /** The self-check on a fresh WebGPU session; a kernel that throws fails it too. */
