@@ -35,7 +35,7 @@ async function load() {
   );
   session = await ort.InferenceSession.create(graph, {
     executionProviders: ["wasm"],
-    graphOptimizationLevel: "all",
+    graphOptimizationLevel: GRAPH === "webgpu" ? "all" : "disabled", // as the page (js/backend.js)
     externalData: files.data.map((path, i) => ({ path, data: data[i] })),
     logSeverityLevel: 3,
     enableProfiling: PROFILE,

@@ -19,6 +19,7 @@ const SCOPE = new URL(self.registration.scope);
 const PREFIX = `conteur:${SCOPE.pathname}:`;
 const CACHE = PREFIX + BUILD.version;
 const SHA_HEADER = "X-Conteur-Sha256";
+const CHECKED_HEADER = "X-Conteur-Checked"; // on cached backend files: their sha256 was checked when stored
 const ISOLATION = {
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cross-Origin-Embedder-Policy": "require-corp",
@@ -71,8 +72,11 @@ async function respond(event, url) {
   // No cache: a newer version took over and deleted it; opening it would make an orphan.
   const cache = (await caches.has(CACHE)) ? await caches.open(CACHE) : null;
   const cached = await cache?.match(key, { ignoreSearch: true });
-  if (cached) return isolate(cached);
   const file = BY_URL.get(key);
+  // A backend file is only ever cached from a download the page checked (sha256) or
+  // copied from an older cache under the same sha256: say so, and the page skips
+  // hashing ~220 MB on every start (model-files.js).
+  if (cached) return isolate(cached, file && !isCore(file) ? { [CHECKED_HEADER]: "1" } : {});
   try {
     if (cache && file && !isCore(file)) return await cacheOnFirstUse(event, cache, key, file);
     return isolate(await fetch(request));
@@ -85,11 +89,11 @@ async function respond(event, url) {
   }
 }
 
-/** A copy of `response` with the isolation headers (and a correct type). */
-function isolate(response) {
+/** A copy of `response` with the isolation headers (and a correct type), plus `extra`. */
+function isolate(response, extra = {}) {
   if (response.type === "opaque" || response.type === "opaqueredirect" || response.status === 0) return response;
   const headers = new Headers(response.headers);
-  for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
+  for (const [name, value] of Object.entries({ ...ISOLATION, ...extra })) headers.set(name, value);
   const noBody = [101, 204, 205, 304].includes(response.status);
   return new Response(noBody ? null : response.body, { status: response.status, statusText: response.statusText, headers });
 }

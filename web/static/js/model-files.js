@@ -67,6 +67,10 @@ export async function fetchModelFile(base, config, name, onProgress) {
   const response = await get(url, name);
   const report = (p) => onProgress({ ...p, file: MODEL_FOLDER + name }); // one progress row per file
   const bytes = await readAll(response, name, expected.bytes, report);
+  // The service worker marks cached backend files whose download this check passed:
+  // hashing them again would cost ~1 s and a second 220 MB copy on every start.
+  const checked = response.headers.get("X-Conteur-Checked") === "1";
+  if (checked && response.headers.get("X-Conteur-Sha256") === expected.sha256) return bytes;
   const why = await mismatch(bytes, expected);
   if (why) {
     await forgetCached(url);
