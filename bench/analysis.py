@@ -68,13 +68,13 @@ def analysis_notes(results: dict) -> list[str]:
     main = browser or native
     if main:
         total = sum(main["by_op_ms"].values()) or 1
-        matmul = main["by_op_ms"].get("MatMulNBits", 0)
+        kernels = [op for op in ("MatMulInteger", "MatMulNBits") if op in main["by_op_ms"]]
+        matmul = sum(main["by_op_ms"][op] for op in kernels)
         where = "in the browser" if browser else "natively"
         notes.append(
-            f"- {where.capitalize()}, the matrix products (MatMulNBits) take "
-            f"{100 * matmul / total:.0f} % of a decode step; attention, norms and the KV "
-            "cache are small next to them. A token reads every weight once, so speed is "
-            "how fast the MatMulNBits kernel streams weights."
+            f"- {where.capitalize()}, the matrix products ({', '.join(kernels) or 'none'}) take "
+            f"{100 * matmul / total:.0f} % of a decode step; the rest is the small ops around "
+            "them (rounding each input per token, scales, casts, reshapes), attention and norms."
         )
     if browser and native:
         wasm, cpu = _ns_per_weight(browser), _ns_per_weight(native)
@@ -85,16 +85,15 @@ def analysis_notes(results: dict) -> list[str]:
                 f"- The same kernels are ×{slower:.0f} slower per weight in onnxruntime-web's "
                 f"wasm build than in native onnxruntime on this machine (median over matrix "
                 f"kinds: {_median([wasm[r] for r in common]):.2f} ns against "
-                f"{_median([cpu[r] for r in common]):.2f} ns per weight). Native onnxruntime "
-                "picks dedicated 4-bit kernels for this CPU (AVX2/AVX-512); the wasm build has "
-                "nothing comparable, judging by this ratio. This, not the graph, is where "
-                "Conteur loses decode time."
+                f"{_median([cpu[r] for r in common]):.2f} ns per weight): wasm SIMD128 "
+                "against native AVX2/AVX-512 integer kernels."
             )
         head = [r for r in browser["matmul_by_role_ms"] if r.startswith("head")]
         head_ms = sum(browser["matmul_by_role_ms"][r] for r in head)
+        head_rows = sum(browser.get("matmul_weights", {}).get(r, 0) for r in head) // 640
         if head_ms:
             notes.append(
-                f"- The output head (262,144 rows) alone costs {head_ms:.0f} ms of the "
+                f"- The output head ({head_rows:,} rows) alone costs {head_ms:.0f} ms of the "
                 f"{browser['step_ms_median']:.0f} ms step: {100 * head_ms / browser['step_ms_median']:.0f} %."
             )
         pre = browser.get("prefill") or {}
@@ -105,9 +104,8 @@ def analysis_notes(results: dict) -> list[str]:
                 f"- In wasm the matrices cost per call more than per row: the {pre['tokens']}-token "
                 f"prompt took {pre['step_ms_median']:.0f} ms, only ×{calls:.1f} one decode step "
                 f"({per_token:.0f} ms per prompt token against {browser['step_ms_median']:.0f} ms "
-                "per generated token), which is what unpacking every weight on each call looks "
-                "like. It is also why Conteur's time to first token holds up far better than its "
-                "decode rate."
+                "per generated token): a prompt reads each weight once for many tokens, which "
+                "is why Conteur's time to first token holds up better than its decode rate."
             )
     notes += _what_if_notes(results)
     notes += _peer_notes(results)
@@ -210,33 +208,16 @@ def _suggestions(results: dict) -> list[str]:
         same = what_if[name].get("tokens") == (what_if.get("as exported") or {}).get("tokens")
         if speed > 1.15 and same and "thread" not in name and _clear_win(what_if, name):
             out.append(f"- {name}: measured ×{speed:.2f} faster decoding above, same tokens.")
-    planes = next((v for k, v in speedups.items() if "one plane" in k), None)
-    if planes and planes > 1.15:
-        out.append(
-            f"- The exporter computes each 8-bit matrix as two 4-bit planes: in wasm that "
-            f"doubles the layers' cost (int4 with one plane decodes ×{planes:.2f} faster, at "
-            "the quality cost DESIGN.md §4 measured). A wasm kernel that reads 8-bit "
-            "weights in one pass would keep the quality and drop the second plane."
-        )
     out.append(
-        "- A faster 4-bit matrix-vector kernel in wasm (SIMD128, int8 dot products with "
-        "relaxed SIMD where available): llama.cpp's wasm build (wllama) shows what that "
-        "kernel is worth on the same weights. Either contribute it to onnxruntime-web's MLAS "
-        "or run the decode step's matrices in a small custom wasm kernel."
+        "- The CPU graph opens with onnxruntime's graph optimizations off (less heap at "
+        "load), so its float16 scales are cast to float32 at every step: the int4 table "
+        "of the non-shortlist rows alone has 3.6 M scales. Storing the CPU graph's scales "
+        "in float32 (+7 MB) would remove most of the Cast time in the profile above."
     )
     out.append(
-        "- Tried and set aside: a WASM variant of the graph that dequantizes every matrix "
-        "with standard DequantizeLinear ops on the same bytes, folded to float32 when the "
-        "session loads (`session.disable_quant_qdq = 1`). It agrees with the main graph to "
-        "6e-5 and onnxruntime-web's float32 GEMM is ~6x faster per matrix than its 4-bit "
-        "kernel (640x2048: 1.95 ms vs 12 ms in Node), but the fold costs about a minute and "
-        "~6 GB at load (CPython, 2 threads) and the weights take ~1.1 GB in memory: not a "
-        "page a phone can open. A kernel fix beats a memory trade here."
-    )
-    out.append(
-        "- A cheaper head: the 262,144-row output head dominates; computing logits only "
-        "for a frequent-token shortlist (with an exact fallback) or a smaller output "
-        "vocabulary would cut the biggest single matrix."
+        "- Peak memory is set while the session opens: the downloaded weights (222 MB) "
+        "are still a JavaScript array while onnxruntime copies them into its heap. "
+        "Feeding onnxruntime the data file in parts, or from OPFS, would cut the peak."
     )
     out.append(
         "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "

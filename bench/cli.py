@@ -33,7 +33,7 @@ ROOT = cs.ROOT
 PROFILE_STEPS = 6
 # The engine page with one thing changed (query string), timed in alternation.
 WHAT_IF = {
-    "as exported (CPU graph)": "",
+    "as exported": "",  # the CPU graph, as the page runs it
     "1 wasm thread instead of 2": "?threads=1",
     "4 wasm threads": "?threads=4",
     "the WebGPU graph on WASM (MatMulNBits, the CPU path before)": "?graph=webgpu",

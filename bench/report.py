@@ -42,8 +42,9 @@ def _model_line(model: dict | None) -> str:
     if not model:
         return "- Conteur's model: models/gemma-3-270m/ (no conteur.json found)"
     return (
-        f"- Conteur's model: export {model['export_version']}, {model['quantization']}; "
-        f"model.onnx + data {model['bytes'] / 1e6:.0f} MB"
+        f"- Conteur's model: export {model['export_version']}; on WASM the CPU graph "
+        f"(model-cpu.onnx: int8 layers, per-token int8 activations, an 81,920-token story "
+        "shortlist head)"
     )
 
 
@@ -241,8 +242,8 @@ def analysis_section(results: dict) -> list[str]:
     lines += [
         "",
         (
-            "MatMulNBits by matrix, all 18 layers together (an 8-bit matrix is computed as two "
-            "4-bit planes by the exporter):"
+            "Matrix products by matrix, all 18 layers together (the graph WASM runs: int8 "
+            "MatMulInteger, the story-shortlist head):"
         ),
         "",
         (
