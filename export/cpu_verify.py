@@ -26,7 +26,13 @@ from export import reference
 from export.cpu_graph import CpuModel, dequantize_columns
 from export.errors import ExportError
 from export.quantize import dequantize
-from export.verify import DEFAULT_TEXT, GRAPH_TOLERANCE, log_softmax, onnx_logits, tokenize
+from export.verify import (
+    GRAPH_TOLERANCE,
+    check_ids,
+    log_softmax,
+    onnx_logits,
+    source_logits,
+)
 
 # Rounding makes the CPU graph chaotic at the level of float32 noise: an
 # activation within ~1e-7 of a rounding tie goes one way in numpy and the other
@@ -112,12 +118,17 @@ def cpu_fidelity(ref_logits: np.ndarray, model_logits: np.ndarray, ids: list[int
     }
 
 
-def cpu_check(folder: Path, weights, cpu: CpuModel, text: str | None = None) -> dict:
-    """Run after every export, on the CPU graph, before the folder is put in place."""
+def cpu_check(
+    folder: Path, weights, cpu: CpuModel, text: str | None = None, source: np.ndarray | None = None
+) -> dict:
+    """Run after every export, on the CPU graph, before the folder is put in place.
+
+    `source`: export/verify.py's source_logits for the same text, when already computed.
+    """
     from export.pipeline import CPU_MODEL_FILE
 
     config = json.loads((folder / "conteur.json").read_text())
-    ids = tokenize(folder, text if text is not None else DEFAULT_TEXT.read_text())
+    ids = check_ids(folder, text)
     model = onnx_logits(session(folder, CPU_MODEL_FILE), config, ids)
     head = dequantize_columns(cpu.head)  # (L, D)
     same = reference.logits(ids, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows)
@@ -131,7 +142,8 @@ def cpu_check(folder: Path, weights, cpu: CpuModel, text: str | None = None) -> 
         raise ExportError(
             f"verification failed: the CPU graph disagrees with the reference: {agreement}"
         )
-    source = reference.logits(ids, weights.tensors, weights.config)
+    if source is None:
+        source = source_logits(folder, weights, text)
     return {
         "graph_max_abs_diff": agreement["first_max_abs_diff"],
         "graph_kl": agreement["kl"],

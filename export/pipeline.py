@@ -196,7 +196,7 @@ def export_model(
     from export.cpu_model import prepare_cpu_model
     from export.cpu_verify import cpu_check
     from export.self_check import compute_self_check
-    from export.verify import built_in_check
+    from export.verify import built_in_check, source_logits
     from export.writer import atomic_folder
 
     progress = progress or Progress()
@@ -217,7 +217,10 @@ def export_model(
             "wasm": GraphFile(CPU_MODEL_FILE, CPU_DATA_FILE, build_cpu_graph(cpu)),
         }
         tick(1, 1)
-    heads = {"webgpu": full_head(loaded.weights.config.vocab_size), "wasm": head_json(cpu, cpu_head)}
+    heads = {
+        "webgpu": full_head(loaded.weights.config.vocab_size),
+        "wasm": head_json(cpu, cpu_head),
+    }
     summary = {"scheme": scheme.name}
     with atomic_folder(out) as staging:
         with progress.phase("write", total=1) as tick:
@@ -232,10 +235,14 @@ def export_model(
             (staging / "conteur.json").write_text(json.dumps(config, indent=2) + "\n")
             tick(1, 1)
         with progress.phase("verify", total=1) as tick:
+            source = source_logits(staging, loaded.weights, verify_text)  # one pass for both
             summary["verification"] = built_in_check(
-                staging, loaded.weights, quantized, verify_text
+                staging, loaded.weights, quantized, verify_text, source
             )
-            summary["cpu_verification"] = cpu_check(staging, loaded.weights, cpu, verify_text)
+            summary["cpu_verification"] = cpu_check(
+                staging, loaded.weights, cpu, verify_text, source
+            )
+            del source
             tick(1, 1)
     summary["folder_bytes"] = sum(f["bytes"] for f in config["files"].values())
     summary["files"] = {k: v["bytes"] for k, v in config["files"].items()}

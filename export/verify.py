@@ -96,12 +96,24 @@ def tokenize(folder: Path, text: str) -> list[int]:
     return ids[:MAX_TOKENS]
 
 
-def built_in_check(folder: Path, weights, quantized, text: str | None = None) -> dict:
+def check_ids(folder: Path, text: str | None = None) -> list[int]:
+    """The built-in checks' token ids: `text`, or the bundled evaluation story."""
+    return tokenize(folder, text if text is not None else DEFAULT_TEXT.read_text())
+
+
+def source_logits(folder: Path, weights, text: str | None = None) -> np.ndarray:
+    """The float32 reference on the source weights (both graphs' checks share it: ~20 s)."""
+    return reference.logits(check_ids(folder, text), weights.tensors, weights.config)
+
+
+def built_in_check(
+    folder: Path, weights, quantized, text: str | None = None, source: np.ndarray | None = None
+) -> dict:
     """Run after every export, before the folder is put in place."""
     from export.quantized_model import dequantized_tensors
 
     config = json.loads((folder / "conteur.json").read_text())
-    ids = tokenize(folder, text if text is not None else DEFAULT_TEXT.read_text())
+    ids = check_ids(folder, text)
     model = onnx_logits(session(folder), config, ids)
     same_weights = reference.logits(ids, dequantized_tensors(quantized), weights.config)
     max_diff = float(np.abs(model - same_weights).max())
@@ -110,7 +122,8 @@ def built_in_check(folder: Path, weights, quantized, text: str | None = None) ->
         raise ExportError(
             f"verification failed: ONNX logits differ from the reference by {max_diff:.4g}"
         )
-    source = reference.logits(ids, weights.tensors, weights.config)
+    if source is None:
+        source = source_logits(folder, weights, text)
     return {"graph_max_abs_diff": round(max_diff, 6), **fidelity(source, model, ids)}
 
 

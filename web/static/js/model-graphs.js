@@ -3,8 +3,8 @@
 // An export holds one graph per backend (conteur.json `graphs`): WebGPU runs
 // `model.onnx`, WASM `model-cpu.onnx` (int8 layers for the CPU kernels and an output
 // head cut to a shortlist; its logits are -inf elsewhere). Each graph lists its
-// external-data files, so a reader downloads only its backend's; a file both list
-// (`shared.onnx.data`, the embedding) is downloaded once. Older exports have no
+// external-data files, so a reader downloads only its backend's; a file both listed
+// would be downloaded once (today's export shares none). Older exports have no
 // `graphs`: both backends run `model.onnx` with `model.onnx.data`, and the head keeps
 // every token.
 
