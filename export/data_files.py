@@ -4,6 +4,9 @@
     model-cpu.onnx  + model-cpu.onnx.data  the CPU graph (int8 MatMulInteger, its head)
 
 The two share no bytes, so a reader downloads only the pair its backend runs.
+Tensors follow each other in a data file without gaps: the page frees each piece
+of a download once onnxruntime has copied every byte in it
+(web/static/js/chunked-file.js), so a gap would keep that piece in memory.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
+
+from export.errors import OutputError
 
 SMALL = 1024  # bytes: smaller tensors stay inside the graph file
 
@@ -37,3 +42,21 @@ def save_graphs(folder: Path, graphs: list[GraphFile]) -> None:
             location=graph.data,
             size_threshold=SMALL,
         )
+        check_no_gaps(folder, graph)
+
+
+def check_no_gaps(folder: Path, graph: GraphFile) -> None:
+    """Raise unless the data file is exactly its tensors, back to back."""
+    proto = onnx.load(str(folder / graph.model), load_external_data=False)
+    spans = []
+    for tensor in proto.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            fields = {entry.key: entry.value for entry in tensor.external_data}
+            spans.append((int(fields.get("offset", 0)), int(fields["length"])))
+    end = 0
+    for offset, length in sorted(spans):
+        if offset != end:
+            raise OutputError(f"{graph.data}: a gap or overlap at byte {end:,}")
+        end = offset + length
+    if end != (folder / graph.data).stat().st_size:
+        raise OutputError(f"{graph.data}: bytes after the last tensor")

@@ -99,4 +99,3 @@ def test_verify_command_reports_each_backends_graph(real_model_dir, tmp_path):
     assert wasm["tokens"] == webgpu["tokens"] > 800
     assert wasm["ppl_ratio"] <= 1.03 and wasm["kl"] <= 0.02, wasm
     assert wasm["top1"] >= 0.9 and wasm["targets_outside"] <= 2, wasm
-

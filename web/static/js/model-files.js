@@ -7,6 +7,8 @@
 
 import { DownloadError, ModelConfigError, ModelFileCorruptError, ModelFileMissingError } from "./errors.js";
 import { BACKEND_KINDS, graphFiles, graphFor } from "./model-graphs.js";
+import { ChunkedFile } from "./chunked-file.js";
+import { Sha256 } from "./sha256.js";
 
 export const MODEL_FOLDER = "model/";
 const PROGRESS_INTERVAL_MS = 100;
@@ -45,7 +47,8 @@ export async function readConfig(base) {
  */
 export async function fetchGraphFiles(base, config, graph, onProgress, held) {
   const missing = graphFiles(graph).filter((name) => !held.has(name));
-  const fetched = await Promise.all(missing.map((name) => fetchModelFile(base, config, name, onProgress)));
+  const fetch = (name) => fetchModelFile(base, config, name, onProgress, { chunked: graph.data.includes(name) });
+  const fetched = await Promise.all(missing.map(fetch));
   missing.forEach((name, i) => held.set(name, fetched[i]));
 }
 
@@ -56,9 +59,11 @@ export async function fetchGraphFiles(base, config, graph, onProgress, held) {
  * @param {string} name file name inside the model folder
  * @param {(p: {file: string, loaded: number, total: number}) => void} onProgress
  *   file: the site path ("model/NAME"), as the service worker's precache reports it
- * @returns {Promise<Uint8Array>} the file's bytes
+ * @param {{chunked?: boolean}} [options] chunked: hold the bytes as a ChunkedFile
+ *   (graph data files, which onnxruntime copies out tensor by tensor)
+ * @returns {Promise<Uint8Array>} the file's bytes (a ChunkedFile when `chunked`)
  */
-export async function fetchModelFile(base, config, name, onProgress) {
+export async function fetchModelFile(base, config, name, onProgress, { chunked = false } = {}) {
   const expected = config.files[name];
   if (!expected || !Number.isInteger(expected.bytes) || typeof expected.sha256 !== "string") {
     throw new ModelConfigError(`it does not list the size and sha256 of ${name}`);
@@ -66,15 +71,14 @@ export async function fetchModelFile(base, config, name, onProgress) {
   const url = new URL(MODEL_FOLDER + name, base);
   const response = await get(url, name);
   const report = (p) => onProgress({ ...p, file: MODEL_FOLDER + name }); // one progress row per file
-  const bytes = await readAll(response, name, expected.bytes, report);
   // The service worker marks cached backend files whose download this check passed:
-  // hashing them again would cost ~1 s and a second 220 MB copy on every start.
-  const checked = response.headers.get("X-Conteur-Checked") === "1";
-  if (checked && response.headers.get("X-Conteur-Sha256") === expected.sha256) return bytes;
-  const why = await mismatch(bytes, expected);
-  if (why) {
+  // hashing them again would cost ~1 s on every start.
+  const checked = response.headers.get("X-Conteur-Checked") === "1" && response.headers.get("X-Conteur-Sha256") === expected.sha256;
+  const hasher = checked ? null : new Sha256();
+  const bytes = await readAll(response, name, chunked ? new ChunkedFile(expected.bytes) : new Uint8Array(expected.bytes), report, hasher);
+  if (hasher && hasher.hex() !== expected.sha256.toLowerCase()) {
     await forgetCached(url);
-    throw new ModelFileCorruptError(name, why);
+    throw new ModelFileCorruptError(name, "its sha256 checksum does not match conteur.json");
   }
   return bytes;
 }
@@ -91,9 +95,12 @@ async function get(url, name) {
   return response;
 }
 
-/** Stream the body into one buffer of the expected size, reporting progress. */
-async function readAll(response, name, total, onProgress) {
-  const bytes = new Uint8Array(total);
+/**
+ * Stream the body into `bytes` (a Uint8Array or ChunkedFile of the expected size),
+ * reporting progress and hashing each piece as it arrives.
+ */
+async function readAll(response, name, bytes, onProgress, hasher) {
+  const total = bytes.byteLength;
   const reader = response.body.getReader();
   let loaded = 0;
   let reported = 0;
@@ -107,7 +114,9 @@ async function readAll(response, name, total, onProgress) {
         await forgetCached(new URL(response.url));
         throw new ModelFileCorruptError(name, `it is larger than the ${total.toLocaleString("en")} bytes conteur.json lists`);
       }
-      bytes.set(value, loaded);
+      if (bytes instanceof ChunkedFile) bytes.write(value, loaded);
+      else bytes.set(value, loaded);
+      hasher?.update(value);
       loaded += value.length;
       const now = performance.now();
       if (now - reported > PROGRESS_INTERVAL_MS) {
@@ -125,15 +134,6 @@ async function readAll(response, name, total, onProgress) {
     throw new ModelFileCorruptError(name, `it has ${loaded.toLocaleString("en")} bytes, conteur.json lists ${total.toLocaleString("en")}`);
   }
   return bytes;
-}
-
-/** Why `bytes` is not the file conteur.json describes, or "" when it is. */
-async function mismatch(bytes, expected) {
-  if (bytes.length !== expected.bytes) return `it has ${bytes.length} bytes instead of ${expected.bytes}`;
-  if (!globalThis.crypto?.subtle) return ""; // not a secure context: nothing to check with
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  return hex === expected.sha256.toLowerCase() ? "" : "its sha256 checksum does not match conteur.json";
 }
 
 /** Drop a damaged file from this site's service-worker caches (see sw.js for the naming). */

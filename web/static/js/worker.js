@@ -24,6 +24,7 @@ import { CHECK, runSelfCheck, verdictKey } from "./self-check.js";
 import { measureSpeed } from "./speed-check.js";
 import { ConteurError, GenerationError, ModelConfigError, toMessage } from "./errors.js";
 import { msg, translate } from "./i18n.js";
+import { releaseFile } from "./chunked-file.js";
 import { fetchGraphFiles, fetchModelFile, readConfig } from "./model-files.js";
 import { graphFiles, graphFor } from "./model-graphs.js";
 import { bootPython, writeFile } from "./python.js";
@@ -59,6 +60,8 @@ async function init({ backend = "auto", explicit = false, ortVersion = "unknown"
   post({ type: "phase", key: "phase.tokenizer", message: "Loading the tokenizer…" });
   writeFile(py.pyodide, `${TOKENIZER_DIR}/tokenizer.model`, model.tokenizer.model);
   if (model.tokenizer.pieces) writeFile(py.pyodide, `${TOKENIZER_DIR}/tokenizer.pieces`, model.tokenizer.pieces);
+  releaseFile(model.tokenizer.model); // Pyodide's file system keeps its own copy
+  releaseFile(model.tokenizer.pieces);
   const info = JSON.parse(py.browser.init(JSON.stringify(model.config), `${TOKENIZER_DIR}/tokenizer.model`));
   if (info.error) throw new ModelConfigError(info.error.message);
   const maxRun = model.backend === "webgpu" ? WEBGPU_MAX_RUN : Infinity;
@@ -195,7 +198,7 @@ async function loadModel(choices) {
       announce(choice, config);
     }
   }
-  held.clear();
+  releaseAll(held);
   return {
     config,
     backend: choice.kind,
@@ -229,9 +232,21 @@ async function openGraph(kind, config, held, progress) {
 }
 
 function keepOnly(held, names) {
-  for (const name of [...held.keys()]) {
-    if (!names.includes(name)) held.delete(name);
+  for (const [name, bytes] of held) {
+    if (names.includes(name) && !bytes.handedOver) continue; // a file one session consumed is gone
+    releaseFile(bytes);
+    held.delete(name);
   }
+}
+
+/**
+ * Free the downloaded files now, not at the next garbage collection: the session
+ * holds its own copy, and 220 MB of garbage would otherwise linger past start-up
+ * (measured: the page stayed ~285 MB higher for seconds after "ready").
+ */
+function releaseAll(held) {
+  for (const bytes of held.values()) releaseFile(bytes);
+  held.clear();
 }
 
 /** The tokenizer's files: the SentencePiece model, and its fast-load cache when exported. */

@@ -1,0 +1,169 @@
+"""How the page holds downloaded model files, run by Node.
+
+- web/static/js/sha256.js hashes a file piece by piece as it streams in; it must
+  give hashlib's digest however the bytes are split.
+- web/static/js/chunked-file.js holds a graph data file as chunks that onnxruntime
+  copies out tensor by tensor; each chunk goes once every byte in it was handed
+  over, and a real onnxruntime-web session opened from it computes what one
+  opened from the plain bytes computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import subprocess
+
+import onnx
+import pytest
+
+from tests.conftest import ROOT
+
+JS = ROOT / "web" / "static" / "js"
+MIB = 1024 * 1024
+
+
+def run_node(script: str):
+    """Run an ES module script (it prints one JSON line) from the repository root."""
+    assert shutil.which("node"), "node is needed (npm installs the browser runtimes with it)"
+    out = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def module(name: str) -> str:
+    return json.dumps((JS / name).as_uri())
+
+
+@pytest.mark.parametrize("size", [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 3 * MIB + 7])
+def test_sha256_matches_hashlib_however_the_bytes_arrive(size):
+    script = f"""
+    import {{ Sha256 }} from {module("sha256.js")};
+    import {{ createHash }} from "node:crypto";
+    let seed = {size} + 1;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    const bytes = new Uint8Array({size}).map(() => next() % 256);
+    const pieces = new Sha256();
+    for (let at = 0; at < bytes.length; ) {{
+      const count = 1 + (next() % 70000);
+      pieces.update(bytes.subarray(at, at + count));
+      at += count;
+    }}
+    const python = createHash("sha256").update(bytes).digest("hex");
+    console.log(JSON.stringify({{ whole: new Sha256().update(bytes).hex(), pieces: pieces.hex(), python }}));
+    """
+    got = run_node(script)
+    assert got["whole"] == got["pieces"] == got["python"]
+
+
+def test_sha256_of_known_text():
+    text = "Once upon a time"
+    got = run_node(
+        f"import {{ Sha256 }} from {module('sha256.js')};"
+        f"console.log(JSON.stringify(new Sha256().update(new TextEncoder().encode({json.dumps(text)})).hex()));"
+    )
+    assert got == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_chunked_file_hands_out_every_byte_once_and_lets_each_chunk_go():
+    size = 9 * MIB + 12345  # three chunks, the last one short
+    cuts = sorted(random.Random(7).sample(range(1, size), 40))
+    ranges = list(zip([0, *cuts], [*cuts, size]))
+    random.Random(8).shuffle(ranges)  # onnxruntime asks in no particular order
+    script = f"""
+    import {{ ChunkedFile }} from {module("chunked-file.js")};
+    const size = {size};
+    const original = new Uint8Array(size).map((_, i) => (i * 7 + (i >> 11)) % 251);
+    const file = new ChunkedFile(size);
+    for (let at = 0; at < size; at += 65521) file.write(original.subarray(at, at + 65521), at);
+    const isUint8Array = file instanceof Uint8Array;
+    let equal = true;
+    const releasedAfter = [];
+    for (const [start, end] of {json.dumps(ranges)}) {{
+      const got = file.subarray(start, end);
+      const want = original.subarray(start, end);
+      equal &&= got.length === want.length && got.every((b, i) => b === want[i]);
+      releasedAfter.push(file.released);
+    }}
+    file.subarray(0, 0);  // the next call frees what the last one finished
+    let second = "";
+    try {{ file.subarray(0, 10); }} catch (error) {{ second = error.message; }}
+    console.log(JSON.stringify({{
+      isUint8Array, byteLength: file.byteLength, chunks: file.chunks.length, equal,
+      releasedAfter, released: file.released, handedOver: file.handedOver, second,
+    }}));
+    """
+    got = run_node(script)
+    assert got["isUint8Array"] and got["byteLength"] == size and got["equal"]
+    assert got["chunks"] == 3 and got["released"] == 3 and got["handedOver"]
+    assert got["releasedAfter"][0] == 0  # nothing goes before onnxruntime asked for it
+    assert got["releasedAfter"] == sorted(got["releasedAfter"])  # chunks leave one by one
+    assert "asked for twice" in got["second"]
+
+
+def test_a_session_opened_from_a_chunked_file_computes_the_same(tiny_model_dir):
+    config = json.loads((tiny_model_dir / "conteur.json").read_text())
+    graph = config["graphs"]["wasm"]
+    (data,) = graph["data"]
+    script = f"""
+    import * as ort from "onnxruntime-web/wasm";
+    import {{ readFileSync }} from "node:fs";
+    import {{ ChunkedFile }} from {module("chunked-file.js")};
+    ort.env.wasm.numThreads = 1;
+    const dir = {json.dumps(str(tiny_model_dir))};
+    const bytes = new Uint8Array(readFileSync(`${{dir}}/{data}`));
+    const chunked = new ChunkedFile(bytes.length);
+    chunked.write(bytes, 0);
+    const layers = {config["architecture"]["num_layers"]};
+    const kvHeads = {config["architecture"]["num_kv_heads"]};
+    const headDim = {config["architecture"]["head_dim"]};
+    async function topCandidates(data) {{
+      const session = await ort.InferenceSession.create(readFileSync(`${{dir}}/{graph["model"]}`), {{
+        executionProviders: ["wasm"], graphOptimizationLevel: "disabled",
+        externalData: [{{ path: "{data}", data }}],
+      }});
+      const feeds = {{
+        input_ids: new ort.Tensor("int64", BigInt64Array.from([2n, 5n, 9n, 17n]), [1, 4]),
+        num_logits_to_keep: new ort.Tensor("int64", BigInt64Array.from([1n]), []),
+      }};
+      for (let i = 0; i < layers; i++) for (const k of ["key", "value"]) {{
+        feeds[`past_key_values.${{i}}.${{k}}`] = new ort.Tensor("float32", new Float32Array(0), [1, kvHeads, 0, headDim]);
+      }}
+      const out = await session.run(feeds);
+      await session.release();
+      return {{ ids: Array.from(out.top_ids.data.slice(0, 8), Number), values: Array.from(out.top_values.data.slice(0, 8)) }};
+    }}
+    const plain = await topCandidates(bytes);
+    const fromChunks = await topCandidates(chunked);
+    console.log(JSON.stringify({{ plain, fromChunks, handedOver: chunked.handedOver }}));
+    """
+    got = run_node(script)
+    assert got["handedOver"]  # onnxruntime really read through the ChunkedFile
+    assert got["fromChunks"] == got["plain"]
+    assert len(set(got["plain"]["ids"])) == 8
+
+
+def test_graph_data_files_have_no_gaps(tiny_model_dir):
+    """Every byte of a data file belongs to one tensor: ChunkedFile relies on it."""
+    config = json.loads((tiny_model_dir / "conteur.json").read_text())
+    for kind, graph in config["graphs"].items():
+        proto = onnx.load(str(tiny_model_dir / graph["model"]), load_external_data=False)
+        spans = []
+        for tensor in proto.graph.initializer:
+            if tensor.data_location == onnx.TensorProto.EXTERNAL:
+                fields = {e.key: e.value for e in tensor.external_data}
+                spans.append((int(fields.get("offset", 0)), int(fields["length"])))
+        spans.sort()
+        (data,) = graph["data"]
+        size = (tiny_model_dir / data).stat().st_size
+        ends = [offset + length for offset, length in spans]
+        assert [offset for offset, _ in spans] == [0, *ends[:-1]], kind
+        assert ends[-1] == size, kind
