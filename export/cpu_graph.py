@@ -35,6 +35,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from export.config import GemmaConfig
+from export.exact_ops import ExactOps
 from export.graph import (
     TOP_K,
     GraphBuilder,
@@ -148,7 +149,8 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     """The decoder for the CPU: same inputs and outputs as export/graph.py's graph."""
     c = model.config
     g = GraphBuilder()
-    step = step_inputs(g, c)
+    ops = ExactOps(g, c)  # float parts with the same bits on x86 and wasm
+    step = step_inputs(g, c, ops)
     norm = norm_constants(g, model.norms)
     quantize = RowQuantizer(g)
     head_weight = g.const("head.int8", model.head.weight)  # (D, L)
@@ -161,7 +163,7 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     lookup = embedding_lookup(g, model, head_weight, head_scale)  # (1, S, D)
     normalizer = g.const("embed.normalizer", np.array(math.sqrt(c.hidden_size), np.float32))
     residual = g.op("Mul", [lookup, normalizer], "embedded_scaled")
-    hidden, presents = decoder_stack(g, c, residual, layer_matmul, norm, step)
+    hidden, presents = decoder_stack(g, c, residual, layer_matmul, norm, step, ops)
     last = kept_positions(g, hidden)  # (1, keep, D)
     short = int8_matmul(g, quantize, last, model.head, "head", head_weight, head_scale)
     head_ids = g.const("head.token_ids", model.head_ids.astype(np.int64))

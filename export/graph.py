@@ -62,6 +62,13 @@ class GraphBuilder:
         )
         return names[0] if outputs == 1 else names
 
+    def op_named(self, op_type: str, inputs: list[str], output: str, **attrs) -> str:
+        """Add one node whose output has a fixed name (a graph output such as present.*)."""
+        self.nodes.append(
+            helper.make_node(op_type, inputs, [output], name=self.name(op_type), **attrs)
+        )
+        return output
+
 
 @dataclass
 class Plane:
@@ -170,22 +177,76 @@ class StepInputs:
     positions: str  # int64 (1, S): rows of this step's cos/sin tables
     local_rope: tuple[str, str]  # cos, sin (S, Hd/2), base 10,000
     global_rope: tuple[str, str]  # cos, sin (S, Hd/2), base 1e6
+    absolute: str = ""  # int64 (S,): this step's positions in the sequence
+    total: str = ""  # int64 scalar: past + this step's length
 
 
 def _i64(g: GraphBuilder, name: str, values) -> str:
     return g.const(name, np.array(values, np.int64))
 
 
+class FusedOps:
+    """The float parts of a layer as onnxruntime's fused contrib kernels (WebGPU graph).
+
+    export/exact_ops.py has the CPU graph's counterpart, which computes the same
+    functions so that x86 and WebAssembly give bit-identical results.
+    """
+
+    def __init__(self, g: GraphBuilder, c: GemmaConfig):
+        self.g, self.c = g, c
+
+    def rope_tables(self, positions: str, base: float, tag: str) -> tuple[str, str]:
+        return rope_tables(self.g, positions, self.c, base, tag)
+
+    def rms(self, x: str, weight: str, hint: str) -> str:
+        return rms(self.g, x, weight, float(self.c.rms_norm_eps), hint)
+
+    def skip_rms(self, x: str, skip: str, weight: str) -> tuple[str, str]:
+        return skip_rms(self.g, x, skip, weight, float(self.c.rms_norm_eps))
+
+    def rope(self, x: str, heads: int, tables: tuple[str, str], step: StepInputs, hint: str) -> str:
+        """x (1, S, heads * Hd), rotated (not interleaved) by this step's tables."""
+        cos, sin = tables
+        return self.g.op(
+            "RotaryEmbedding", [x, step.positions, cos, sin], hint, domain=MS,
+            num_heads=heads, rotary_embedding_dim=self.c.head_dim, interleaved=0,
+        )  # fmt: skip
+
+    def attention(self, layer: int, q: str, k: str, v: str, step: StepInputs) -> str:
+        """GQA over the past and this step's keys; writes present.{layer}.key/value."""
+        g, c = self.g, self.c
+        attn = g.name(f"layers.{layer}.attn")
+        window = -1 if c.is_global(layer) else c.sliding_window  # ORT: W keys, p-W+1 .. p
+        inputs = [q, k, v, f"past_key_values.{layer}.key", f"past_key_values.{layer}.value",
+                  step.seqlens_k, step.total_len]  # fmt: skip
+        g.nodes.append(
+            helper.make_node(
+                "GroupQueryAttention", inputs,
+                [attn, f"present.{layer}.key", f"present.{layer}.value"],
+                name=g.name("GroupQueryAttention"), domain=MS, num_heads=c.num_heads,
+                kv_num_heads=c.num_kv_heads, scale=float(c.scale), local_window_size=window,
+                do_rotary=0,
+            )
+        )  # fmt: skip
+        return attn
+
+    def gelu(self, x: str, hint: str) -> str:
+        """gelu with the tanh approximation (Gemma's gelu_pytorch_tanh)."""
+        return self.g.op("FastGelu", [x], hint, domain=MS)
+
+
 def decoder_layer(
-    g, c: GemmaConfig, layer: int, hidden: str, residual: str, mm, norm, step: StepInputs
-) -> tuple[str, str, list[str]]:
+    g, c: GemmaConfig, layer: int, hidden: str, residual: str, mm, norm, step: StepInputs,
+    ops=None,
+) -> tuple[str, str, list[str]]:  # fmt: skip
     """One Gemma 3 layer. `hidden` is the normed input, `residual` the stream.
 
     `mm(x, kind)` multiplies by the layer's matrix `kind` and `norm(name)` gives a
-    norm weight, so other layouts (bench/transformers_model.py) reuse the layer.
+    norm weight, so other layouts (bench/transformers_model.py) reuse the layer;
+    `ops` computes the float parts (FusedOps unless given).
     Returns the next layer's normed input, the new stream and the present KV names.
     """
-    eps = float(c.rms_norm_eps)
+    ops = ops or FusedOps(g, c)
     p = f"layers.{layer}."
     q_dim, kv_dim = c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim
     # Attention: q/k RMSNorm over head_dim, then RoPE, then GQA with the KV cache.
@@ -194,68 +255,28 @@ def decoder_layer(
     v = mm(hidden, "v")
     heads_shape = _i64(g, p + "heads_shape", [1, -1, c.num_heads, c.head_dim])
     q = g.op("Reshape", [q, heads_shape], p + "q_heads")
-    q = rms(g, q, norm(p + "q_norm"), eps, p + "q_normed")
+    q = ops.rms(q, norm(p + "q_norm"), p + "q_normed")
     q = g.op("Reshape", [q, _i64(g, p + "q_flat", [1, -1, q_dim])], p + "q_flat")
     kv_shape = _i64(g, p + "kv_shape", [1, -1, c.num_kv_heads, c.head_dim])
     k = g.op("Reshape", [k, kv_shape], p + "k_heads")
-    k = rms(g, k, norm(p + "k_norm"), eps, p + "k_normed")
+    k = ops.rms(k, norm(p + "k_norm"), p + "k_normed")
     k = g.op("Reshape", [k, _i64(g, p + "k_flat", [1, -1, kv_dim])], p + "k_flat")
-    cos, sin = step.global_rope if c.is_global(layer) else step.local_rope
-    q = g.op(
-        "RotaryEmbedding",
-        [q, step.positions, cos, sin],
-        p + "q_rot",
-        domain=MS,
-        num_heads=c.num_heads,
-        rotary_embedding_dim=c.head_dim,
-        interleaved=0,
-    )
-    k = g.op(
-        "RotaryEmbedding",
-        [k, step.positions, cos, sin],
-        p + "k_rot",
-        domain=MS,
-        num_heads=c.num_kv_heads,
-        rotary_embedding_dim=c.head_dim,
-        interleaved=0,
-    )
-    present_k, present_v = f"present.{layer}.key", f"present.{layer}.value"
-    attn = g.name(p + "attn")
-    window = -1 if c.is_global(layer) else c.sliding_window  # ORT: W keys, p-W+1 .. p
-    g.nodes.append(
-        helper.make_node(
-            "GroupQueryAttention",
-            [
-                q,
-                k,
-                v,
-                f"past_key_values.{layer}.key",
-                f"past_key_values.{layer}.value",
-                step.seqlens_k,
-                step.total_len,
-            ],
-            [attn, present_k, present_v],
-            name=g.name("GroupQueryAttention"),
-            domain=MS,
-            num_heads=c.num_heads,
-            kv_num_heads=c.num_kv_heads,
-            scale=float(c.scale),
-            local_window_size=window,
-            do_rotary=0,
-        )
-    )
-    attn_out = rms(g, mm(attn, "o"), norm(p + "post_attn_norm"), eps, p + "attn_normed")
-    hidden, residual = skip_rms(g, attn_out, residual, norm(p + "ffn_norm"), eps)
+    tables = step.global_rope if c.is_global(layer) else step.local_rope
+    q = ops.rope(q, c.num_heads, tables, step, p + "q_rot")
+    k = ops.rope(k, c.num_kv_heads, tables, step, p + "k_rot")
+    attn = ops.attention(layer, q, k, v, step)
+    attn_out = ops.rms(mm(attn, "o"), norm(p + "post_attn_norm"), p + "attn_normed")
+    hidden, residual = ops.skip_rms(attn_out, residual, norm(p + "ffn_norm"))
 
     # MLP: down(gelu_tanh(gate(x)) * up(x)).
-    gated = g.op("FastGelu", [mm(hidden, "gate")], p + "gelu", domain=MS)
+    gated = ops.gelu(mm(hidden, "gate"), p + "gelu")
     mlp_out = mm(g.op("Mul", [gated, mm(hidden, "up")], p + "gated"), "down")
-    mlp_out = rms(g, mlp_out, norm(p + "post_ffn_norm"), eps, p + "mlp_normed")
+    mlp_out = ops.rms(mlp_out, norm(p + "post_ffn_norm"), p + "mlp_normed")
     next_norm = (
         norm(f"layers.{layer + 1}.attn_norm") if layer + 1 < c.num_layers else norm("final_norm")
     )
-    hidden, residual = skip_rms(g, mlp_out, residual, next_norm, eps)
-    return hidden, residual, [present_k, present_v]
+    hidden, residual = ops.skip_rms(mlp_out, residual, next_norm)
+    return hidden, residual, [f"present.{layer}.key", f"present.{layer}.value"]
 
 
 def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.ModelProto:
@@ -302,8 +323,12 @@ def build_graph(model: QuantizedModel, external_data: bool = True) -> onnx.Model
 MATRIX_KINDS = ("q", "k", "v", "o", "gate", "up", "down")
 
 
-def step_inputs(g: GraphBuilder, c: GemmaConfig) -> StepInputs:
-    """Sequence bookkeeping: positions and RoPE tables come from the past length."""
+def step_inputs(g: GraphBuilder, c: GemmaConfig, ops=None) -> StepInputs:
+    """Sequence bookkeeping: positions and RoPE tables come from the past length.
+
+    `ops` (FusedOps unless given) computes the RoPE tables.
+    """
+    ops = ops or FusedOps(g, c)
     one, two, zero = _i64(g, "one", 1), _i64(g, "two", 2), _i64(g, "zero", 0)
     seq_len = g.op("Gather", [g.op("Shape", ["input_ids"], "ids_shape"), one], "seq_len", axis=0)
     past_shape = g.op("Shape", ["past_key_values.0.key"], "past_shape")
@@ -322,12 +347,14 @@ def step_inputs(g: GraphBuilder, c: GemmaConfig) -> StepInputs:
         [g.op("Cast", [positions], "positions_f", to=TensorProto.FLOAT), one],
         "positions_col",
     )  # (S, 1)
-    local_rope = rope_tables(g, positions_f, c, c.rope_base_local, "local")
-    global_rope = rope_tables(g, positions_f, c, c.rope_base_global, "global")
+    local_rope = ops.rope_tables(positions_f, c.rope_base_local, "local")
+    global_rope = ops.rope_tables(positions_f, c.rope_base_global, "global")
     step_positions = g.op(
         "Unsqueeze", [g.op("Range", [zero, seq_len, one], "step_range"), zero], "step_positions"
     )  # (1, S): rows of this step's cos/sin tables
-    return StepInputs(seqlens_k, total_i32, step_positions, local_rope, global_rope)
+    return StepInputs(
+        seqlens_k, total_i32, step_positions, local_rope, global_rope, positions, total
+    )
 
 
 def norm_constants(g: GraphBuilder, norms: dict[str, np.ndarray]):
@@ -349,16 +376,19 @@ def embed(g: GraphBuilder, c: GemmaConfig, bands: list[Band]) -> str:
     return g.op("Mul", [lookup, normalizer], "embedded_scaled")
 
 
-def decoder_stack(g, c: GemmaConfig, residual: str, layer_matmul, norm, step: StepInputs):
+def decoder_stack(
+    g, c: GemmaConfig, residual: str, layer_matmul, norm, step: StepInputs, ops=None
+):  # fmt: skip
     """All layers; `layer_matmul(layer)` gives that layer's `mm(x, kind)`.
 
     Returns the final-normed hidden states (1, S, D) and the present KV names.
     """
-    hidden = rms(g, residual, norm("layers.0.attn_norm"), float(c.rms_norm_eps), "attn_in")
+    ops = ops or FusedOps(g, c)
+    hidden = ops.rms(residual, norm("layers.0.attn_norm"), "attn_in")
     presents = []
     for layer in range(c.num_layers):
         mm = layer_matmul(layer)
-        hidden, residual, kv = decoder_layer(g, c, layer, hidden, residual, mm, norm, step)
+        hidden, residual, kv = decoder_layer(g, c, layer, hidden, residual, mm, norm, step, ops)
         presents += kv
     return hidden, presents
 

@@ -69,7 +69,14 @@ class OnnxRunner:
         self.config = ModelConfig.from_file(self.model_dir)
         self.context_length = self.config.context_length
         options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The page opens the CPU graph with optimizations off, and the graph is written
+        # to give the same bits everywhere (export/exact_ops.py): onnxruntime's fusions
+        # would change its arithmetic here, so run it as written, as the page does.
+        options.graph_optimization_level = (
+            ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            if backend == "wasm"
+            else ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        )
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.log_severity_level = 3  # errors only: keep the CLI's output clean
         self.session = ort.InferenceSession(
