@@ -43,11 +43,14 @@ export async function readConfig(base) {
  * @param {{model: string, data: string[]}} graph from model-graphs.js graphFor
  * @param {(p: {file: string, loaded: number, total: number}) => void} onProgress
  * @param {Map<string, Uint8Array>} held file name → bytes
+ * @param {{chunked?: boolean}} [options] chunked: hold data files as ChunkedFiles. Only
+ *   for WASM sessions, which copy each tensor out at once; WebGPU uploads keep the
+ *   views they are given, so its files stay plain arrays.
  * @returns {Promise<void>}
  */
-export async function fetchGraphFiles(base, config, graph, onProgress, held) {
+export async function fetchGraphFiles(base, config, graph, onProgress, held, { chunked = false } = {}) {
   const missing = graphFiles(graph).filter((name) => !held.has(name));
-  const fetch = (name) => fetchModelFile(base, config, name, onProgress, { chunked: graph.data.includes(name) });
+  const fetch = (name) => fetchModelFile(base, config, name, onProgress, { chunked: chunked && graph.data.includes(name) });
   const fetched = await Promise.all(missing.map(fetch));
   missing.forEach((name, i) => held.set(name, fetched[i]));
 }

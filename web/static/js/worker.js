@@ -161,7 +161,7 @@ async function loadModel(choices) {
   const held = new Map();
   const [tokenizer] = await Promise.all([
     fetchTokenizer(config, progress),
-    fetchGraphFiles(BASE, config, graphFor(config, choice.kind), progress, held),
+    fetchGraphFiles(BASE, config, graphFor(config, choice.kind), progress, held, { chunked: choice.kind === "wasm" }),
   ]);
   const filesSeconds = (performance.now() - filesStarted) / 1000;
 
@@ -222,7 +222,7 @@ async function loadModel(choices) {
 async function openGraph(kind, config, held, progress) {
   const graph = graphFor(config, kind);
   try {
-    await fetchGraphFiles(BASE, config, graph, progress, held);
+    await fetchGraphFiles(BASE, config, graph, progress, held, { chunked: kind === "wasm" });
     const externalData = graph.data.map((path) => ({ path, data: held.get(path) }));
     const presentNames = OrtRunner.presentNames(config);
     return await openSession(kind, BASE, { graph: held.get(graph.model), externalData, presentNames });
