@@ -144,10 +144,10 @@ def prepare(order: list[str]) -> dict[str, str]:
     ensure_export()
     gguf = ensure_gguf()
     modules = ensure_installed(ROOT / "bench", log)
-    if "conteur" in order:
-        why = build_site()
-        if why:
-            skipped["conteur"] = f"the site does not build ({why})"
+    why = build_site()  # the page, and the engine page's session options (js/backend.js)
+    if why:
+        for key in {"conteur", "conteur-engine"} & set(order):
+            skipped[key] = f"the site does not build ({why})"
     if "transformers" in order:
         from bench.transformers_model import build_folder
 

@@ -95,35 +95,36 @@ class CpuModel:
 
 
 class RowQuantizer:
-    """Rounds a matrix input to uint8, one scale per row, once per distinct input."""
+    """Rounds a matrix input to uint8, one scale per row, once per distinct input.
+
+    Div, Round and Add are single IEEE operations, so every platform rounds alike
+    (export/exact_ops.py explains why that matters here).
+    """
 
     def __init__(self, g: GraphBuilder):
         self.g = g
         self.done: dict[str, tuple[str, str]] = {}
+        self.tiny = g.const("quantize.tiny", np.array(1e-30, np.float32))
+        self.inv127 = g.const("quantize.inv127", np.array(1 / 127, np.float32))
+        self.offset = g.const("quantize.zero_point", np.array(ZERO_POINT, np.float32))
+        self.last_axis = _i64(g, "quantize.last_axis", [-1])
 
-    def __call__(self, x: str, k: int, hint: str) -> tuple[str, str]:
-        """x (1, S, K) -> (uint8 (S, K), float32 row scales (S, 1))."""
+    def __call__(self, x: str, hint: str) -> tuple[str, str]:
+        """x (1, S, K) -> (uint8 (1, S, K), float32 row scales (1, S, 1))."""
         if x in self.done:
             return self.done[x]
         g = self.g
-        rows = g.op("Reshape", [x, _i64(g, g.name("rows_shape"), [-1, k])], hint + ".rows")
         amax = g.op(
-            "ReduceMax",
-            [g.op("Abs", [rows], hint + ".abs"), _i64(g, g.name("axis"), [1])],
-            hint + ".amax",
-            keepdims=0,
-        )  # (S,)
-        tiny = g.const(g.name("tiny"), np.array(1e-30, np.float32))
-        third = g.const(g.name("inv127"), np.array(1 / 127, np.float32))
-        scale = g.op("Max", [g.op("Mul", [amax, third], hint + ".s"), tiny], hint + ".scale")
-        zero_points = g.op(
-            "Expand",
-            [g.const(g.name("zp"), np.array([ZERO_POINT], np.uint8)), g.op("Shape", [scale], hint)],
-            hint + ".zp",
+            "ReduceMax", [g.op("Abs", [x], hint + ".abs"), self.last_axis], hint + ".amax",
+            keepdims=1,
+        )  # fmt: skip
+        scale = g.op(
+            "Max", [g.op("Mul", [amax, self.inv127], hint + ".s"), self.tiny], hint + ".scale"
         )
-        quantized = g.op("QuantizeLinear", [rows, scale, zero_points], hint + ".q", axis=0)
-        column = g.op("Unsqueeze", [scale, _i64(g, g.name("axis"), [1])], hint + ".scale_col")
-        self.done[x] = (quantized, column)
+        steps = g.op("Round", [g.op("Div", [x, scale], hint + ".steps")], hint + ".round")
+        shifted = g.op("Add", [steps, self.offset], hint + ".shifted")  # 1 .. 255
+        quantized = g.op("Cast", [shifted], hint + ".q", to=TensorProto.UINT8)
+        self.done[x] = (quantized, scale)
         return self.done[x]
 
 
@@ -132,17 +133,13 @@ def int8_matmul(
     weight: str | None = None, col_scale: str | None = None,
 ) -> str:  # fmt: skip
     """x (1, S, K) @ W.T -> (1, S, N) on MatMulInteger (`weight`/`col_scale`: already added)."""
-    k, n = m.weight.shape
-    xq, row_scale = quantize(x, k, name + ".in")
+    xq, row_scale = quantize(x, name + ".in")
     weight = weight or g.const(name + ".int8", m.weight)
-    col_scale = col_scale or g.op(
-        "Cast", [g.const(name + ".scale_f16", m.scale)], name + ".scale", to=1
-    )
+    col_scale = col_scale or g.const(name + ".scale", m.scale.astype(np.float32))
     zero = g.const(g.name("act_zero"), np.array(ZERO_POINT, np.uint8))
-    acc = g.op("MatMulInteger", [xq, weight, zero], name + ".acc")  # int32 (S, N)
+    acc = g.op("MatMulInteger", [xq, weight, zero], name + ".acc")  # int32 (1, S, N)
     y = g.op("Cast", [acc], name + ".f", to=TensorProto.FLOAT)
-    y = g.op("Mul", [g.op("Mul", [y, row_scale], name + ".row"), col_scale], name + ".out")
-    return g.op("Reshape", [y, _i64(g, g.name("out_shape"), [1, -1, n])], name)
+    return g.op("Mul", [g.op("Mul", [y, row_scale], name + ".row"), col_scale], name)
 
 
 def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
@@ -151,10 +148,10 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     g = GraphBuilder()
     ops = ExactOps(g, c)  # float parts with the same bits on x86 and wasm
     step = step_inputs(g, c, ops)
-    norm = norm_constants(g, model.norms)
+    norm = norm_constants(g, model.norms, np.float64)  # ExactOps' norms run in float64
     quantize = RowQuantizer(g)
     head_weight = g.const("head.int8", model.head.weight)  # (D, L)
-    head_scale = g.op("Cast", [g.const("head.scale_f16", model.head.scale)], "head.scale", to=1)
+    head_scale = g.const("head.scale", model.head.scale.astype(np.float32))
 
     def layer_matmul(layer: int):
         p = f"layers.{layer}."
@@ -206,7 +203,7 @@ def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_sc
     )
     if model.rest is None:
         return rows
-    rest = store_matrix(g, "embed.rest", model.rest)
+    rest = store_matrix(g, "embed.rest", model.rest, float32_scales=True)
     rest_slots = g.op("Min", [slots, _i64(g, "rest_last", len(model.rest_ids) - 1)], "rest_slots")
     rest_rows = gather(g, rest, rest_slots, "rest_rows")  # (1, S, D)
     kept = g.op("Gather", [g.const("embed.in_head", in_head), "input_ids"], "in_head")

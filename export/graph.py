@@ -95,8 +95,16 @@ class StoredMatrix:
         return self.matrix.block
 
 
-def store_matrix(g: GraphBuilder, name: str, m: QuantizedMatrix) -> StoredMatrix:
-    scales = g.op("Cast", [g.const(f"{name}.scales_f16", m.scales)], f"{name}.scales", to=1)
+def store_matrix(
+    g: GraphBuilder, name: str, m: QuantizedMatrix, float32_scales: bool = False
+) -> StoredMatrix:
+    """Add `m`'s planes. Scales are stored float16 and cast when the graph runs, or
+    stored float32 (`float32_scales`: twice the bytes, no Cast at every step on a
+    graph that runs unoptimized, the CPU graph)."""
+    if float32_scales:
+        scales = g.const(f"{name}.scales", m.scales.astype(np.float32))
+    else:
+        scales = g.op("Cast", [g.const(f"{name}.scales_f16", m.scales)], f"{name}.scales", to=1)
     if m.bits == 4:
         zeros = [] if m.zero_points is None else [g.const(f"{name}.zero_points", m.zero_points)]
         return StoredMatrix(m, [Plane(g.const(f"{name}.qweight", m.packed), scales, zeros)])
@@ -205,11 +213,14 @@ class FusedOps:
         return skip_rms(self.g, x, skip, weight, float(self.c.rms_norm_eps))
 
     def rope(self, x: str, heads: int, tables: tuple[str, str], step: StepInputs, hint: str) -> str:
-        """x (1, S, heads * Hd), rotated (not interleaved) by this step's tables."""
+        """x (1, S, heads, Hd) -> (1, S, heads * Hd), rotated (not interleaved) by this
+        step's tables."""
+        g, hd = self.g, self.c.head_dim
+        flat = g.op("Reshape", [x, _i64(g, g.name(hint + "_flat"), [1, -1, heads * hd])], hint)
         cos, sin = tables
-        return self.g.op(
-            "RotaryEmbedding", [x, step.positions, cos, sin], hint, domain=MS,
-            num_heads=heads, rotary_embedding_dim=self.c.head_dim, interleaved=0,
+        return g.op(
+            "RotaryEmbedding", [flat, step.positions, cos, sin], hint, domain=MS,
+            num_heads=heads, rotary_embedding_dim=hd, interleaved=0,
         )  # fmt: skip
 
     def attention(self, layer: int, q: str, k: str, v: str, step: StepInputs) -> str:
@@ -248,7 +259,6 @@ def decoder_layer(
     """
     ops = ops or FusedOps(g, c)
     p = f"layers.{layer}."
-    q_dim, kv_dim = c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim
     # Attention: q/k RMSNorm over head_dim, then RoPE, then GQA with the KV cache.
     q = mm(hidden, "q")  # (1, S, H * Hd)
     k = mm(hidden, "k")  # (1, S, Hkv * Hd)
@@ -256,13 +266,11 @@ def decoder_layer(
     heads_shape = _i64(g, p + "heads_shape", [1, -1, c.num_heads, c.head_dim])
     q = g.op("Reshape", [q, heads_shape], p + "q_heads")
     q = ops.rms(q, norm(p + "q_norm"), p + "q_normed")
-    q = g.op("Reshape", [q, _i64(g, p + "q_flat", [1, -1, q_dim])], p + "q_flat")
     kv_shape = _i64(g, p + "kv_shape", [1, -1, c.num_kv_heads, c.head_dim])
     k = g.op("Reshape", [k, kv_shape], p + "k_heads")
     k = ops.rms(k, norm(p + "k_norm"), p + "k_normed")
-    k = g.op("Reshape", [k, _i64(g, p + "k_flat", [1, -1, kv_dim])], p + "k_flat")
     tables = step.global_rope if c.is_global(layer) else step.local_rope
-    q = ops.rope(q, c.num_heads, tables, step, p + "q_rot")
+    q = ops.rope(q, c.num_heads, tables, step, p + "q_rot")  # (1, S, H * Hd)
     k = ops.rope(k, c.num_kv_heads, tables, step, p + "k_rot")
     attn = ops.attention(layer, q, k, v, step)
     attn_out = ops.rms(mm(attn, "o"), norm(p + "post_attn_norm"), p + "attn_normed")
@@ -357,13 +365,13 @@ def step_inputs(g: GraphBuilder, c: GemmaConfig, ops=None) -> StepInputs:
     )
 
 
-def norm_constants(g: GraphBuilder, norms: dict[str, np.ndarray]):
-    """`norm(name)`: the float32 norm weight as a graph constant, added once."""
+def norm_constants(g: GraphBuilder, norms: dict[str, np.ndarray], dtype=np.float32):
+    """`norm(name)`: the norm weight as a graph constant of `dtype`, added once."""
     added: dict[str, str] = {}
 
     def norm(name: str) -> str:
         if name not in added:
-            added[name] = g.const(name, norms[name].astype(np.float32))
+            added[name] = g.const(name, norms[name].astype(dtype))
         return added[name]
 
     return norm

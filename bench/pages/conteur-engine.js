@@ -12,6 +12,7 @@
 //   threads=N            wasm threads (default: as the page chooses)
 //   profile              onnxruntime's profiler on; the trace goes to the console
 
+import { CPU_GRAPH_OPTIONS } from "../../js/backend.js"; // the site, served at the root
 import { cachedBytes, publish, threads } from "./harness.js";
 
 const params = new URLSearchParams(location.search);
@@ -35,7 +36,7 @@ async function load() {
   );
   session = await ort.InferenceSession.create(graph, {
     executionProviders: ["wasm"],
-    graphOptimizationLevel: GRAPH === "webgpu" ? "all" : "disabled", // as the page (js/backend.js)
+    ...(GRAPH === "webgpu" ? { graphOptimizationLevel: "all" } : CPU_GRAPH_OPTIONS), // as the page
     externalData: files.data.map((path, i) => ({ path, data: data[i] })),
     logSeverityLevel: 3,
     enableProfiling: PROFILE,

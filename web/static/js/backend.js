@@ -54,6 +54,21 @@ export async function loadOrt(kind, base) {
 }
 
 /**
+ * How the CPU graph's session runs (bench/pages/conteur-engine.js uses the same).
+ * - No graph optimizations: the graph is written as it should run, and fusions would
+ *   change its bits (export/exact_ops.py). Measured in Node: the wasm heap 581 → 412 MB
+ *   after session creation, at the same decode speed.
+ * - The "parallel" executor, on one inter-op thread: the sequential executor plans
+ *   memory reuse for the graph's ~2,200 nodes at session creation, which took 2.9 s
+ *   in Node against 0.8 s this way, for 3-7 % slower steps.
+ */
+export const CPU_GRAPH_OPTIONS = {
+  graphOptimizationLevel: "disabled",
+  executionMode: "parallel",
+  extra: { session: { inter_op_num_threads: "1" } },
+};
+
+/**
  * Open the decoder session on `kind`. onnxruntime copies the graph and its external
  * data into its own heap and lets go of `model`'s arrays once the session exists.
  * @param {"webgpu" | "wasm"} kind
@@ -71,12 +86,10 @@ export async function openSession(kind, base, model) {
   }
   const options = {
     executionProviders: [kind],
-    // The CPU graph is written as it should run; onnxruntime's graph optimizations only
-    // cost there (measured in Node: the wasm heap 581 → 412 MB after session creation,
-    // session 1.7 → 1.1 s, decode 50.7 vs 52.3 ms a token).
-    graphOptimizationLevel: kind === "wasm" ? "disabled" : "all",
+    graphOptimizationLevel: "all",
     externalData: model.externalData,
     logSeverityLevel: 3,
+    ...(kind === "wasm" ? CPU_GRAPH_OPTIONS : {}),
   };
   if (kind === "webgpu") {
     // The KV cache stays on the GPU between steps; only top_values/top_ids come back.
