@@ -4,9 +4,10 @@
     model-cpu.onnx  + model-cpu.onnx.data  the CPU graph (int8 MatMulInteger, its head)
 
 The two share no bytes, so a reader downloads only the pair its backend runs.
-Tensors follow each other in a data file without gaps: the page frees each piece
-of a download once onnxruntime has copied every byte in it
-(web/static/js/chunked-file.js), so a gap would keep that piece in memory.
+Tensors follow each other in a data file without gaps, and conteur.json lists
+where the page may cut it into chunks at tensor boundaries (`data_chunks`): the
+page frees each chunk once onnxruntime has copied the tensors in it
+(web/static/js/chunked-file.js).
 """
 
 from __future__ import annotations
@@ -42,21 +43,32 @@ def save_graphs(folder: Path, graphs: list[GraphFile]) -> None:
             location=graph.data,
             size_threshold=SMALL,
         )
-        check_no_gaps(folder, graph)
 
 
-def check_no_gaps(folder: Path, graph: GraphFile) -> None:
-    """Raise unless the data file is exactly its tensors, back to back."""
+CHUNK_BYTES = 1 << 20  # a chunk closes at the first tensor boundary past 1 MiB
+
+
+def data_chunks(folder: Path, graph: GraphFile) -> list[int]:
+    """Where the page splits the data file into chunks: byte offsets, first 0.
+
+    Each chunk ends at a tensor boundary: one tensor of 1 MiB or more, or several
+    smaller ones. The page frees a chunk once onnxruntime has copied its tensors,
+    whatever order onnxruntime asks for them in (web/static/js/chunked-file.js).
+    Raises unless the file is exactly its tensors, back to back.
+    """
     proto = onnx.load(str(folder / graph.model), load_external_data=False)
     spans = []
     for tensor in proto.graph.initializer:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             fields = {entry.key: entry.value for entry in tensor.external_data}
             spans.append((int(fields.get("offset", 0)), int(fields["length"])))
-    end = 0
+    starts, end = [], 0
     for offset, length in sorted(spans):
         if offset != end:
             raise OutputError(f"{graph.data}: a gap or overlap at byte {end:,}")
+        if not starts or offset - starts[-1] >= CHUNK_BYTES:
+            starts.append(offset)
         end = offset + length
     if end != (folder / graph.data).stat().st_size:
         raise OutputError(f"{graph.data}: bytes after the last tensor")
+    return starts or [0]

@@ -8,14 +8,13 @@ differ in the last bit: sums taken in another order (RMSNorm, attention), FMA on
 x86 only, their own cos, exp and tanh approximations.
 
 Here every step whose result depends on the order of operations or on a math
-library runs in float64 and is rounded to float32 once at the end: RMSNorm's mean,
-the RoPE tables, attention (scores, softmax, weighted sum) and gelu. Two float64
+library runs in float64 and is rounded to float32 once at the end: RMSNorm, the
+RoPE tables, attention (scores, softmax, weighted sum) and gelu. Two float64
 results differ by about 1e-16, so their float32 roundings agree unless a value
 falls within that distance of a float32 rounding boundary: about one in 10^8.
 Everything left in float32 is a single IEEE operation per element (Mul, Add,
 Div), which every platform rounds alike. Same functions as graph.FusedOps; the
-cost is float64 attention, a few milliseconds a token at a few hundred tokens of
-context (docs/export.md).
+costs (float64 attention, more nodes) are measured in docs/export.md.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from export.data_files import GraphFile, save_graphs
+from export.data_files import GraphFile, data_chunks, save_graphs
 from export.errors import ExportError, OutputError, SourceError
 from export.gguf_source import field_value, read_gguf, sha256_file
 from export.graph import TOP_K, build_graph
@@ -20,7 +20,7 @@ from export.weights import Weights
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-EXPORT_VERSION = "2026.11-6"
+EXPORT_VERSION = "2026.11-7"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph
@@ -163,7 +163,12 @@ def write_folder(
         },
         "quantization": scheme.to_json(),
         "graphs": {
-            backend: {"model": g.model, "data": g.data_files(), "head": heads[backend]}
+            backend: {
+                "model": g.model,
+                "data": g.data_files(),
+                "data_chunks": {g.data: data_chunks(staging, g)},
+                "head": heads[backend],
+            }
             for backend, g in graphs.items()
         },
         "files": {

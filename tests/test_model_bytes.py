@@ -151,8 +151,34 @@ def test_a_session_opened_from_a_chunked_file_computes_the_same(tiny_model_dir):
     assert len(set(got["plain"]["ids"])) == 8
 
 
-def test_graph_data_files_have_no_gaps(tiny_model_dir):
-    """Every byte of a data file belongs to one tensor: ChunkedFile relies on it."""
+def test_chunked_file_cut_at_given_boundaries_frees_each_chunk_with_its_tensors():
+    starts = [0, 1000, 5000, 9000]  # tensors: [0, 1000), [1000, 5000), [5000, 9000), [9000, 9500)
+    script = f"""
+    import {{ ChunkedFile }} from {module("chunked-file.js")};
+    const original = new Uint8Array(9500).map((_, i) => (i * 13) % 256);
+    const file = new ChunkedFile(9500, {json.dumps(starts)});
+    file.write(original.subarray(0, 3000), 0);
+    file.write(original.subarray(3000), 3000);
+    const released = [];
+    let equal = true;
+    for (const [start, end] of [[5000, 9000], [0, 1000], [9000, 9500], [1000, 5000]]) {{
+      const got = file.subarray(start, end);
+      equal &&= got.every((b, i) => b === original[start + i]);
+      released.push(file.released);
+    }}
+    file.subarray(0, 0);
+    const ignored = new ChunkedFile(9500, [5, 10]).chunks.length;  // not starting at 0: 4 MiB chunks
+    console.log(JSON.stringify({{ chunks: file.chunks.length, equal, released, final: file.released, ignored }}));
+    """
+    got = run_node(script)
+    assert got["chunks"] == 4 and got["equal"]
+    # Each chunk goes at the call after its tensor was handed over, in onnxruntime's order.
+    assert got["released"] == [0, 1, 2, 3] and got["final"] == 4
+    assert got["ignored"] == 1
+
+
+def test_exported_chunks_start_at_tensor_boundaries(tiny_model_dir):
+    """conteur.json `data_chunks` cut each data file where a tensor starts, from 0 to its end."""
     config = json.loads((tiny_model_dir / "conteur.json").read_text())
     for kind, graph in config["graphs"].items():
         proto = onnx.load(str(tiny_model_dir / graph["model"]), load_external_data=False)
@@ -165,5 +191,8 @@ def test_graph_data_files_have_no_gaps(tiny_model_dir):
         (data,) = graph["data"]
         size = (tiny_model_dir / data).stat().st_size
         ends = [offset + length for offset, length in spans]
-        assert [offset for offset, _ in spans] == [0, *ends[:-1]], kind
+        assert [offset for offset, _ in spans] == [0, *ends[:-1]], kind  # no gaps
         assert ends[-1] == size, kind
+        starts = graph["data_chunks"][data]
+        assert starts[0] == 0 and starts == sorted(set(starts)), kind
+        assert set(starts) <= {offset for offset, _ in spans}, kind

@@ -114,3 +114,12 @@ def test_verdict_key_names_the_webgpu_weights():
     assert older == f"{adapter} | onnxruntime-web {ort} | gemma-3-270m v1 {'b' * 16}"
     split = run_js(f"result = verdictKey('{adapter}', '{ort}', {json.dumps(config(SPLIT))});")
     assert split.endswith(f"gemma-3-270m v1 {'e' * 16}+{'b' * 16}")
+
+
+def test_data_chunks_pass_through_when_listed():
+    chunked = {
+        **SPLIT,
+        "wasm": {**SPLIT["wasm"], "data_chunks": {"model-cpu.onnx.data": [0, 4096]}},
+    }
+    assert graph_for(config(chunked), "wasm")["chunks"] == {"model-cpu.onnx.data": [0, 4096]}
+    assert "chunks" not in graph_for(config(SPLIT), "wasm")

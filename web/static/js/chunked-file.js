@@ -11,15 +11,20 @@
 // grows. That needs a data file whose every byte belongs to a tensor: the
 // exporter writes them without gaps (export/data_files.py, tested there).
 
-const CHUNK_BYTES = 4 * 1024 * 1024; // big enough to be freed at once (1 MiB chunks lingered in the allocator)
+const CHUNK_BYTES = 4 * 1024 * 1024; // without boundaries: big enough to be freed at once (1 MiB chunks lingered in the allocator)
 
 export class ChunkedFile extends Uint8Array {
-  /** @param {number} size the file's length in bytes */
-  constructor(size) {
+  /**
+   * @param {number} size the file's length in bytes
+   * @param {number[]} [starts] where chunks begin (conteur.json `data_chunks`: tensor
+   *   boundaries, so a chunk goes as soon as its tensors are copied); else 4 MiB chunks
+   */
+  constructor(size, starts) {
     super(0); // the bytes live in `chunks`; this array itself stays empty
-    const count = Math.max(1, Math.ceil(size / CHUNK_BYTES));
     this.size = size;
-    this.chunks = Array.from({ length: count }, (_, i) => new Uint8Array(Math.min(CHUNK_BYTES, size - i * CHUNK_BYTES)));
+    this.starts = validStarts(starts, size) ?? Array.from({ length: Math.max(1, Math.ceil(size / CHUNK_BYTES)) }, (_, i) => i * CHUNK_BYTES);
+    this.ends = [...this.starts.slice(1), size];
+    this.chunks = this.starts.map((start, i) => new Uint8Array(this.ends[i] - start));
     this.unread = this.chunks.map((chunk) => chunk.length); // bytes not yet handed over
     this.finished = []; // chunks fully handed over, freed at the next call
     this.released = 0; // chunks freed so far (for tests)
@@ -33,12 +38,13 @@ export class ChunkedFile extends Uint8Array {
   /** Store downloaded bytes at `offset` (a download arrives in order). */
   write(bytes, offset) {
     let done = 0;
+    let index = this.chunkAt(offset);
     while (done < bytes.length) {
       const at = offset + done;
-      const chunk = this.chunks[Math.floor(at / CHUNK_BYTES)];
-      const inside = at % CHUNK_BYTES;
-      const count = Math.min(bytes.length - done, chunk.length - inside);
-      chunk.set(bytes.subarray(done, done + count), inside);
+      while (at >= this.ends[index]) index += 1;
+      const chunk = this.chunks[index];
+      const count = Math.min(bytes.length - done, this.ends[index] - at);
+      chunk.set(bytes.subarray(done, done + count), at - this.starts[index]);
       done += count;
     }
   }
@@ -52,25 +58,36 @@ export class ChunkedFile extends Uint8Array {
     this.releaseFinished(); // onnxruntime has copied the views it got before
     this.handedOver = true;
     if (start === end) return new Uint8Array(0);
-    const first = Math.floor(start / CHUNK_BYTES);
-    const last = Math.floor(Math.max(start, end - 1) / CHUNK_BYTES);
+    const first = this.chunkAt(start);
+    const last = this.chunkAt(end - 1);
     let bytes;
     if (first === last) {
-      bytes = this.chunk(first).subarray(start - first * CHUNK_BYTES, end - first * CHUNK_BYTES);
+      bytes = this.chunk(first).subarray(start - this.starts[first], end - this.starts[first]);
     } else {
       bytes = new Uint8Array(end - start);
       for (let i = first; i <= last; i++) {
-        const from = Math.max(start, i * CHUNK_BYTES);
-        const to = Math.min(end, (i + 1) * CHUNK_BYTES);
-        bytes.set(this.chunk(i).subarray(from - i * CHUNK_BYTES, to - i * CHUNK_BYTES), from - start);
+        const from = Math.max(start, this.starts[i]);
+        const to = Math.min(end, this.ends[i]);
+        bytes.set(this.chunk(i).subarray(from - this.starts[i], to - this.starts[i]), from - start);
       }
     }
     for (let i = first; i <= last; i++) {
-      const handed = Math.min(end, (i + 1) * CHUNK_BYTES) - Math.max(start, i * CHUNK_BYTES);
-      this.unread[i] -= handed;
+      this.unread[i] -= Math.min(end, this.ends[i]) - Math.max(start, this.starts[i]);
       if (this.unread[i] <= 0) this.finished.push(i);
     }
     return bytes;
+  }
+
+  /** The index of the chunk holding byte `offset` (binary search). */
+  chunkAt(offset) {
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.starts[middle] <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
   }
 
   chunk(index) {
@@ -99,6 +116,13 @@ export class ChunkedFile extends Uint8Array {
       this.chunks[i] = null;
     }
   }
+}
+
+/** `starts` when they are usable chunk boundaries for a file of `size` bytes, else null. */
+function validStarts(starts, size) {
+  if (!Array.isArray(starts) || starts[0] !== 0) return null;
+  const ascending = starts.every((start, i) => Number.isInteger(start) && start < size && (i === 0 || start > starts[i - 1]));
+  return ascending ? [...starts] : null;
 }
 
 /** Free a downloaded file's memory now, whichever way it is held. */

@@ -50,7 +50,11 @@ export async function readConfig(base) {
  */
 export async function fetchGraphFiles(base, config, graph, onProgress, held, { chunked = false } = {}) {
   const missing = graphFiles(graph).filter((name) => !held.has(name));
-  const fetch = (name) => fetchModelFile(base, config, name, onProgress, { chunked: chunked && graph.data.includes(name) });
+  const fetch = (name) =>
+    fetchModelFile(base, config, name, onProgress, {
+      chunked: chunked && graph.data.includes(name),
+      chunkStarts: graph.chunks?.[name],
+    });
   const fetched = await Promise.all(missing.map(fetch));
   missing.forEach((name, i) => held.set(name, fetched[i]));
 }
@@ -62,11 +66,12 @@ export async function fetchGraphFiles(base, config, graph, onProgress, held, { c
  * @param {string} name file name inside the model folder
  * @param {(p: {file: string, loaded: number, total: number}) => void} onProgress
  *   file: the site path ("model/NAME"), as the service worker's precache reports it
- * @param {{chunked?: boolean}} [options] chunked: hold the bytes as a ChunkedFile
- *   (graph data files, which onnxruntime copies out tensor by tensor)
+ * @param {{chunked?: boolean, chunkStarts?: number[]}} [options] chunked: hold the bytes
+ *   as a ChunkedFile (graph data files, which onnxruntime copies out tensor by tensor),
+ *   cut where `chunkStarts` says (conteur.json `data_chunks`)
  * @returns {Promise<Uint8Array>} the file's bytes (a ChunkedFile when `chunked`)
  */
-export async function fetchModelFile(base, config, name, onProgress, { chunked = false } = {}) {
+export async function fetchModelFile(base, config, name, onProgress, { chunked = false, chunkStarts } = {}) {
   const expected = config.files[name];
   if (!expected || !Number.isInteger(expected.bytes) || typeof expected.sha256 !== "string") {
     throw new ModelConfigError(`it does not list the size and sha256 of ${name}`);
@@ -78,7 +83,7 @@ export async function fetchModelFile(base, config, name, onProgress, { chunked =
   // hashing them again would cost ~1 s on every start.
   const checked = response.headers.get("X-Conteur-Checked") === "1" && response.headers.get("X-Conteur-Sha256") === expected.sha256;
   const hasher = checked ? null : new Sha256();
-  const bytes = await readAll(response, name, chunked ? new ChunkedFile(expected.bytes) : new Uint8Array(expected.bytes), report, hasher);
+  const bytes = await readAll(response, name, chunked ? new ChunkedFile(expected.bytes, chunkStarts) : new Uint8Array(expected.bytes), report, hasher);
   if (hasher && hasher.hex() !== expected.sha256.toLowerCase()) {
     await forgetCached(url);
     throw new ModelFileCorruptError(name, "its sha256 checksum does not match conteur.json");

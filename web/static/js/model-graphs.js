@@ -35,7 +35,10 @@ export function graphFor(config, kind) {
   }
   const unlisted = [graph.model, ...graph.data].find((name) => !config.files[name]);
   if (unlisted !== undefined) throw new ModelConfigError(`it does not list the size and sha256 of ${unlisted}`);
-  return { model: graph.model, data: [...graph.data], head: headOf(graph, config) };
+  const result = { model: graph.model, data: [...graph.data], head: headOf(graph, config) };
+  // Where each data file may be cut at tensor boundaries (js/chunked-file.js); optional.
+  if (graph.data_chunks && typeof graph.data_chunks === "object") result.chunks = { ...graph.data_chunks };
+  return result;
 }
 
 /**
