@@ -209,15 +209,16 @@ def _suggestions(results: dict) -> list[str]:
         if speed > 1.15 and same and "thread" not in name and _clear_win(what_if, name):
             out.append(f"- {name}: measured ×{speed:.2f} faster decoding above, same tokens.")
     out.append(
-        "- The CPU graph opens with onnxruntime's graph optimizations off (less heap at "
-        "load), so its float16 scales are cast to float32 at every step: the int4 table "
-        "of the non-shortlist rows alone has 3.6 M scales. Storing the CPU graph's scales "
-        "in float32 (+7 MB) would remove most of the Cast time in the profile above."
+        "- Most Cast time is the CPU graph's float64 detours (export/exact_ops.py: "
+        "RMSNorm, attention and gelu in float64, so x86 and wasm give the same bits): "
+        "about 30 small casts a layer, each mostly per-op overhead in wasm. Fusing q/k/v "
+        "and gate/up into one MatMulInteger each would also drop a dozen ops a layer."
     )
     out.append(
-        "- Peak memory is set while the session opens: the downloaded weights (222 MB) "
-        "are still a JavaScript array while onnxruntime copies them into its heap. "
-        "Feeding onnxruntime the data file in parts, or from OPFS, would cut the peak."
+        "- Peak memory is set while the session opens: the page frees each chunk of the "
+        "downloaded data file once onnxruntime has copied its tensors (js/chunked-file.js), "
+        "but onnxruntime asks for them in no particular order, so part of the download "
+        "is still held while the heap fills."
     )
     out.append(
         "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "
