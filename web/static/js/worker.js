@@ -91,7 +91,8 @@ async function init({ backend = "auto", explicit = false, ortVersion = "unknown"
 
 /** Write the tokenizer's files into Pyodide and load them there (pyshell.browser.init). */
 function loadTokenizer(py, config, files) {
-  post({ type: "phase", key: "phase.tokenizer", message: "Loading the tokenizer…" });
+  // No phase message: the graph is usually still downloading, and the status line
+  // keeps saying so ("Starting Python and fetching the model…").
   writeFile(py.pyodide, `${TOKENIZER_DIR}/tokenizer.model`, files.model);
   if (files.pieces) writeFile(py.pyodide, `${TOKENIZER_DIR}/tokenizer.pieces`, files.pieces);
   releaseFile(files.model); // Pyodide's file system keeps its own copy

@@ -124,7 +124,6 @@ export const EN = {
   "speed.rate": "{rate} tokens/s · {tokens}",
   "phase.offline": "Downloading Conteur for offline use…",
   "phase.python": "Starting Python and fetching the model…",
-  "phase.tokenizer": "Loading the tokenizer…",
   "phase.preparing": "Preparing the model…",
   "phase.selfCheck": "Checking that the graphics adapter computes correctly…",
   "progress.title": "First visit: downloading Conteur once. It then works offline.",

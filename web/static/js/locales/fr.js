@@ -123,7 +123,6 @@ export const FR = {
   "speed.rate": "{rate} jetons/s · {tokens}",
   "phase.offline": "Téléchargement de Conteur pour l'usage hors ligne…",
   "phase.python": "Démarrage de Python et téléchargement du modèle…",
-  "phase.tokenizer": "Chargement du découpeur en jetons…",
   "phase.preparing": "Préparation du modèle…",
   "phase.selfCheck": "Vérification des calculs de l'adaptateur graphique…",
   "progress.title": "Première visite\u00a0: Conteur se télécharge une seule fois, puis fonctionne hors ligne.",
