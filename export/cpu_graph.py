@@ -1,7 +1,7 @@
 """The CPU (WASM) graph: int8 matrices on onnxruntime's integer GEMM.
 
 onnxruntime-web's wasm build has no SIMD kernel for MatMulNBits (about 14 ns a
-weight, DESIGN.md §8) but does have one for `MatMulInteger` with a constant
+weight, docs/facts/cpu-kernels.md) but does have one for `MatMulInteger` with a constant
 int8 B of shape (K, N), which it prepacks when the session opens: 10-16× faster
 per matrix. So this graph stores every layer matrix and its own output head as
 

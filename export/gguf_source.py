@@ -1,6 +1,6 @@
 """Read a llama.cpp GGUF of Gemma 3 into canonical float32 weights.
 
-Conventions (DESIGN.md §2): norm weights are stored as `1 + w` already,
+Conventions (docs/facts/model.md): norm weights are stored as `1 + w` already,
 Q/K are in Hugging Face layout, and the embedding is not pre-scaled.
 """
 

@@ -1,8 +1,8 @@
 """Which tokens the CPU graph's output head keeps: a story shortlist for Gemma 3.
 
 The full head (262,144 rows) costs ~75 % of a CPU decode step; a French or English
-story uses a small part of it. Gemma's ids are not in frequency order (DESIGN.md
-§8), so the kept set is chosen by use, from story-like text, by this rule:
+story uses a small part of it. Gemma's ids are not in frequency order
+(docs/facts/cpu-kernels.md), so the kept set is chosen by use, from story-like text, by this rule:
 
 1. always: the byte pieces <0x00>..<0xFF> (any text stays writable, byte by
    byte), the control tokens (pad, eos, bos, unk, turn markers), every

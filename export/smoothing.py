@@ -13,7 +13,7 @@ Gemma's structure lets the division fold away exactly, so the graph gains no op:
 - q/k/v input: into the RMSNorm weight `attn_norm` (and gate/up: `ffn_norm`);
 - down input:  into the rows of `up` (gelu is on `gate`, so up's output scales linearly);
 - head input:  into `final_norm` (the CPU head is its own copy of the rows).
-The `o` input is left alone (measured: +0.0005 KL, DESIGN.md §8).
+The `o` input is left alone (measured: +0.0005 KL, docs/facts/cpu-kernels.md).
 
 max|x_j| is measured with the numpy reference on the model's own stories
 (export/data/calibration_stories.txt), never on the evaluation text.

@@ -2,7 +2,7 @@
 
 A GGUF keeps the vocabulary as three arrays (`tokenizer.ggml.tokens`, `.scores`,
 `.token_type`) plus the special ids; the browser tokenizer and `sentencepiece`
-both want a `tokenizer.model`. DESIGN.md §3 records the settings that make the
+both want a `tokenizer.model`. docs/facts/tokenizer.md records the settings that make the
 rebuilt model encode Gemma 3 exactly like llama.cpp: BPE with byte fallback,
 digits split, an identity normalizer, no dummy prefix, whitespace kept as is;
 bos/eos/pad CONTROL, the UNKNOWN id the one UNKNOWN piece, and every other
@@ -34,7 +34,7 @@ def build_tokenizer_model(
     unk: int,
     pad: int | None = None,
 ) -> bytes:
-    """Serialized SentencePiece ModelProto for a GGUF vocabulary (DESIGN.md §3).
+    """Serialized SentencePiece ModelProto for a GGUF vocabulary (docs/facts/tokenizer.md).
 
     `token_types` are GGUF types. llama.cpp's converter wrote "▁" as a real space
     in user-defined whitespace tokens (Gemma ids 138–167); SentencePiece matches
@@ -122,7 +122,7 @@ def tokenizer_fields_from_model(model: str | Path | bytes) -> dict:
     Returns {tokens, scores, token_types (GGUF numbering), bos, eos, unk, pad};
     a special id the model lacks is None. Writing these into a GGUF and
     rebuilding gives a model that encodes like the original, as long as the
-    original follows DESIGN.md §3's settings.
+    original follows docs/facts/tokenizer.md's settings.
     """
     from sentencepiece import sentencepiece_model_pb2 as pb
 

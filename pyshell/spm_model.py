@@ -1,6 +1,6 @@
 """Read a SentencePiece `tokenizer.model` in pure Python, and its fast-load cache.
 
-The browser has neither `protobuf` nor `sentencepiece` (DESIGN.md §3), so this
+The browser has neither `protobuf` nor `sentencepiece` (docs/facts/tokenizer.md), so this
 module decodes the protobuf wire format itself, keeping only what a BPE
 encoder needs: the piece table (text, score, type) and the few spec fields
 that change encoding or decoding.
@@ -72,7 +72,7 @@ class SpmModel:
         """Refuse models whose encoding this module's encoder would get wrong.
 
         Supported: BPE with no normalization rules, no dummy prefix and no
-        whitespace collapsing, which is what Gemma uses (DESIGN.md §3).
+        whitespace collapsing, which is what Gemma uses (docs/facts/tokenizer.md).
         """
         problems = []
         if self.model_type != BPE:

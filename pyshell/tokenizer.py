@@ -1,6 +1,6 @@
 """SentencePiece BPE tokenizer in pure Python, equal to `sentencepiece` token for token.
 
-The page runs in Pyodide, which has no `sentencepiece` (DESIGN.md §3), so this
+The page runs in Pyodide, which has no `sentencepiece` (docs/facts/tokenizer.md), so this
 module re-implements the parts of it that Gemma's `tokenizer.model` uses,
 following sentencepiece's normalizer.cc, bpe_model.cc and
 sentencepiece_processor.cc step by step:

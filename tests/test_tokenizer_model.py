@@ -11,7 +11,7 @@ from export.tokenizer_model import build_tokenizer_model, tokenizer_fields_from_
 from tests.tokenizer_corpus import EDGE_CASES, debian_corpus
 from tests.tokenizer_fixtures import real_tokenizer_model, spm_encode, train_tiny_tokenizer
 
-# DESIGN.md §2: the reference prompt, with BOS, as llama.cpp tokenizes it.
+# docs/facts/model.md: the reference prompt, with BOS, as llama.cpp tokenizes it.
 REFERENCE_TEXT = "Once upon a time, in a small village,"
 REFERENCE_IDS = [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
 

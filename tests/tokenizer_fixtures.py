@@ -5,7 +5,7 @@ the GGUF; it is rebuilt when the GGUF or the builder changes. Reading the
 GGUF's 262,144 tokens with `gguf.GGUFReader` takes ~10 s, so the cache matters.
 
 Tiny models are trained by sentencepiece in milliseconds with Gemma's settings
-(DESIGN.md §3) for fast tests, and can be edited (e.g. pieces marked UNUSED)
+(docs/facts/tokenizer.md) for fast tests, and can be edited (e.g. pieces marked UNUSED)
 to reach code paths the real model never takes.
 """
 
@@ -100,7 +100,7 @@ def train_tiny_tokenizer(
     model_type: str = "bpe",
     **options,
 ) -> bytes:
-    """A small SentencePiece model with Gemma's settings and special ids (DESIGN.md §3).
+    """A small SentencePiece model with Gemma's settings and special ids (docs/facts/tokenizer.md).
 
     Returns the serialized model, also written to `path` when given. Extra
     keyword options go to the trainer (e.g. add_dummy_prefix=True to make a

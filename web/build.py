@@ -1,7 +1,7 @@
 """`python -m web.build`: assemble the static site in build/site/.
 
 The site is self-contained: every byte the page needs comes from its own
-origin (DESIGN.md §5). It holds
+origin (docs/facts/browser.md). It holds
 - web/static/ (the page, its modules, the service worker, the manifest);
 - icons drawn by web/icons.py;
 - the few onnxruntime-web and Pyodide files the page loads, from node_modules/;
@@ -41,7 +41,7 @@ DEFAULT_OUT = ROOT / "build" / "site"
 
 # What the page loads from each npm package, and where it goes in the site.
 ORT_FILES = {
-    # WebGPU: the C++ WebGPU backend (DESIGN.md §6) and its asyncify wasm.
+    # WebGPU: the C++ WebGPU backend (docs/facts/browser.md) and its asyncify wasm.
     "webgpu": [
         "ort.webgpu.min.mjs",
         "ort-wasm-simd-threaded.asyncify.mjs",

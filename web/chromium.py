@@ -1,4 +1,4 @@
-"""How this project launches Debian's Chromium headless (DESIGN.md §6).
+"""How this project launches Debian's Chromium headless (docs/facts/browser.md).
 
 Shared by the end-to-end tests and the benchmarks so both drive the same
 browser the same way. Never `playwright install`: Playwright gets this

@@ -41,7 +41,7 @@ MIME_TYPES = {
     ".pieces": "application/octet-stream",
     "": "text/plain; charset=utf-8",  # NOTICE
 }
-# Cross-origin isolation: SharedArrayBuffer, hence multi-threaded wasm (DESIGN.md §6).
+# Cross-origin isolation: SharedArrayBuffer, hence multi-threaded wasm (docs/facts/browser.md).
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",

@@ -1,6 +1,6 @@
 """Package `pyshell` as a pure-Python wheel and list it in the site's own Pyodide lock file.
 
-Pyodide installs packages only from a lock file (DESIGN.md §5): ours lists
+Pyodide installs packages only from a lock file (docs/facts/browser.md): ours lists
 just `pyshell`, so `loadPyodide({lockFileURL, packages: ["pyshell"]})` never
 looks anywhere but our own origin (installing by name with micropip would go
 to PyPI). The wheel is written byte-for-byte reproducibly (fixed timestamps,

@@ -79,7 +79,7 @@ def test_real_model_first_step_and_greedy_story_equal_cpython(real_wasm, real_mo
     assert head["kept"] < head["of"] == 262144  # the story shortlist, not the full head
     settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "24"}
     last = real_wasm.write("Once upon a time, in a small village,", settings)
-    # DESIGN.md §2: the prompt's ids, with BOS.
+    # docs/facts/model.md: the prompt's ids, with BOS.
     assert last["prompt_ids"] == [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
     assert len(last["ids"]) == 24
 
@@ -129,7 +129,7 @@ def test_real_model_on_webgpu_equals_cpython(real_webgpu, real_model_dir):
     check = page.hook("selfCheck")
     assert check["status"] == "passed" and check["problems"] == []
 
-    # The DESIGN prompt, then 8 single-token decode steps.
+    # The reference prompt (docs/facts/model.md), then 8 single-token decode steps.
     settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "9"}
     last = page.write("Once upon a time, in a small village,", settings)
     assert last["prompt_ids"] == [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]

@@ -3,7 +3,7 @@
 // WebGPU uses `ort.webgpu.min.mjs` (onnxruntime's C++ WebGPU backend, which runs
 // MatMulNBits, GroupQueryAttention and GatherBlockQuantized on the GPU). The CPU
 // path uses `ort.wasm.min.mjs`: the webgpu build's own wasm backend lacks
-// GatherBlockQuantized (DESIGN.md §6). Both builds use threads when the page is
+// GatherBlockQuantized (docs/facts/browser.md). Both builds use threads when the page is
 // cross-origin isolated; without isolation onnxruntime silently runs on one.
 
 import { SessionError } from "./errors.js";

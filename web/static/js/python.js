@@ -42,7 +42,7 @@ async function load(base) {
     const { loadPyodide } = await import(folder + "pyodide.mjs");
     return await loadPyodide({
       indexURL: folder,
-      lockFileURL: new URL("py/pyodide-lock.json", base).href, // absolute, DESIGN.md §5
+      lockFileURL: new URL("py/pyodide-lock.json", base).href, // absolute, docs/facts/browser.md
       packages: ["pyshell"],
       stdout: (line) => console.log("[python]", line),
       stderr: (line) => console.warn("[python]", line),
