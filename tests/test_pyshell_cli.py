@@ -203,7 +203,8 @@ def test_real_greedy_story_equals_an_independent_loop(real_model_dir):
     assert ids == independent_greedy(real_model_dir, PROMPT, 48)
     story = decode(real_model_dir, ids)
     assert result.stdout.startswith(PROMPT + story)
-    assert story.startswith(" there lived")  # docs/facts/model.md: the float32 reference's continuation
+    # docs/facts/model.md: the float32 reference's continuation
+    assert story.startswith(" there lived")
 
 
 @pytest.mark.real_model
