@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from export import reference
-from export.verify import DEFAULT_TEXT, fidelity, onnx_logits, session, tokenize
+from export.checks.eval_text import DEFAULT_TEXT, tokenize
+from export.checks.metrics import fidelity
+from export.checks.onnx_io import onnx_logits, session
+from export.model import reference
 from tests.conftest import run_export
 
 pytestmark = pytest.mark.real_model
@@ -93,7 +95,7 @@ def test_verify_command_reports_each_backends_graph(real_model_dir, tmp_path):
     assert set(webgpu) == {"model", "tokens", "ppl_ref", "ppl_model", "ppl_ratio", "top1", "kl"}
     assert webgpu["tokens"] > 250 and 0.9 < webgpu["ppl_ratio"] <= 1.08
     # The CPU graph: int8 with per-token rounding and the story-shortlist head, whose
-    # lost mass is counted in its KL (export/cpu_verify.py).
+    # lost mass is counted in its KL (export/checks/metrics.py).
     assert wasm["head_kept"] == 81920
     assert 0 < wasm["lost_mass"] < 0.01 and wasm["kl"] >= wasm["kl_kept"]
     assert wasm["tokens"] == webgpu["tokens"] > 800

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from export import reference
-from export.gguf_source import read_gguf
-from export.hf_source import read_hf
-from export.quantized_model import dequantized_tensors, quantize_weights
-from export.scheme import SCHEMES
-from export.verify import empty_past, onnx_logits, session
+from export.checks.onnx_io import empty_past, onnx_logits, session
+from export.model import reference
+from export.quantize.quantized_model import dequantized_tensors, quantize_weights
+from export.quantize.schemes import SCHEMES
+from export.sources.gguf_file import read_gguf
+from export.sources.hf_checkpoint import read_hf
 
 PROMPT = [2, 17, 250, 31, 99, 4, 300, 12, 57, 8, 191, 140, 77, 210, 5, 66, 123, 380, 45, 90]
 

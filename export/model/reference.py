@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from export.config import GemmaConfig
+from export.model.config import GemmaConfig
 
 
 def rmsnorm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
@@ -55,7 +55,7 @@ def attention(
     """Self-attention of one layer. x: (S, D) already normed -> (S, D).
 
     `inputs(x, site)` sees every matrix input ("layers.{i}.attn_in", "….o_in"):
-    the CPU graph's check rounds them there, export/smoothing.py measures them.
+    the CPU graph's check rounds them there, export/quantize/smoothing.py measures them.
     """
     c, p = config, f"layers.{layer}."
     seq_len = x.shape[0]

@@ -1,18 +1,11 @@
 """Check the CPU graph: against the reference on its own weights, and against the source.
 
 Graph correctness: the numpy reference on the CPU graph's weights (smoothed,
-int8 per column, the shared embedding bands) with every matrix input rounded the
+int8 per column, the embedding's two tables) with every matrix input rounded the
 way the graph rounds it (one scale per token), on the kept head columns.
 
-Fidelity: like export/verify.py, plus what a trimmed head loses. At each position
-the float32 reference puts mass m outside the kept set. The reported `kl` is
-
-    KL(p_kept || q) + (-log(1 - m))
-
-where p_kept is the reference renormalized over the kept tokens: the first term
-is the CPU graph's error on what it can write, the second exactly the
-divergence the trimming adds (KL(p_kept || p)). Perplexity counts the positions
-whose next token is kept; `targets_outside` says how many were not.
+Fidelity: like the WebGPU graph's, plus what a trimmed head loses
+(export/checks/metrics.py `head_fidelity`).
 """
 
 from __future__ import annotations
@@ -22,17 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from export import reference
-from export.cpu_graph import CpuModel, dequantize_columns
+from export.checks.eval_text import check_ids, source_logits
+from export.checks.metrics import head_fidelity, log_softmax
+from export.checks.onnx_io import onnx_logits, session
+from export.checks.webgpu_check import GRAPH_TOLERANCE
 from export.errors import ExportError
-from export.quantize import dequantize
-from export.verify import (
-    GRAPH_TOLERANCE,
-    check_ids,
-    log_softmax,
-    onnx_logits,
-    source_logits,
-)
+from export.folder.layout import CONFIG_FILE, CPU_MODEL_FILE
+from export.model import reference
+from export.model.weights import Weights
+from export.quantize.blocks import dequantize
+from export.quantize.cpu_model import CpuModel
+from export.quantize.int8_columns import dequantize_columns
 
 # Rounding makes the CPU graph chaotic at the level of float32 noise: an
 # activation within ~1e-7 of a rounding tie goes one way in numpy and the other
@@ -67,67 +60,18 @@ def graph_tensors(cpu: CpuModel) -> dict[str, np.ndarray]:
     return tensors
 
 
-def session(folder: Path, model_file: str):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    return ort.InferenceSession(
-        str(folder / model_file), options, providers=["CPUExecutionProvider"]
-    )
-
-
-def cpu_fidelity(ref_logits: np.ndarray, model_logits: np.ndarray, ids: list[int]) -> dict:
-    """Fidelity with the lost mass counted (module docstring). Logits (S, vocab)."""
-    kept = np.isfinite(model_logits[0])
-    targets = np.asarray(ids[1:])
-    in_kept = kept[targets]
-    kl_kept = trim = lost = nll_ref = nll_model = agree = 0.0
-    lost_max = 0.0
-    column = np.cumsum(kept) - 1  # token id -> its column among the kept
-    for start in range(0, len(targets), 128):
-        stop = min(start + 128, len(targets))
-        ref_lp = log_softmax(ref_logits[start:stop].astype(np.float64))
-        mod_lp = log_softmax(model_logits[start:stop, kept].astype(np.float64))  # (n, L)
-        mass = np.exp(ref_lp[:, ~kept]).sum(axis=1)
-        ref_kept = ref_lp[:, kept] - np.log1p(-mass)[:, None]  # renormalized over kept
-        kl_kept += (np.exp(ref_kept) * (ref_kept - mod_lp)).sum()
-        trim -= np.log1p(-mass).sum()
-        lost += mass.sum()
-        lost_max = max(lost_max, float(mass.max()))
-        rows = np.arange(stop - start)
-        want = targets[start:stop]
-        inside = in_kept[start:stop]
-        nll_ref -= ref_lp[rows[inside], want[inside]].sum()
-        nll_model -= mod_lp[rows[inside], column[want[inside]]].sum()
-        agree += (ref_lp.argmax(-1) == np.flatnonzero(kept)[mod_lp.argmax(-1)]).sum()
-    count, counted = len(targets), int(in_kept.sum())
-    ppl_ref, ppl_model = np.exp(nll_ref / counted), np.exp(nll_model / counted)
-    return {
-        "tokens": len(ids),
-        "head_kept": int(kept.sum()),
-        "ppl_ref": round(float(ppl_ref), 4),
-        "ppl_model": round(float(ppl_model), 4),
-        "ppl_ratio": round(float(ppl_model / ppl_ref), 4),
-        "top1": round(float(agree) / count, 4),
-        "kl": round(float(kl_kept + trim) / count, 5),
-        "kl_kept": round(float(kl_kept) / count, 5),
-        "lost_mass": round(float(lost) / count, 5),
-        "lost_mass_max": round(lost_max, 4),
-        "targets_outside": count - counted,
-    }
-
-
-def cpu_check(
-    folder: Path, weights, cpu: CpuModel, text: str | None = None, source: np.ndarray | None = None
+def check_cpu_graph(
+    folder: Path,
+    weights: Weights,
+    cpu: CpuModel,
+    text: str | None = None,
+    source: np.ndarray | None = None,
 ) -> dict:
     """Run after every export, on the CPU graph, before the folder is put in place.
 
-    `source`: export/verify.py's source_logits for the same text, when already computed.
+    `source`: eval_text.source_logits for the same text, when already computed.
     """
-    from export.pipeline import CPU_MODEL_FILE
-
-    config = json.loads((folder / "conteur.json").read_text())
+    config = json.loads((folder / CONFIG_FILE).read_text())
     ids = check_ids(folder, text)
     model = onnx_logits(session(folder, CPU_MODEL_FILE), config, ids)
     head = dequantize_columns(cpu.head)  # (L, D)
@@ -148,7 +92,7 @@ def cpu_check(
         "graph_max_abs_diff": agreement["first_max_abs_diff"],
         "graph_kl": agreement["kl"],
         "graph_top1": agreement["top1"],
-        **cpu_fidelity(source, model, ids),
+        **head_fidelity(source, model, ids),
     }
 
 

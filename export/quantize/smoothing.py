@@ -1,7 +1,7 @@
 """Per-channel smoothing for the CPU graph's rounded activations (SmoothQuant).
 
 The CPU graph rounds every matrix input to 8 bits with one scale per token
-(export/cpu_graph.py). A few channels carry outliers (most of all the input of
+(export/graphs/cpu_graph.py). A few channels carry outliers (most of all the input of
 `down`, gelu(gate) · up), and one outlier sets the scale for the whole row.
 Dividing channel j by s_j and multiplying the matrix's column j by s_j leaves
 the product unchanged but moves range from activations into weights, which
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from export import reference
-from export.config import GemmaConfig
+from export.model import reference
+from export.model.config import GemmaConfig
 
 ALPHA = 0.65  # measured: KL 0.0166 at 0.5, 0.0139 at 0.65, 0.0165 at 0.8 (docs/export.md)
-CALIBRATION_TEXT = Path(__file__).parent / "data" / "calibration_stories.txt"
+CALIBRATION_TEXT = Path(__file__).resolve().parents[1] / "data" / "calibration_stories.txt"
 CALIBRATION_STORIES = 16  # enough for stable maxima; each story is one forward pass
 SCALE_RANGE = (1e-3, 1e3)
 # (norm that folds the scale, matrices sharing that input, reference site)

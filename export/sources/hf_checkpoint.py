@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from export.config import GemmaConfig
 from export.errors import SourceError
-from export.gguf_source import sha256_file
-from export.weights import Source, Weights
+from export.model.config import GemmaConfig
+from export.model.weights import Source, Weights
+from export.sources.checksum import sha256_file
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from export.config import GemmaConfig
+from export.errors import SourceError
+from export.model.config import GemmaConfig
 
-# Per-layer tensor names and what they are.
+# Per-layer tensor names and what they are: the one list of matrix kinds (the
+# schemes, both graphs and the CPU weights iterate over it).
 LAYER_MATRICES = ("q", "k", "v", "o", "gate", "up", "down")
 LAYER_NORMS = ("attn_norm", "q_norm", "k_norm", "post_attn_norm", "ffn_norm", "post_ffn_norm")
 
@@ -26,7 +28,6 @@ class Source:
     path: str
     sha256: str | None = None
     variant: str = "pretrained"  # or "instruction-tuned"
-    terms_html: str | None = None  # path of the Gemma Terms of Use, when the source ships it
     tensor_types: dict[str, str] = field(default_factory=dict)  # name -> storage type
 
 
@@ -37,9 +38,6 @@ class Weights:
     config: GemmaConfig
     tensors: dict[str, np.ndarray]
     source: Source
-
-    def layer(self, i: int, name: str) -> np.ndarray:
-        return self.tensors[f"layers.{i}.{name}"]
 
     def check_shapes(self) -> None:
         """Fail early with a clear message if a tensor has the wrong shape."""
@@ -61,8 +59,6 @@ class Weights:
             }
             for norm in ("attn_norm", "post_attn_norm", "ffn_norm", "post_ffn_norm"):
                 want[p + norm] = (c.hidden_size,)
-        from export.errors import SourceError
-
         for name, shape in want.items():
             if name not in self.tensors:
                 raise SourceError(f"the model has no tensor for {name}")

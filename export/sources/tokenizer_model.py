@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sentencepiece import sentencepiece_model_pb2 as pb
+
 from export.errors import SourceError
 
 # GGUF token types (llama.cpp's LLAMA_TOKEN_TYPE_*); SentencePiece's enum uses
@@ -40,8 +42,6 @@ def build_tokenizer_model(
     in user-defined whitespace tokens (Gemma ids 138–167); SentencePiece matches
     the escaped text, so those spaces are mapped back to "▁".
     """
-    from sentencepiece import sentencepiece_model_pb2 as pb
-
     count = len(tokens)
     if not (len(scores) == len(token_types) == count) or count == 0:
         raise SourceError(
@@ -124,8 +124,6 @@ def tokenizer_fields_from_model(model: str | Path | bytes) -> dict:
     rebuilding gives a model that encodes like the original, as long as the
     original follows docs/facts/tokenizer.md's settings.
     """
-    from sentencepiece import sentencepiece_model_pb2 as pb
-
     data = model if isinstance(model, bytes) else Path(model).read_bytes()
     proto = pb.ModelProto()
     proto.ParseFromString(data)

@@ -1,13 +1,25 @@
-"""Apply a quantization scheme to float32 weights."""
+"""The WebGPU graph's weights: a quantization scheme applied to float32 weights."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from export.graph import QuantizedModel
-from export.quantize import dequantize, quantize
-from export.scheme import Scheme
-from export.weights import LAYER_MATRICES, LAYER_NORMS, Weights
+from export.model.config import GemmaConfig
+from export.model.weights import LAYER_MATRICES, LAYER_NORMS, Weights
+from export.quantize.blocks import QuantizedMatrix, dequantize, quantize
+from export.quantize.schemes import Precision, Scheme
+
+
+@dataclass
+class QuantizedModel:
+    """Everything the WebGPU graph needs: quantized matrices and float32 norms."""
+
+    config: GemmaConfig
+    matrices: dict[str, QuantizedMatrix]  # "layers.{i}.{q,k,...}"
+    norms: dict[str, np.ndarray]  # "final_norm" and "layers.{i}.{..._norm}"
+    embedding: list[tuple[int, QuantizedMatrix]]  # (first row, rows) bands of the tied table
 
 
 def quantize_weights(weights: Weights, scheme: Scheme, progress=None) -> QuantizedModel:
@@ -33,7 +45,7 @@ def quantize_weights(weights: Weights, scheme: Scheme, progress=None) -> Quantiz
     return QuantizedModel(config=c, matrices=matrices, norms=norms, embedding=bands)
 
 
-def _args(precision) -> dict:
+def _args(precision: Precision) -> dict:
     return {"bits": precision.bits, "block": precision.block}
 
 

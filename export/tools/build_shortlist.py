@@ -1,4 +1,4 @@
-"""Which tokens the CPU graph's output head keeps: a story shortlist for Gemma 3.
+"""`python -m export.tools.build_shortlist build|measure`: derive the CPU head's story shortlist.
 
 The full head (262,144 rows) costs ~75 % of a CPU decode step; a French or English
 story uses a small part of it. Gemma's ids are not in frequency order
@@ -20,9 +20,10 @@ story uses a small part of it. Gemma's ids are not in frequency order
    Measured on held-out stories (docs/export.md), the mix loses less mass than
    either share alone.
 
-`python -m export.head_shortlist build` applies the rule and writes
-export/data/head_shortlist.txt (committed: the exporter needs no word lists).
-`python -m export.head_shortlist measure TEXT…` reports the probability mass the
+`python -m export.tools.build_shortlist build` applies the rule and writes
+export/data/head_shortlist.txt (committed: the exporter reads it through
+export/quantize/shortlist.py and needs no word lists).
+`python -m export.tools.build_shortlist measure TEXT…` reports the probability mass the
 float32 reference puts outside the kept set while reading each text: held-out
 human-written stories are the test (docs/export.md has the numbers).
 """
@@ -37,29 +38,18 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import sentencepiece as spm
 
-DATA = Path(__file__).parent / "data"
-SHORTLIST_FILE = DATA / "head_shortlist.txt"
-GEMMA3_VOCAB = 262144
+from export.checks.eval_text import tokenize
+from export.checks.metrics import log_softmax
+from export.model import reference
+from export.quantize.shortlist import SHORTLIST_FILE
+from export.quantize.smoothing import CALIBRATION_TEXT, STORY_SEPARATOR
+from export.sources.loader import source_weights
+
 DEFAULT_SIZE = 81920  # 80 Ki rows: docs/export.md has the size / lost-mass / speed trade
 WORDS_PER_LANGUAGE = 100_000
 LANGUAGES = ("en", "fr")
-RULE = (
-    "story shortlist: byte pieces, control tokens, Latin single characters and punctuation, "
-    "then the most used pieces of English and French words and of the model's own stories"
-)
-
-
-def load_shortlist(vocab_size: int) -> np.ndarray | None:
-    """The committed kept ids (ascending int64), or None when they do not fit this vocabulary.
-
-    The list is made for Gemma 3's tokenizer; other vocabularies (the tiny test
-    models) keep the full head.
-    """
-    if vocab_size != GEMMA3_VOCAB or not SHORTLIST_FILE.is_file():
-        return None
-    ids = [int(line) for line in SHORTLIST_FILE.read_text().split() if line.strip()]
-    return np.asarray(sorted(ids), np.int64)
 
 
 def is_latin_char(ch: str) -> bool:
@@ -102,7 +92,7 @@ def word_forms(word: str) -> list[tuple[str, float]]:
 
 def weighted_ids(sp) -> Counter:
     """Rule 2, first share: token weights from the word lists."""
-    import wordfreq
+    import wordfreq  # optional: only this builder needs it (pip install -e .[shortlist])
 
     weights: Counter = Counter()
     for language in LANGUAGES:
@@ -116,10 +106,6 @@ def weighted_ids(sp) -> Counter:
 
 def expected_use(sp, folder: Path) -> np.ndarray:
     """(vocab,) the reference's next-token probabilities summed over its own stories."""
-    from export import reference
-    from export.smoothing import CALIBRATION_TEXT, STORY_SEPARATOR
-    from export.verify import log_softmax, source_weights
-
     weights = source_weights(json.loads((folder / "conteur.json").read_text()))
     table = weights.tensors["embed"]  # (vocab, D), the tied head
     total = np.zeros(table.shape[0])
@@ -136,8 +122,6 @@ def expected_use(sp, folder: Path) -> np.ndarray:
 
 def build(folder: Path, size: int) -> list[int]:
     """Apply the rule with the model folder's tokenizer and source weights (~5 minutes)."""
-    import sentencepiece as spm
-
     sp = spm.SentencePieceProcessor(model_file=str(folder / "tokenizer.model"))
     words = np.zeros(sp.get_piece_size())
     for token, weight in weighted_ids(sp).items():
@@ -154,9 +138,6 @@ def build(folder: Path, size: int) -> list[int]:
 
 def lost_mass(folder: Path, kept: np.ndarray, text: str) -> dict:
     """Mean and worst probability mass of the float32 reference outside `kept`."""
-    from export import reference
-    from export.verify import log_softmax, source_weights, tokenize
-
     config = json.loads((folder / "conteur.json").read_text())
     ids = tokenize(folder, text)
     weights = source_weights(config)
@@ -181,7 +162,7 @@ def lost_mass(folder: Path, kept: np.ndarray, text: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m export.head_shortlist")
+    parser = argparse.ArgumentParser(prog="python -m export.tools.build_shortlist")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="apply the rule; write export/data/head_shortlist.txt")
     b.add_argument("--size", type=int, default=DEFAULT_SIZE)

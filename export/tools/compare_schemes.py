@@ -1,4 +1,4 @@
-"""`python -m export.compare`: measure every quantization scheme on one text.
+"""`python -m export.tools.compare_schemes`: measure every quantization scheme on one text.
 
 For each scheme: the weight bytes it stores and its fidelity (perplexity ratio,
 KL, top-1) against the float32 reference on the source weights. The numpy
@@ -12,33 +12,33 @@ import argparse
 import json
 from pathlib import Path
 
-from export import reference
-from export.pipeline import default_gguf
-from export.quantized_model import dequantized_tensors, quantize_weights
-from export.scheme import SCHEMES
-from export.verify import DEFAULT_TEXT, fidelity
+import sentencepiece as spm
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from export.checks.eval_text import DEFAULT_TEXT
+from export.checks.metrics import fidelity
+from export.model import reference
+from export.quantize.quantized_model import QuantizedModel, dequantized_tensors, quantize_weights
+from export.quantize.schemes import SCHEMES
+from export.sources.default_package import default_gguf
+from export.sources.loader import load_gguf
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def stored_bytes(model) -> int:
+def stored_bytes(model: QuantizedModel) -> int:
     return sum(m.nbytes for m in model.matrices.values()) + sum(
         m.nbytes for _, m in model.embedding
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m export.compare", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m export.tools.compare_schemes", description=__doc__
+    )
     parser.add_argument("--text", type=Path, default=DEFAULT_TEXT)
     parser.add_argument("--schemes", nargs="*", default=sorted(SCHEMES))
     args = parser.parse_args()
-    import sentencepiece as spm
-
-    from export.pipeline import load_gguf
-    from export.progress import Progress
-
-    path = default_gguf(REPO_ROOT / "build" / "cache")
-    loaded = load_gguf(path, Progress(enabled=False))
+    loaded = load_gguf(default_gguf(REPO_ROOT / "build" / "cache"))
     weights = loaded.weights
     sp = spm.SentencePieceProcessor(model_proto=loaded.tokenizer_model)
     ids = [sp.bos_id(), *sp.encode(args.text.read_text())]

@@ -16,89 +16,51 @@ Per-token scales matter: DynamicQuantizeMatMul's single scale per tensor is
 fine when decoding (one row) but a whole prompt under one scale costs ×1.20
 perplexity. q/k/v share one rounded input, so do gate/up.
 
-The output head keeps the rows `head_ids` lists (export/head_shortlist.py);
+The output head keeps the rows `head_ids` lists (export/quantize/shortlist.py);
 `logits` is -inf elsewhere and `top_ids` are real token ids, so the graph's
 interface is the WebGPU graph's. The input embedding still covers every token,
 from two tables and no copy: a kept token's row is its head column (int8,
 smoothing undone by one Mul), any other token's row comes from an int4 table of
 the rest (block 32, like the WebGPU graph's long tail). So the CPU download is
-its own file, smaller than the WebGPU graph's.
+its own file, smaller than the WebGPU graph's. The weights come ready from
+export/quantize/cpu_model.py; the float parts from export/graphs/exact_ops.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from export.config import GemmaConfig
-from export.exact_ops import ExactOps
-from export.graph import (
-    TOP_K,
-    GraphBuilder,
-    _i64,
-    decoder_stack,
-    finish_model,
-    gather,
-    kept_positions,
-    norm_constants,
-    step_inputs,
-    store_matrix,
-)
-from export.quantize import QuantizedMatrix
+from export.graphs.builder import GraphBuilder
+from export.graphs.decoder import decoder_stack, norm_constants, step_inputs
+from export.graphs.exact_ops import ExactOps
+from export.graphs.interface import TOP_K, finish_model, kept_positions
+from export.graphs.stored_matrix import gather, store_matrix
+from export.quantize.cpu_model import CpuModel
+from export.quantize.int8_columns import Int8Columns
+
+# How onnxruntime opens this graph (conteur.json graphs.wasm.session; the page and
+# pyshell's OnnxRunner both follow it):
+# - No graph optimizations: the graph is written as it should run, and fusions would
+#   change its bits (export/graphs/exact_ops.py). Measured in Node: the wasm heap
+#   581 → 412 MB after session creation, at the same decode speed.
+# - The "parallel" executor, on one inter-op thread: the sequential executor plans
+#   memory reuse for the graph's ~2,200 nodes at session creation, which took 2.9 s
+#   in Node against 0.8 s this way, for 3-7 % slower steps. One inter-op thread runs
+#   the nodes one at a time, so the results are the sequential executor's, bit for bit.
+SESSION = {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1}
 
 ZERO_POINT = 128  # activations: symmetric int8 values stored as uint8 + 128
-
-
-@dataclass
-class Int8Columns:
-    """W.T as int8 (K, N) with one scale per output column: the GEMM's B."""
-
-    weight: np.ndarray  # int8 (K, N)
-    scale: np.ndarray  # float16 (N,)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(N, K), the source matrix's shape."""
-        k, n = self.weight.shape
-        return n, k
-
-
-def quantize_columns(w: np.ndarray) -> Int8Columns:
-    """(N, K) float32 -> int8 (K, N): symmetric, one absmax / 127 scale per output row of w."""
-    scale = (np.abs(w).max(axis=1) / 127).astype(np.float16)
-    safe = np.where(scale == 0, 1, scale).astype(np.float32)
-    q = np.clip(np.round(w / safe[:, None]), -127, 127).astype(np.int8)
-    return Int8Columns(np.ascontiguousarray(q.T), scale)
-
-
-def dequantize_columns(m: Int8Columns) -> np.ndarray:
-    """(N, K) float32: what the graph multiplies by."""
-    return (m.weight.astype(np.float32) * m.scale.astype(np.float32)[None, :]).T
-
-
-@dataclass
-class CpuModel:
-    """What the CPU graph needs."""
-
-    config: GemmaConfig
-    matrices: dict[str, Int8Columns]  # "layers.{i}.{q,k,...}" (smoothed, export/smoothing.py)
-    norms: dict[str, np.ndarray]  # float32, smoothing folded in
-    head: Int8Columns  # (D, L): the kept rows of the tied table, columns smoothed
-    head_ids: np.ndarray  # int64 (L,): the token id of each head column, ascending
-    head_scale: np.ndarray  # float32 (D,): the smoothing folded into the head's rows
-    rest: QuantizedMatrix | None  # int4 (V - L, D): every other token's embedding row
-    rest_ids: np.ndarray  # int64 (V - L,): their token ids, ascending
 
 
 class RowQuantizer:
     """Rounds a matrix input to uint8, one scale per row, once per distinct input.
 
     Div, Round and Add are single IEEE operations, so every platform rounds alike
-    (export/exact_ops.py explains why that matters here).
+    (export/graphs/exact_ops.py explains why that matters here).
     """
 
     def __init__(self, g: GraphBuilder):
@@ -107,7 +69,7 @@ class RowQuantizer:
         self.tiny = g.const("quantize.tiny", np.array(1e-30, np.float32))
         self.inv127 = g.const("quantize.inv127", np.array(1 / 127, np.float32))
         self.offset = g.const("quantize.zero_point", np.array(ZERO_POINT, np.float32))
-        self.last_axis = _i64(g, "quantize.last_axis", [-1])
+        self.last_axis = g.int64("quantize.last_axis", [-1])
 
     def __call__(self, x: str, hint: str) -> tuple[str, str]:
         """x (1, S, K) -> (uint8 (1, S, K), float32 row scales (1, S, 1))."""
@@ -143,7 +105,7 @@ def int8_matmul(
 
 
 def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
-    """The decoder for the CPU: same inputs and outputs as export/graph.py's graph."""
+    """The decoder for the CPU: the same inputs and outputs as the WebGPU graph."""
     c = model.config
     g = GraphBuilder()
     ops = ExactOps(g, c)  # float parts with the same bits on x86 and wasm
@@ -166,10 +128,10 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     head_ids = g.const("head.token_ids", model.head_ids.astype(np.int64))
     vocab = c.vocab_size
     scatter_logits(g, short, head_ids, vocab)
-    last = g.op("Gather", [short, _i64(g, "minus_one", -1)], "last_short", axis=1)  # (1, L)
+    last = g.op("Gather", [short, g.int64("minus_one", -1)], "last_short", axis=1)  # (1, L)
     top_k = min(TOP_K, len(model.head_ids))
     values, positions = g.op(
-        "TopK", [last, _i64(g, "top_k", [top_k])], "top", outputs=2, axis=-1, largest=1, sorted=1
+        "TopK", [last, g.int64("top_k", [top_k])], "top", outputs=2, axis=-1, largest=1, sorted=1
     )
     g.nodes.append(helper.make_node("Identity", [values], ["top_values"], name="top_values"))
     g.nodes.append(
@@ -190,12 +152,12 @@ def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_sc
     in_head = np.zeros(vocab, bool)
     in_head[model.head_ids] = True
     columns = g.op(
-        "Min", [slots, _i64(g, "head_last", len(model.head_ids) - 1)], "head_slots"
+        "Min", [slots, g.int64("head_last", len(model.head_ids) - 1)], "head_slots"
     )  # a rest token's slot may be past the head's end: clamp, Where drops it
     picked = g.op("Gather", [head_weight, columns], "head_rows", axis=1)  # int8 (D, 1, S)
     picked = g.op("Transpose", [picked], "head_rows_t", perm=[1, 2, 0])  # (1, S, D)
     token_scale = g.op("Gather", [head_scale, columns], "head_row_scale", axis=0)  # (1, S)
-    token_scale = g.op("Unsqueeze", [token_scale, _i64(g, "minus_one_axis", [-1])], "row_scale")
+    token_scale = g.op("Unsqueeze", [token_scale, g.int64("minus_one_axis", [-1])], "row_scale")
     unsmooth = g.const("embed.unsmooth", (1 / model.head_scale).astype(np.float32))  # (D,)
     rows = g.op("Cast", [picked], "head_rows_f", to=TensorProto.FLOAT)
     rows = g.op(
@@ -204,10 +166,10 @@ def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_sc
     if model.rest is None:
         return rows
     rest = store_matrix(g, "embed.rest", model.rest, float32_scales=True)
-    rest_slots = g.op("Min", [slots, _i64(g, "rest_last", len(model.rest_ids) - 1)], "rest_slots")
+    rest_slots = g.op("Min", [slots, g.int64("rest_last", len(model.rest_ids) - 1)], "rest_slots")
     rest_rows = gather(g, rest, rest_slots, "rest_rows")  # (1, S, D)
     kept = g.op("Gather", [g.const("embed.in_head", in_head), "input_ids"], "in_head")
-    kept = g.op("Unsqueeze", [kept, _i64(g, "minus_one_axis2", [-1])], "in_head_col")
+    kept = g.op("Unsqueeze", [kept, g.int64("minus_one_axis2", [-1])], "in_head_col")
     return g.op("Where", [kept, rows, rest_rows], "embedded")
 
 
@@ -217,7 +179,7 @@ def scatter_logits(g: GraphBuilder, short: str, head_ids: str, vocab: int) -> No
         "Concat",
         [
             g.op("Slice", [g.op("Shape", [short], "short_shape"), *_range(g, 0, 2)], "keep_dims"),
-            _i64(g, "vocab", [vocab]),
+            g.int64("vocab", [vocab]),
         ],
         "logits_shape",
         axis=0,
@@ -226,7 +188,7 @@ def scatter_logits(g: GraphBuilder, short: str, head_ids: str, vocab: int) -> No
     empty = g.op("ConstantOfShape", [shape], "logits_empty", value=minus_inf)
     ids = g.op(
         "Expand",
-        [g.op("Reshape", [head_ids, _i64(g, "ids_shape3", [1, 1, -1])], "ids3"),
+        [g.op("Reshape", [head_ids, g.int64("ids_shape3", [1, 1, -1])], "ids3"),
          g.op("Shape", [short], "short_shape2")],
         "ids_expanded",
     )  # fmt: skip
@@ -236,7 +198,4 @@ def scatter_logits(g: GraphBuilder, short: str, head_ids: str, vocab: int) -> No
 
 
 def _range(g: GraphBuilder, start: int, stop: int) -> list[str]:
-    return [_i64(g, g.name("start"), [start]), _i64(g, g.name("stop"), [stop])]
-
-
-__all__ = ["CpuModel", "Int8Columns", "build_cpu_graph", "dequantize_columns", "quantize_columns"]
+    return [g.int64(g.name("start"), [start]), g.int64(g.name("stop"), [stop])]

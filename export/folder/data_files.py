@@ -1,4 +1,4 @@
-"""Write each backend's graph with its own external data file.
+"""Write each backend's graph with its own external data file, and where the page may cut it.
 
     model.onnx      + model.onnx.data      the WebGPU graph (4/8-bit MatMulNBits)
     model-cpu.onnx  + model-cpu.onnx.data  the CPU graph (int8 MatMulInteger, its head)
@@ -24,9 +24,13 @@ SMALL = 1024  # bytes: smaller tensors stay inside the graph file
 
 @dataclass
 class GraphFile:
+    """One backend's graph as the folder holds it, and what conteur.json says about it."""
+
     model: str  # e.g. "model.onnx"
     data: str  # its external data file, e.g. "model.onnx.data"
     proto: onnx.ModelProto
+    head: dict  # {"kept", "of", "rule"}: the output tokens the graph gives logits for
+    session: dict  # how onnxruntime opens it (the graph module's SESSION)
 
     def data_files(self) -> list[str]:
         return [self.data]

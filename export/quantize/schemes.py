@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LAYER_KINDS = ("q", "k", "v", "o", "gate", "up", "down")
+from export.model.weights import LAYER_MATRICES
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Precision:
 
 
 @dataclass(frozen=True)
-class Band:
+class RowBand:
     """Rows [start, next band's start) of the tied embedding/head at one precision."""
 
     rows: int | None  # how many rows; None: the rest of the vocabulary
@@ -36,7 +36,7 @@ class Scheme:
 
     name: str
     layers: dict[str, Precision]
-    embedding: tuple[Band, ...]
+    embedding: tuple[RowBand, ...]
     description: str
 
     def bands(self, vocab_size: int) -> list[tuple[int, int, Precision]]:
@@ -53,6 +53,13 @@ class Scheme:
             start = stop
         return out
 
+    def bands_text(self, vocab_size: int) -> str:
+        """The bands in words, e.g. "rows 0-32,767 int8/b32, rows 32,768-262,143 int4/b32"."""
+        return ", ".join(
+            f"rows {start:,}-{stop - 1:,} {precision}"
+            for start, stop, precision in self.bands(vocab_size)
+        )
+
     def to_json(self) -> dict:
         return {
             "name": self.name,
@@ -68,7 +75,7 @@ class Scheme:
 
 
 def _uniform(p: Precision) -> dict[str, Precision]:
-    return {kind: p for kind in LAYER_KINDS}
+    return {kind: p for kind in LAYER_MATRICES}
 
 
 INT4 = Precision(4, 32)
@@ -83,32 +90,32 @@ SCHEMES = {
     "default": Scheme(
         "default",
         _uniform(INT8),
-        (Band(FREQUENT_ROWS, INT8), Band(None, INT4)),
+        (RowBand(FREQUENT_ROWS, INT8), RowBand(None, INT4)),
         "8-bit layers; embedding/head: the 32,768 most frequent tokens 8 bit, the rest int4",
     ),
     "compact": Scheme(
         "compact",
         {**_uniform(INT8), "q": INT4, "k": INT4, "o": INT4},
-        (Band(FREQUENT_ROWS, INT8), Band(None, INT4)),
+        (RowBand(FREQUENT_ROWS, INT8), RowBand(None, INT4)),
         "like default, with int4 attention q, k and output matrices",
     ),
     "head16": Scheme(
         "head16",
         _uniform(INT8),
-        (Band(None, INT4_FINE),),
+        (RowBand(None, INT4_FINE),),
         "8-bit layers; embedding/head int4 with blocks of 16",
     ),
     "mixed": Scheme(
         "mixed",
         {**_uniform(INT4), "up": INT8, "down": INT8, "v": INT8},
-        (Band(None, INT4),),
+        (RowBand(None, INT4),),
         "8-bit ffn up/down and attention v, int4 elsewhere (block 32)",
     ),
-    "int4": Scheme("int4", _uniform(INT4), (Band(None, INT4),), "plain int4 everywhere"),
+    "int4": Scheme("int4", _uniform(INT4), (RowBand(None, INT4),), "plain int4 everywhere"),
     "int8": Scheme(
         "int8",
         _uniform(INT8),
-        (Band(131072, INT8), Band(None, INT8)),  # two bands: each tensor stays < 128 MB
+        (RowBand(131072, INT8), RowBand(None, INT8)),  # two bands: each tensor stays < 128 MB
         "8 bit everywhere",
     ),
 }

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import onnxruntime
+
 from pyshell.onnx_runner import OnnxRunner
 from pyshell.tokenizer import Tokenizer
 
@@ -36,10 +38,8 @@ def compute_self_check(model_dir: Path, text: str = SELF_CHECK_TEXT) -> dict:
     Runs the graph with CPython onnxruntime (CPU): the prompt, then DECODE_STEPS
     steps each feeding the previous step's best candidate.
     """
-    import onnxruntime
-
     tokenizer = Tokenizer.from_file(model_dir / "tokenizer.model")
-    runner = OnnxRunner(model_dir)
+    runner = OnnxRunner(model_dir, backend="webgpu")  # the graph the page checks
     prompt_ids = tokenizer.encode(text, add_bos=True)
     steps, feed = [], prompt_ids
     for _ in range(1 + DECODE_STEPS):

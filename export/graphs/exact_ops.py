@@ -1,6 +1,6 @@
 """The CPU graph's float parts, computed so that every platform gets the same bits.
 
-The CPU graph rounds each matrix input to int8 (export/cpu_graph.py). A value
+The CPU graph rounds each matrix input to int8 (export/graphs/cpu_graph.py). A value
 within a last-bit difference of a rounding tie goes either way, then the next
 roundings follow, so onnxruntime on x86 (CPython) and onnxruntime-web on wasm
 drifted apart by up to half a logit within 24 tokens. Their fused float kernels
@@ -13,7 +13,7 @@ RoPE tables, attention (scores, softmax, weighted sum) and gelu. Two float64
 results differ by about 1e-16, so their float32 roundings agree unless a value
 falls within that distance of a float32 rounding boundary: about one in 10^8.
 Everything left in float32 is a single IEEE operation per element (Mul, Add,
-Div), which every platform rounds alike. Same functions as graph.FusedOps; the
+Div), which every platform rounds alike. Same functions as fused_ops.FusedOps; the
 costs (float64 attention, more nodes) are measured in docs/export.md.
 """
 
@@ -24,8 +24,9 @@ import math
 import numpy as np
 from onnx import TensorProto
 
-from export.config import GemmaConfig
-from export.graph import GraphBuilder, StepInputs
+from export.graphs.builder import GraphBuilder
+from export.graphs.step import StepInputs
+from export.model.config import GemmaConfig
 
 F64 = TensorProto.DOUBLE
 F32 = TensorProto.FLOAT

@@ -6,14 +6,16 @@ Q/K are in Hugging Face layout, and the embedding is not pre-scaled.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+import gguf
 import numpy as np
+from gguf.quants import dequantize
 
-from export.config import GemmaConfig
 from export.errors import SourceError
-from export.weights import Source, Weights
+from export.model.config import GemmaConfig
+from export.model.weights import Source, Weights
+from export.sources.checksum import sha256_file
 
 GGUF_MAGIC = b"GGUF"
 
@@ -35,18 +37,8 @@ _LAYER_NAMES = {
 }
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def open_reader(path: Path):
     """Open a GGUF, turning every way it can be broken into one clear error."""
-    import gguf
-
     if not path.is_file():
         raise SourceError(f"{path}: no such GGUF file")
     with open(path, "rb") as f:
@@ -127,8 +119,6 @@ def read_gguf(path: Path, progress=None) -> tuple[Weights, object]:
     Returns the weights and the open reader (the tokenizer fields live there).
     `progress(done, total, name)` is called after each tensor.
     """
-    from gguf.quants import dequantize
-
     path = Path(path)
     reader = open_reader(path)
     config = read_config(reader, path)

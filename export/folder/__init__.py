@@ -1,0 +1,9 @@
+"""The model folder on disk: its layout and version, its files, written all at once.
+
+layout.py        file names, EXPORT_VERSION, is_current
+data_files.py    each graph with its own external data file, and its chunk offsets
+notice.py        the NOTICE of modifications (both graphs)
+conteur_json.py  conteur.json, the folder's description
+write.py         every file of the folder into a staging folder
+atomic.py        the staging folder replaces the target at once, or nothing does
+"""
