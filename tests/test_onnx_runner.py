@@ -38,6 +38,23 @@ def toy_logits(ids: list[int]) -> np.ndarray:
     return np.cumsum(embed[ids], axis=0) @ head
 
 
+# The exporter's choices per backend (export/graphs/webgpu_graph.py, cpu_graph.py).
+SESSIONS = {
+    "webgpu": {
+        "graph_optimization": "all",
+        "execution_mode": "sequential",
+        "inter_op_threads": None,
+    },
+    "wasm": {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1},
+}
+
+
+def toy_graph(session: dict) -> dict:
+    """A conteur.json `graphs` entry for the toy graph (its weights sit inside model.onnx)."""
+    head = {"kept": VOCAB, "of": VOCAB, "rule": "full"}
+    return {"model": "model.onnx", "data": [], "data_chunks": {}, "head": head, "session": session}
+
+
 def write_toy_model(folder: Path) -> Path:
     """A model folder whose graph has Conteur's I/O: KV concat, cumulative sum, top-k."""
     from onnx import TensorProto, helper, numpy_helper, save_model
@@ -97,6 +114,7 @@ def write_toy_model(folder: Path) -> Path:
         },
         "tokens": {"pad": 0, "eos": 1, "bos": 2, "unk": 3},
         "graph": {"top_k": TOP_K},
+        "graphs": {backend: toy_graph(session) for backend, session in SESSIONS.items()},
     }  # fmt: skip
     (folder / "conteur.json").write_text(json.dumps(config))
     return folder
