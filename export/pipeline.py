@@ -15,7 +15,6 @@ from export.checks.eval_text import source_logits
 from export.checks.self_check import compute_self_check
 from export.checks.webgpu_check import check_webgpu_graph
 from export.folder.atomic import atomic_folder
-from export.folder.conteur_json import head_entry, write_conteur_json
 from export.folder.data_files import GraphFile
 from export.folder.layout import (
     CPU_DATA_FILE,
@@ -25,7 +24,7 @@ from export.folder.layout import (
     MODEL_FILE,
     check_output_writable,
 )
-from export.folder.write import write_folder
+from export.folder.write import head_entry, write_conteur_json, write_folder
 from export.graphs import cpu_graph, webgpu_graph
 from export.progress import Progress
 from export.quantize.cpu_model import prepare_cpu_model

@@ -10,17 +10,15 @@ Fidelity: like the WebGPU graph's, plus what a trimmed head loses
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from export.checks.eval_text import check_ids, source_logits
+from export.checks.eval_text import graph_logits, source_logits
 from export.checks.metrics import head_fidelity, log_softmax
-from export.checks.onnx_io import onnx_logits, session
 from export.checks.webgpu_check import GRAPH_TOLERANCE
 from export.errors import ExportError
-from export.folder.layout import CONFIG_FILE, CPU_MODEL_FILE
+from export.folder.layout import CPU_MODEL_FILE
 from export.model import reference
 from export.model.weights import Weights
 from export.quantize.blocks import dequantize
@@ -67,13 +65,9 @@ def check_cpu_graph(
     text: str | None = None,
     source: np.ndarray | None = None,
 ) -> dict:
-    """Run after every export, on the CPU graph, before the folder is put in place.
-
-    `source`: eval_text.source_logits for the same text, when already computed.
-    """
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    ids = check_ids(folder, text)
-    model = onnx_logits(session(folder, CPU_MODEL_FILE), config, ids)
+    """The CPU graph against the rounded reference (GRAPH_KL), then its fidelity with
+    the trimmed head's lost mass; `source` as for check_webgpu_graph."""
+    ids, model = graph_logits(folder, CPU_MODEL_FILE, text)
     head = dequantize_columns(cpu.head)  # (L, D)
     same = reference.logits(ids, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows)
     agreement = draw_agreement(same, model[:, cpu.head_ids])

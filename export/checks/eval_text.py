@@ -1,12 +1,16 @@
-"""What the built-in checks read: the evaluation story's token ids, and the reference on them."""
+"""What the built-in checks read: the evaluation story's ids, a graph's logits and the
+reference's on them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
+from export.checks.onnx_io import onnx_logits, session
 from export.errors import ExportError
+from export.folder.layout import CONFIG_FILE
 from export.model import reference
 from export.model.weights import Weights
 from pyshell.tokenizer import Tokenizer
@@ -26,6 +30,13 @@ def tokenize(folder: Path, text: str) -> list[int]:
 def check_ids(folder: Path, text: str | None = None) -> list[int]:
     """The built-in checks' token ids: `text`, or the bundled evaluation story."""
     return tokenize(folder, text if text is not None else DEFAULT_TEXT.read_text())
+
+
+def graph_logits(folder: Path, model_file: str, text: str | None) -> tuple[list[int], np.ndarray]:
+    """The check text's ids, and the graph's (S, vocab) logits on them in one pass."""
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    ids = check_ids(folder, text)
+    return ids, onnx_logits(session(folder, model_file), config, ids)
 
 
 def source_logits(folder: Path, weights: Weights, text: str | None = None) -> np.ndarray:

@@ -9,16 +9,14 @@ Two questions, kept apart:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from export.checks.eval_text import check_ids, source_logits
+from export.checks.eval_text import graph_logits, source_logits
 from export.checks.metrics import fidelity
-from export.checks.onnx_io import onnx_logits, session
 from export.errors import ExportError
-from export.folder.layout import CONFIG_FILE, MODEL_FILE
+from export.folder.layout import MODEL_FILE
 from export.model import reference
 from export.model.weights import Weights
 from export.quantize.quantized_model import QuantizedModel, dequantized_tensors
@@ -33,13 +31,10 @@ def check_webgpu_graph(
     text: str | None = None,
     source: np.ndarray | None = None,
 ) -> dict:
-    """Run after every export; raises unless the graph computes the reference.
-
-    `source`: eval_text.source_logits for the same text, when already computed.
-    """
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    ids = check_ids(folder, text)
-    model = onnx_logits(session(folder, MODEL_FILE), config, ids)
+    """Raises unless the graph computes the reference on its own weights; returns the
+    graph's fidelity against `source` (the reference on the source weights, computed
+    here when not given)."""
+    ids, model = graph_logits(folder, MODEL_FILE, text)
     same_weights = reference.logits(ids, dequantized_tensors(quantized), weights.config)
     max_diff = float(np.abs(model - same_weights).max())
     del same_weights

@@ -3,7 +3,6 @@
 layout.py        file names, EXPORT_VERSION, is_current
 data_files.py    each graph with its own external data file, and its chunk offsets
 notice.py        the NOTICE of modifications (both graphs)
-conteur_json.py  conteur.json, the folder's description
-write.py         every file of the folder into a staging folder
+write.py         every file of the folder into a staging folder, conteur.json last
 atomic.py        the staging folder replaces the target at once, or nothing does
 """

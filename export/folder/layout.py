@@ -3,7 +3,7 @@
 model.onnx      + model.onnx.data      the WebGPU graph (export/graphs/webgpu_graph.py)
 model-cpu.onnx  + model-cpu.onnx.data  the CPU graph (export/graphs/cpu_graph.py)
 tokenizer.model, tokenizer.pieces      the tokenizer and its fast-load cache
-conteur.json                           the folder's description (export/folder/conteur_json.py)
+conteur.json                           the folder's description (export/folder/write.py)
 GEMMA_TERMS.html, NOTICE               the terms and the notice of modifications
 """
 

@@ -20,6 +20,12 @@ LAYER_MATRICES = ("q", "k", "v", "o", "gate", "up", "down")
 LAYER_NORMS = ("attn_norm", "q_norm", "k_norm", "post_attn_norm", "ffn_norm", "post_ffn_norm")
 
 
+def layer_tensor_name(numbered: str, names: dict[str, str]) -> str | None:
+    """ "{layer}.{a source's name}" -> "layers.{layer}.{canonical name}", None if unknown."""
+    layer, rest = numbered.split(".", 1)
+    return f"layers.{layer}.{names[rest]}" if rest in names else None
+
+
 @dataclass
 class Source:
     """Where the weights came from, for conteur.json and the NOTICE."""

@@ -14,7 +14,7 @@ from gguf.quants import dequantize
 
 from export.errors import SourceError
 from export.model.config import GemmaConfig
-from export.model.weights import Source, Weights
+from export.model.weights import Source, Weights, layer_tensor_name
 from export.sources.checksum import sha256_file
 
 GGUF_MAGIC = b"GGUF"
@@ -99,9 +99,7 @@ def canonical_name(gguf_name: str) -> str | None:
     if base == "output_norm":
         return "final_norm"
     if base.startswith("blk."):
-        _, layer, rest = base.split(".", 2)
-        if rest in _LAYER_NAMES:
-            return f"layers.{layer}.{_LAYER_NAMES[rest]}"
+        return layer_tensor_name(base.removeprefix("blk."), _LAYER_NAMES)
     return None
 
 

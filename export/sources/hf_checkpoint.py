@@ -15,7 +15,7 @@ import numpy as np
 
 from export.errors import SourceError
 from export.model.config import GemmaConfig
-from export.model.weights import Source, Weights
+from export.model.weights import Source, Weights, layer_tensor_name
 from export.sources.checksum import sha256_file
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
@@ -118,9 +118,7 @@ def canonical_name(hf_name: str) -> str | None:
     if base == "norm":
         return "final_norm"
     if base.startswith("layers."):
-        _, layer, rest = base.split(".", 2)
-        if rest in _LAYER_NAMES:
-            return f"layers.{layer}.{_LAYER_NAMES[rest]}"
+        return layer_tensor_name(base.removeprefix("layers."), _LAYER_NAMES)
     return None
 
 
