@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from export.folder.layout import CPU_DATA_FILE, CPU_MODEL_FILE, DATA_FILE, MODEL_FILE
 from export.model.weights import Source
 from export.quantize.schemes import Scheme
 
@@ -38,7 +39,7 @@ def notice_text(source: Source, variant: str, scheme: Scheme, vocab_size: int, h
             "and give the same outputs;"
         ),
         (
-            "model.onnx + model.onnx.data, the WebGPU graph: contrib operators MatMulNBits, "
+            f"{MODEL_FILE} + {DATA_FILE}, the WebGPU graph: contrib operators MatMulNBits, "
             "GatherBlockQuantized, GroupQueryAttention, RotaryEmbedding and "
             "SimplifiedLayerNormalization; weights dequantized from the source and re-quantized "
             f'with the "{scheme.name}" scheme ({scheme.description}): layer matrices {layers}, '
@@ -47,7 +48,7 @@ def notice_text(source: Source, variant: str, scheme: Scheme, vocab_size: int, h
             "scales in float16;"
         ),
         (
-            "model-cpu.onnx + model-cpu.onnx.data, the CPU (WebAssembly) graph: each layer "
+            f"{CPU_MODEL_FILE} + {CPU_DATA_FILE}, the CPU (WebAssembly) graph: each layer "
             "matrix smoothed per input channel (scales measured on stories the model wrote, "
             "folded into the norm weights and the up-projection so that the function is "
             "unchanged), then rounded to int8 with one scale per output column and run by "
