@@ -209,7 +209,7 @@ def _suggestions(results: dict) -> list[str]:
         if speed > 1.15 and same and "thread" not in name and _clear_win(what_if, name):
             out.append(f"- {name}: measured ×{speed:.2f} faster decoding above, same tokens.")
     out.append(
-        "- Most Cast time is the CPU graph's float64 detours (export/exact_ops.py: "
+        "- Most Cast time is the CPU graph's float64 detours (export/graphs/exact_ops.py: "
         "RMSNorm, attention and gelu in float64, so x86 and wasm give the same bits): "
         "about 30 small casts a layer, each mostly per-op overhead in wasm. Fusing q/k/v "
         "and gate/up into one MatMulInteger each would also drop a dozen ops a layer."

@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.memory import MemorySampler
 from bench.prompts import Prompt
 from bench.server import Traffic
-from web.chromium import CHROMIUM, CHROMIUM_ARGS  # no WebGPU flag: WASM only
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS  # no WebGPU flag: WASM only
 
 LOAD_TIMEOUT_MS = 10 * 60 * 1000
 WARMUP_TOKENS = 2

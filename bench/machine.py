@@ -8,7 +8,9 @@ import platform
 import subprocess
 from pathlib import Path
 
-from web.chromium import CHROMIUM
+import onnxruntime
+
+from harness.chromium import CHROMIUM
 
 
 def cpu_model() -> str:
@@ -57,8 +59,6 @@ def load_average() -> list[float]:
 
 def describe(root: Path) -> dict:
     """Everything RESULTS.md states about where and with what it ran."""
-    import onnxruntime
-
     bench_modules = root / "bench" / "node_modules"
     return {
         "cores": os.cpu_count(),

@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
+
 from bench.browser import Trial, token_metrics
 from bench.memory import MemorySampler
 from bench.prompts import Prompt
@@ -24,7 +26,7 @@ WARMUP_TOKENS = 4
 
 def available() -> bool:
     try:
-        import llama_cpp  # noqa: F401
+        import llama_cpp  # noqa: F401 (optional: built from source, see the module docstring)
     except Exception:  # noqa: BLE001 (a broken build raises more than ImportError)
         return False
     return True
@@ -32,7 +34,7 @@ def available() -> bool:
 
 def version() -> str | None:
     try:
-        import llama_cpp
+        import llama_cpp  # optional: see available()
 
         return getattr(llama_cpp, "__version__", "?")
     except Exception:  # noqa: BLE001 (see available())
@@ -95,8 +97,7 @@ def _generate(llm, ids: list[int], max_new_tokens: int) -> tuple[float, list[flo
 
 def _last_logits(llm):
     """The last evaluated position's logits, straight from llama.cpp's context."""
-    import llama_cpp
-    import numpy as np
+    import llama_cpp  # optional: the child process runs only when available()
 
     pointer = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
     return np.ctypeslib.as_array(pointer, shape=(llm.n_vocab(),))
@@ -104,7 +105,7 @@ def _last_logits(llm):
 
 def main(argv: list[str]) -> int:
     """Child process: read the request on stdin, print one JSON line."""
-    from llama_cpp import Llama
+    from llama_cpp import Llama  # optional: the child process runs only when available()
 
     request = json.loads(sys.stdin.read())
     started = time.perf_counter()

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
+
+from pyshell.config import ModelConfig
 
 HINT = re.compile(r"^(?P<base>.+?)(?:\.part(?P<plane>\d+))?_\d+$")
 INT8_HINT = re.compile(r"^(?P<base>.+?)\.acc_\d+$")  # export/cpu_graph.py's MatMulInteger
@@ -26,14 +29,11 @@ LAYER = re.compile(r"^layers\.\d+\.(?P<kind>\w+)$")
 
 
 def graph_file(model_dir: Path, backend: str = "wasm") -> Path:
-    """The graph `backend` runs (conteur.json `graphs`), model.onnx for older folders."""
-    config = json.loads((model_dir / "conteur.json").read_text())
-    return model_dir / (config.get("graphs") or {}).get(backend, {}).get("model", "model.onnx")
+    """The graph `backend` runs (conteur.json `graphs`)."""
+    return model_dir / ModelConfig.from_file(model_dir).graph(backend).model
 
 
 def _session(model_path: Path, threads: int, profile_prefix: str | None = None):
-    import onnxruntime as ort
-
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3

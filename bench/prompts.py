@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import sentencepiece as spm
+
 STORY = """\
 Once upon a time, in a small village between the mountains and the sea, there lived an old \
 clockmaker named Elias. Every morning he opened the green shutters of his shop, swept the \
@@ -69,8 +71,6 @@ class Prompt:
 
 def make_prompts(tokenizer_model: Path, lengths: tuple[int, ...] = LENGTHS) -> list[Prompt]:
     """Cut STORY to exactly `length` tokens (BOS included) for each length."""
-    import sentencepiece as spm
-
     sp = spm.SentencePieceProcessor(model_file=str(tokenizer_model))
     bos = sp.bos_id()
     pieces = sp.encode(STORY, out_type=int)

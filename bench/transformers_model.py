@@ -33,20 +33,15 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from export.config import GemmaConfig
-from export.graph import (
-    MS,
-    OPSET,
-    GraphBuilder,
-    StepInputs,
-    decoder_layer,
-    matmul,
-    rms,
-    rope_tables,
-    store_matrix,
-)
-from export.quantize import QuantizedMatrix, quantize
-from export.weights import LAYER_MATRICES
+from export.graphs.builder import MS, OPSET, GraphBuilder
+from export.graphs.decoder import decoder_layer
+from export.graphs.fused_ops import rms, rope_tables
+from export.graphs.step import StepInputs
+from export.graphs.stored_matrix import matmul, store_matrix
+from export.model.config import GemmaConfig
+from export.model.weights import LAYER_MATRICES
+from export.quantize.blocks import QuantizedMatrix, quantize
+from export.sources.gguf_file import field_value, read_gguf
 
 MODEL_FILE = "model_q4.onnx"
 DATA_FILE = "model_q4.onnx_data"
@@ -225,8 +220,6 @@ def tokenizer_files(node_modules: Path) -> dict[str, Path]:
 
 def build_folder(gguf: Path, out: Path, node_modules: Path, log=print) -> Path:
     """Write the transformers.js model folder at `out` (kept when already current)."""
-    from export.gguf_source import field_value, read_gguf
-
     stamp = out / "bench-stamp.json"
     want = {"layout": LAYOUT_VERSION, "gguf": gguf.name, "gguf_bytes": gguf.stat().st_size}
     if stamp.is_file() and json.loads(stamp.read_text()) == want:

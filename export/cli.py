@@ -8,8 +8,12 @@ import resource
 import sys
 from pathlib import Path
 
+from export.checks.verify import verify_folder
 from export.errors import ExportError
-from export.scheme import SCHEMES
+from export.folder.layout import is_current
+from export.pipeline import export_model
+from export.progress import Progress
+from export.quantize.schemes import SCHEMES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="shortlist",
         choices=["shortlist", "full"],
         help="the CPU graph's output head: the story shortlist of Gemma 3 "
-        "(export/head_shortlist.py; faster) or every token (default %(default)s)",
+        "(export/quantize/shortlist.py; faster) or every token (default %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     return parser.parse_args(argv)
@@ -67,13 +71,8 @@ def peak_memory_mb() -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from export.pipeline import export_model, is_current
-    from export.progress import Progress
-
     out = args.out or REPO_ROOT / "models" / args.name
     if args.verify is not None:
-        from export.verify import verify_folder
-
         try:
             text = args.verify.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -11,15 +11,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CONFIG_FILE", "VARIANTS", "ConfigError", "ModelConfig", "SpecialTokens"]
+__all__ = [
+    "BACKENDS",
+    "CONFIG_FILE",
+    "VARIANTS",
+    "BackendGraph",
+    "ConfigError",
+    "ModelConfig",
+    "OutputHead",
+    "SessionOptions",
+    "SpecialTokens",
+    "read_graphs",
+]
 
 CONFIG_FILE = "conteur.json"
 FORMAT = "conteur-model"
 FORMAT_VERSION = 1
 VARIANTS = ("pretrained", "instruction-tuned")
+BACKENDS = ("webgpu", "wasm")  # conteur.json `graphs`: one graph per backend
+GRAPH_OPTIMIZATIONS = ("all", "disabled")  # onnxruntime's graph optimizations: all or none
+EXECUTION_MODES = ("sequential", "parallel")
 # Fields of "architecture" the Python side relies on; all positive integers.
 ARCHITECTURE_INTS = (
     "num_layers",
@@ -53,6 +67,43 @@ class SpecialTokens:
 
 
 @dataclass(frozen=True)
+class OutputHead:
+    """Which output tokens a graph gives logits for (the others get -inf)."""
+
+    kept: int  # tokens with a logit
+    of: int  # the vocabulary
+    rule: str  # "full", or how the kept tokens were chosen (the story shortlist)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How onnxruntime must open a graph; the exporter decides (export/graphs/), every
+    runtime follows: onnxruntime-web in the page, pyshell's OnnxRunner in CPython."""
+
+    graph_optimization: str  # "all" | "disabled"
+    execution_mode: str  # "sequential" | "parallel"
+    inter_op_threads: int | None  # None: onnxruntime's default
+
+
+@dataclass(frozen=True)
+class BackendGraph:
+    """The graph one backend runs, from conteur.json `graphs.<backend>`."""
+
+    backend: str  # "webgpu" or "wasm"
+    model: str  # the graph file, e.g. "model-cpu.onnx"
+    data: tuple[str, ...]  # its external data files, as the graph names them
+    # Byte offsets (first 0) where the page may cut each data file: tensor boundaries.
+    data_chunks: Mapping[str, tuple[int, ...]] = field(hash=False)
+    head: OutputHead
+    session: SessionOptions
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The graph's file, then its data files: what this backend downloads of the model."""
+        return (self.model, *self.data)
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """What pyshell needs to know about an exported model folder."""
 
@@ -67,6 +118,15 @@ class ModelConfig:
     context_length: int  # most tokens (prompt + generated) the model attends to
     tokens: SpecialTokens
     top_k: int  # candidates the graph returns per step (`top_ids`, `top_values`)
+    graphs: Mapping[str, BackendGraph] = field(hash=False)  # backend -> the graph it runs
+
+    def graph(self, backend: str) -> BackendGraph:
+        """The graph `backend` ("webgpu" or "wasm") runs: the one place that rule is read."""
+        if backend not in self.graphs:
+            raise ConfigError(
+                f"unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})"
+            )
+        return self.graphs[backend]
 
     @property
     def stop_ids(self) -> frozenset[int]:
@@ -129,7 +189,99 @@ class ModelConfig:
         name = data.get("name", "model")
         if not isinstance(name, str):
             raise ConfigError('"name" must be a string')
-        return cls(name=name, variant=variant, tokens=tokens, top_k=top_k, **arch)
+        graphs = read_graphs(data)
+        return cls(name=name, variant=variant, tokens=tokens, top_k=top_k, graphs=graphs, **arch)
+
+
+def read_graphs(data: Mapping) -> dict[str, BackendGraph]:
+    """conteur.json `graphs`, checked: the graph each backend runs.
+
+    Every export since the CPU graph writes one entry per backend; a folder without
+    them comes from an older exporter and is refused (`is_current` re-exports it).
+    """
+    if "graphs" not in data:
+        raise ConfigError(
+            'the "graphs" section is missing: the folder comes from an older exporter; '
+            "re-export the model"
+        )
+    section = _section(data, "graphs")
+    return {backend: _graph(section, backend) for backend in BACKENDS}
+
+
+def _graph(section: Mapping, backend: str) -> BackendGraph:
+    entry = section.get(backend)
+    where = f"graphs.{backend}"
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f'"graphs" has no usable "{backend}" entry')
+    model = entry.get("model")
+    if not isinstance(model, str) or not model:
+        raise ConfigError(f"{where}.model must be a file name (got {model!r})")
+    data = entry.get("data")
+    if not isinstance(data, list) or not all(isinstance(n, str) and n for n in data):
+        raise ConfigError(f"{where}.data must be a list of file names (got {data!r})")
+    return BackendGraph(
+        backend=backend,
+        model=model,
+        data=tuple(data),
+        data_chunks=_data_chunks(_object(entry, "data_chunks", where), data, where),
+        head=_head(_object(entry, "head", where), f"{where}.head"),
+        session=_session(_object(entry, "session", where), f"{where}.session"),
+    )
+
+
+def _object(entry: Mapping, key: str, where: str) -> Mapping:
+    value = entry.get(key)
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}.{key} must be an object (got {value!r})")
+    return value
+
+
+def _data_chunks(chunks: Mapping, data: list[str], where: str) -> dict[str, tuple[int, ...]]:
+    found = {}
+    for name in data:
+        starts = chunks.get(name)
+        if (
+            not isinstance(starts, list)
+            or not starts
+            or starts[0] != 0
+            or not all(_is_int(s) for s in starts)
+            or starts != sorted(set(starts))
+        ):
+            raise ConfigError(
+                f"{where}.data_chunks.{name} must be ascending byte offsets from 0 (got {starts!r})"
+            )
+        found[name] = tuple(starts)
+    return found
+
+
+def _head(section: Mapping, where: str) -> OutputHead:
+    kept, of = _positive_int(section, "kept", where), _positive_int(section, "of", where)
+    rule = section.get("rule")
+    if kept > of or not isinstance(rule, str):
+        raise ConfigError(f"{where} must keep at most its {of} tokens and name its rule")
+    return OutputHead(kept=kept, of=of, rule=rule)
+
+
+def _session(section: Mapping, where: str) -> SessionOptions:
+    optimization = section.get("graph_optimization")
+    mode = section.get("execution_mode")
+    threads = section.get("inter_op_threads")
+    if optimization not in GRAPH_OPTIMIZATIONS:
+        raise ConfigError(
+            f"{where}.graph_optimization must be one of {', '.join(GRAPH_OPTIMIZATIONS)} "
+            f"(got {optimization!r})"
+        )
+    if mode not in EXECUTION_MODES:
+        raise ConfigError(
+            f"{where}.execution_mode must be one of {', '.join(EXECUTION_MODES)} (got {mode!r})"
+        )
+    if threads is not None and not (_is_int(threads) and threads > 0):
+        raise ConfigError(f"{where}.inter_op_threads must be a positive integer or null")
+    return SessionOptions(optimization, mode, threads)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_format(data: Mapping) -> None:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -274,9 +276,6 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
 
 def report(rows: list[dict], settings: dict, argv: list[str]) -> str:
     """The table as a markdown section that says how it was made."""
-    import os
-    import platform
-
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     return "\n".join([

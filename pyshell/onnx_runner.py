@@ -12,75 +12,80 @@ imports it, so the package stays dependency-free for Pyodide.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from pyshell.config import ModelConfig
+from pyshell.config import CONFIG_FILE, ModelConfig, SessionOptions
 from pyshell.runner import Candidates, ContextFullError
 
-__all__ = ["ModelFolderError", "OnnxRunner"]
+__all__ = ["ModelFolderError", "OnnxRunner", "session_options"]
 
-MODEL_FILE = "model.onnx"  # the WebGPU graph; folders before the CPU graph have only this one
 PAST_PREFIX, PRESENT_PREFIX = "past_key_values.", "present."
+OPTIMIZATION_LEVELS = {
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+}
+EXECUTION_MODES = {
+    "sequential": ort.ExecutionMode.ORT_SEQUENTIAL,
+    "parallel": ort.ExecutionMode.ORT_PARALLEL,
+}
 
 
 class ModelFolderError(FileNotFoundError):
     """The model folder is missing or incomplete."""
 
 
-def _check_folder(model_dir: Path) -> None:
-    if not model_dir.is_dir():
+def _check_file(path: Path) -> None:
+    if not path.parent.is_dir():
         raise ModelFolderError(
-            f"no model folder at {model_dir}: export one first with `python -m export` "
+            f"no model folder at {path.parent}: export one first with `python -m export` "
             "(or ./conteur serve)"
         )
-    for name in (MODEL_FILE, "conteur.json"):
-        if not (model_dir / name).is_file():
-            raise ModelFolderError(
-                f"{model_dir} has no {name}: it is not a complete model folder (re-export it)"
-            )
+    if not path.is_file():
+        raise ModelFolderError(
+            f"{path.parent} has no {path.name}: it is not a complete model folder (re-export it)"
+        )
 
 
-def graph_file(model_dir: Path, backend: str) -> str:
-    """The graph the page runs on `backend` ("webgpu" or "wasm"), from conteur.json."""
-    graphs = json.loads((model_dir / "conteur.json").read_text()).get("graphs") or {}
-    return graphs.get(backend, {}).get("model", MODEL_FILE)
+def session_options(session: SessionOptions, threads: int | None = None) -> ort.SessionOptions:
+    """conteur.json's `session` for a graph, as onnxruntime's options (the page maps the same
+    entry onto onnxruntime-web's), with `threads` intra-op threads (default: all cores)."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = OPTIMIZATION_LEVELS[session.graph_optimization]
+    options.execution_mode = EXECUTION_MODES[session.execution_mode]
+    if session.inter_op_threads is not None:
+        options.inter_op_num_threads = session.inter_op_threads
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.log_severity_level = 3  # errors only: keep the CLI's output clean
+    return options
 
 
 class OnnxRunner:
     """Runs one of the folder's graphs one step at a time, keeping the KV cache in numpy.
 
     `threads`: onnxruntime's intra-op threads (default: all cores).
-    `backend`: whose graph to run: "webgpu" (model.onnx, the default) or "wasm"
-    (the CPU graph, int8 with the story shortlist head), so CPython can replay
-    exactly what the page computed.
+    `backend`: whose graph to run (conteur.json `graphs`): "webgpu" (model.onnx, the
+    default) or "wasm" (the CPU graph, int8 with the story shortlist head), opened with
+    that graph's own session options, so CPython replays exactly what the page computed.
     """
 
     def __init__(
         self, model_dir: str | Path, threads: int | None = None, backend: str = "webgpu"
     ) -> None:
         self.model_dir = Path(model_dir)
-        _check_folder(self.model_dir)
-        self.model_file = graph_file(self.model_dir, backend)
+        _check_file(self.model_dir / CONFIG_FILE)
         self.config = ModelConfig.from_file(self.model_dir)
+        graph = self.config.graph(backend)
+        self.model_file = graph.model
+        _check_file(self.model_dir / self.model_file)
         self.context_length = self.config.context_length
-        options = ort.SessionOptions()
-        # The page opens the CPU graph with optimizations off, and the graph is written
-        # to give the same bits everywhere (export/exact_ops.py): onnxruntime's fusions
-        # would change its arithmetic here, so run it as written, as the page does.
-        options.graph_optimization_level = (
-            ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-            if backend == "wasm"
-            else ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        )
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.log_severity_level = 3  # errors only: keep the CLI's output clean
         self.session = ort.InferenceSession(
-            str(self.model_dir / self.model_file), options, providers=["CPUExecutionProvider"]
+            str(self.model_dir / self.model_file),
+            session_options(graph.session, threads),
+            providers=["CPUExecutionProvider"],
         )
         self._past_names = [
             i.name for i in self.session.get_inputs() if i.name.startswith(PAST_PREFIX)

@@ -63,7 +63,7 @@ def run_export(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def tiny_sources() -> dict:
     """The tiny model written both ways, plus its float32 weights and config."""
-    from export.tokenizer_model import tokenizer_fields_from_model
+    from export.sources.tokenizer_model import tokenizer_fields_from_model
     from tests.tiny_model import random_tensors, tiny_config, write_gguf, write_hf
 
     folder = TEST_MODELS / "tiny-sources"
@@ -95,7 +95,7 @@ def tiny_model_dir(tiny_sources) -> Path:
 @pytest.fixture(scope="session")
 def real_model_dir() -> Path:
     """The real Gemma 3 270M export (models/gemma-3-270m), made once and reused."""
-    from export.pipeline import is_current
+    from export.folder.layout import is_current
 
     if not is_current(REAL_MODEL):
         result = run_export()
@@ -112,7 +112,7 @@ def real_config(real_model_dir) -> dict:
 @pytest.fixture(scope="session")
 def real_source_weights(real_model_dir):
     """Float32 weights of the source GGUF (the fidelity reference), read once."""
-    from export.gguf_source import read_gguf
+    from export.sources.gguf_file import read_gguf
 
     weights, _ = read_gguf(ROOT / "build" / "cache" / "gemma-3-270m-q4_k_m.gguf")
     return weights
@@ -121,7 +121,7 @@ def real_source_weights(real_model_dir):
 @pytest.fixture(scope="session")
 def real_exported_tensors(real_source_weights) -> dict:
     """The float32 values of the weights the exported graph computes with."""
-    from export.quantized_model import dequantized_tensors, quantize_weights
-    from export.scheme import SCHEMES
+    from export.quantize.quantized_model import dequantized_tensors, quantize_weights
+    from export.quantize.schemes import SCHEMES
 
     return dequantized_tensors(quantize_weights(real_source_weights, SCHEMES["default"]))

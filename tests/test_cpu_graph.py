@@ -1,4 +1,4 @@
-"""The CPU graph (export/cpu_graph.py) on the tiny model: it computes what the numpy
+"""The CPU graph (export/graphs/cpu_graph.py) on the tiny model: it computes what the numpy
 reference computes with the same int8 weights and per-token rounding, its smoothing
 changes nothing in float, and a trimmed head keeps exactly its kept tokens."""
 
@@ -9,12 +9,15 @@ import json
 import numpy as np
 import pytest
 
-from export import cpu_model, reference
-from export.cpu_graph import build_cpu_graph, dequantize_columns, quantize_columns
-from export.cpu_verify import cpu_fidelity, graph_tensors, round_rows
-from export.gguf_source import read_gguf
-from export.smoothing import measure_maxima, smooth
-from export.verify import empty_past, onnx_logits, session
+from export.checks.cpu_check import graph_tensors, round_rows
+from export.checks.metrics import head_fidelity
+from export.checks.onnx_io import empty_past, onnx_logits, session
+from export.graphs.cpu_graph import build_cpu_graph
+from export.model import reference
+from export.quantize import cpu_model
+from export.quantize.int8_columns import dequantize_columns, quantize_columns
+from export.quantize.smoothing import measure_maxima, smooth
+from export.sources.gguf_file import read_gguf
 
 PROMPT = [2, 17, 250, 31, 99, 4, 300, 12, 57, 8, 191, 140, 77, 210, 5, 66, 123, 380, 45, 90]
 
@@ -120,7 +123,7 @@ def test_lost_mass_is_counted_in_the_kl():
     model = ref.copy()
     model[:, 7:] = -np.inf  # keeps tokens 0..6, with the reference's own logits
     ids = [0, 1, 2, 3, 4, 5]
-    got = cpu_fidelity(ref, model, ids)
+    got = head_fidelity(ref, model, ids)
     p = np.exp(ref[:-1]) / np.exp(ref[:-1]).sum(axis=1, keepdims=True)
     lost = p[:, 7:].sum(axis=1)
     assert got["kl_kept"] == pytest.approx(0, abs=1e-5)  # same logits on what it keeps

@@ -81,18 +81,17 @@ def test_unwritable_output_folder(tmp_path, tiny_sources):
 
 def test_failure_during_export_leaves_nothing(tmp_path, tiny_sources, monkeypatch):
     """A crash after files were written (here: in verification) leaves no folder."""
-    from export import verify
-    from export.pipeline import export_model
+    from export import pipeline
     from export.progress import Progress
-    from export.scheme import SCHEMES
+    from export.quantize.schemes import SCHEMES
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(verify, "built_in_check", broken)
+    monkeypatch.setattr(pipeline, "check_webgpu_graph", broken)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError):
-        export_model(
+        pipeline.export_model(
             out, SCHEMES["default"], gguf=tiny_sources["gguf"], progress=Progress(enabled=False)
         )
     assert list(tmp_path.iterdir()) == []

@@ -7,14 +7,27 @@ import json
 import numpy as np
 import pytest
 
-from export import reference
-from export.verify import DEFAULT_TEXT, fidelity, onnx_logits, session, tokenize
+from export.checks.eval_text import DEFAULT_TEXT, tokenize
+from export.checks.metrics import fidelity
+from export.checks.onnx_io import onnx_logits, session
+from export.model import reference
+from export.sources.checksum import sha256_file
 from tests.conftest import run_export
 
 pytestmark = pytest.mark.real_model
 
 PROMPT = "Once upon a time, in a small village,"
 PROMPT_IDS = [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
+# The real export's graphs and tokenizer, byte for byte (docs/export.md, "The exported
+# files"): a change to any of them is a new export (bump EXPORT_VERSION, update both).
+EXPORTED_SHA256 = {
+    "model.onnx": "26fbf84ab277f97f894be0d66111d6fb9fbcf5302f4b9d55f1a982ce71f1285e",
+    "model.onnx.data": "8351c562378b84c910196f4e2ef1fb5e3ff9b37bcb2df0ace410c7a9b6c60979",
+    "model-cpu.onnx": "38972a0f5b2899f8cc5db6634cd3642f518c6c535a52fb178ed00bf7545366de",
+    "model-cpu.onnx.data": "cc1df087f30fa087a52cff3fdb5dfc7f2878d05717e88079e86292afd8b3b3a8",
+    "tokenizer.model": "671762f9afbe014d62af62ac89b47a481e62f7b24452cdfff8f88fd24da28070",
+    "tokenizer.pieces": "d0aa4976e3d56ec301a41a05fe02b1ccdbda82d201b4fd29a32423f10c332330",
+}
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +106,28 @@ def test_verify_command_reports_each_backends_graph(real_model_dir, tmp_path):
     assert set(webgpu) == {"model", "tokens", "ppl_ref", "ppl_model", "ppl_ratio", "top1", "kl"}
     assert webgpu["tokens"] > 250 and 0.9 < webgpu["ppl_ratio"] <= 1.08
     # The CPU graph: int8 with per-token rounding and the story-shortlist head, whose
-    # lost mass is counted in its KL (export/cpu_verify.py).
+    # lost mass is counted in its KL (export/checks/metrics.py).
     assert wasm["head_kept"] == 81920
     assert 0 < wasm["lost_mass"] < 0.01 and wasm["kl"] >= wasm["kl_kept"]
     assert wasm["tokens"] == webgpu["tokens"] > 800
     assert wasm["ppl_ratio"] <= 1.03 and wasm["kl"] <= 0.02, wasm
     assert wasm["top1"] >= 0.9 and wasm["targets_outside"] <= 2, wasm
+
+
+def test_the_export_is_byte_identical_to_the_recorded_one(real_model_dir, real_config):
+    for name, sha in EXPORTED_SHA256.items():
+        assert sha256_file(real_model_dir / name) == sha, name
+        assert real_config["files"][name]["sha256"] == sha, name
+
+
+def test_conteur_json_and_notice_describe_each_graph(real_model_dir, real_config):
+    graphs = real_config["graphs"]
+    assert graphs["wasm"]["session"] == {
+        "graph_optimization": "disabled",
+        "execution_mode": "parallel",
+        "inter_op_threads": 1,
+    }
+    assert graphs["webgpu"]["session"]["graph_optimization"] == "all"
+    notice = " ".join((real_model_dir / "NOTICE").read_text().split())
+    assert "output head: 81,920 of the 262,144 tokens, int8, the story shortlist (" in notice
+    assert "rows 0-32,767 int8/b32, rows 32,768-262,143 int4/b32" in notice

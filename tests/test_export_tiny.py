@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from export import reference
-from export.gguf_source import read_gguf
-from export.hf_source import read_hf
-from export.quantized_model import dequantized_tensors, quantize_weights
-from export.scheme import SCHEMES
-from export.verify import empty_past, onnx_logits, session
+from export.checks.onnx_io import empty_past, onnx_logits, session
+from export.model import reference
+from export.quantize.quantized_model import dequantized_tensors, quantize_weights
+from export.quantize.schemes import SCHEMES
+from export.sources.gguf_file import read_gguf
+from export.sources.hf_checkpoint import read_hf
 
 PROMPT = [2, 17, 250, 31, 99, 4, 300, 12, 57, 8, 191, 140, 77, 210, 5, 66, 123, 380, 45, 90]
 
@@ -110,3 +110,33 @@ def test_other_schemes_match_their_reference(tmp_path, tiny_sources, scheme):
     want = reference.logits(PROMPT, dequantized_tensors(quantized), weights.config)
     config = json.loads((out / "conteur.json").read_text())
     assert np.abs(onnx_logits(session(out), config, PROMPT) - want).max() <= 1e-3
+
+
+def test_an_export_is_byte_identical_across_runs(tmp_path, tiny_sources, tiny_model_dir):
+    """Same source, same options: the same bytes in every file (docs/export.md records the
+    real export's graph hashes)."""
+    from tests.conftest import run_export
+
+    out = tmp_path / "again"
+    result = run_export("--gguf", str(tiny_sources["gguf"]), "--out", str(out), "--name", "tiny")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in tiny_model_dir.iterdir())
+    assert names == sorted(p.name for p in out.iterdir())
+    assert {"model.onnx", "model-cpu.onnx.data", "conteur.json", "NOTICE"} <= set(names)
+    for name in names:
+        assert (out / name).read_bytes() == (tiny_model_dir / name).read_bytes(), name
+
+
+def test_notice_describes_both_graphs(tiny_model_dir):
+    notice = (tiny_model_dir / "NOTICE").read_text()
+    for words in (
+        "model.onnx + model.onnx.data, the WebGPU graph",
+        "each 8-bit matrix stored as two 4-bit planes",
+        "rows 0-199 int8/b32, rows 200-399 int4/b32",  # the tiny vocabulary's two bands
+        "model-cpu.onnx + model-cpu.onnx.data, the CPU (WebAssembly) graph",
+        "smoothed per input channel",
+        "int8 with one scale per output column",
+        "output head: all 400 tokens",  # the shortlist is Gemma 3's; tiny keeps every token
+    ):
+        assert words in " ".join(notice.split()), words
+    assert max(len(line) for line in notice.splitlines() if "sha256" not in line) <= 80

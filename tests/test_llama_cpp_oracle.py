@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from export.gguf_source import open_reader
-from export.verify import DEFAULT_TEXT, onnx_logits, session, tokenize
+from export.checks.eval_text import DEFAULT_TEXT, tokenize
+from export.checks.onnx_io import onnx_logits, session
+from export.sources.gguf_file import open_reader
 from tests.conftest import ROOT
 
 llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python did not build here")

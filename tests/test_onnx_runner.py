@@ -14,10 +14,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
+from export.checks.onnx_io import onnx_logits
+from pyshell.config import ConfigError, ModelConfig
 from pyshell.generate import generate
-from pyshell.onnx_runner import ModelFolderError, OnnxRunner
+from pyshell.onnx_runner import ModelFolderError, OnnxRunner, session_options
 from pyshell.runner import Candidates, ContextFullError, Runner
 from pyshell.sampler import SamplingConfig
 from tests.test_generate import ByteTokenizer
@@ -36,6 +39,38 @@ def toy_logits(ids: list[int]) -> np.ndarray:
     """Reference: logits at position t = (sum of embeddings 0..t) @ head, shape (T, vocab)."""
     embed, head = toy_weights()
     return np.cumsum(embed[ids], axis=0) @ head
+
+
+# The exporter's choices per backend (export/graphs/webgpu_graph.py, cpu_graph.py).
+SESSIONS = {
+    "webgpu": {
+        "graph_optimization": "all",
+        "execution_mode": "sequential",
+        "inter_op_threads": None,
+    },
+    "wasm": {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1},
+}
+
+
+def toy_graph(session: dict) -> dict:
+    """A conteur.json `graphs` entry for the toy graph (its weights sit inside model.onnx)."""
+    head = {"kept": VOCAB, "of": VOCAB, "rule": "full"}
+    return {"model": "model.onnx", "data": [], "data_chunks": {}, "head": head, "session": session}
+
+
+def toy_config_text() -> str:
+    """The toy folder's conteur.json."""
+    config = {
+        "format": "conteur-model", "format_version": 1, "name": "toy", "variant": "pretrained",
+        "architecture": {
+            "num_layers": LAYERS, "hidden_size": DIM, "num_heads": 1, "num_kv_heads": 1,
+            "head_dim": DIM, "vocab_size": VOCAB, "context_length": CONTEXT,
+        },
+        "tokens": {"pad": 0, "eos": 1, "bos": 2, "unk": 3},
+        "graph": {"top_k": TOP_K},
+        "graphs": {backend: toy_graph(session) for backend, session in SESSIONS.items()},
+    }  # fmt: skip
+    return json.dumps(config)
 
 
 def write_toy_model(folder: Path) -> Path:
@@ -89,16 +124,7 @@ def write_toy_model(folder: Path) -> Path:
     model.ir_version = 8
     folder.mkdir(parents=True, exist_ok=True)
     save_model(model, str(folder / "model.onnx"))
-    config = {
-        "format": "conteur-model", "format_version": 1, "name": "toy", "variant": "pretrained",
-        "architecture": {
-            "num_layers": LAYERS, "hidden_size": DIM, "num_heads": 1, "num_kv_heads": 1,
-            "head_dim": DIM, "vocab_size": VOCAB, "context_length": CONTEXT,
-        },
-        "tokens": {"pad": 0, "eos": 1, "bos": 2, "unk": 3},
-        "graph": {"top_k": TOP_K},
-    }  # fmt: skip
-    (folder / "conteur.json").write_text(json.dumps(config))
+    (folder / "conteur.json").write_text(toy_config_text())
     return folder
 
 
@@ -200,3 +226,41 @@ def test_tiny_export_steps_agree_with_one_pass(tiny_model_dir):
     # The candidates are the k best of the one-pass logits, best first, with their values.
     np.testing.assert_allclose(candidates.scores, np.sort(whole[-1])[::-1][:k], atol=1e-3)
     np.testing.assert_allclose(whole[-1][candidates.ids], candidates.scores, atol=1e-3)
+
+
+def test_session_options_are_conteur_jsons():
+    """The runner opens each graph as conteur.json `session` says (the page does the same)."""
+    config = ModelConfig.from_dict(json.loads(toy_config_text()))
+    cpu = session_options(config.graph("wasm").session, threads=1)
+    assert cpu.graph_optimization_level == ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    assert cpu.execution_mode == ort.ExecutionMode.ORT_PARALLEL
+    assert (cpu.inter_op_num_threads, cpu.intra_op_num_threads) == (1, 1)
+    gpu = session_options(config.graph("webgpu").session, threads=2)
+    assert gpu.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    assert gpu.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
+    assert gpu.intra_op_num_threads == 2
+
+
+def test_a_folder_without_graphs_is_refused(tmp_path, toy_dir):
+    config = json.loads((toy_dir / "conteur.json").read_text())
+    del config["graphs"]
+    (tmp_path / "model.onnx").write_bytes((toy_dir / "model.onnx").read_bytes())
+    (tmp_path / "conteur.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match='"graphs" section is missing.*re-export'):
+        OnnxRunner(tmp_path)
+
+
+def test_cpu_graph_on_the_parallel_executor_gives_the_sequential_bits(tiny_model_dir):
+    """One inter-op thread runs one node at a time: the same bits as the default executor."""
+    runner = OnnxRunner(tiny_model_dir, threads=1, backend="wasm")
+    assert runner.model_file == "model-cpu.onnx"
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = 1
+    sequential = ort.InferenceSession(
+        str(tiny_model_dir / "model-cpu.onnx"), options, providers=["CPUExecutionProvider"]
+    )
+    ids = [2, 17, 250, 31, 99, 4, 300, 12, 57, 8, 191, 140]
+    got = runner.step_logits(ids, keep=len(ids))
+    want = onnx_logits(sequential, json.loads((tiny_model_dir / "conteur.json").read_text()), ids)
+    assert np.array_equal(got, want)

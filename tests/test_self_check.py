@@ -1,4 +1,4 @@
-"""conteur.json's `self_check` (export/self_check.py) and the page's rule for it (self-check.js)."""
+"""conteur.json's `self_check` (export/checks/self_check.py) and the page's rule (self-check.js)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from export.self_check import ATOL, DECODE_STEPS, RTOL, SELF_CHECK_TEXT
+from export.checks.self_check import ATOL, DECODE_STEPS, RTOL, SELF_CHECK_TEXT
 from pyshell.onnx_runner import OnnxRunner
 from pyshell.tokenizer import Tokenizer
 from tests.conftest import ROOT

@@ -1,4 +1,4 @@
-"""export/tokenizer_model.py: rebuilding Gemma's tokenizer.model from the GGUF, and back."""
+"""export/sources/tokenizer_model.py: rebuilding Gemma's tokenizer.model from the GGUF, and back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as pb
 
 from export.errors import SourceError
-from export.tokenizer_model import build_tokenizer_model, tokenizer_fields_from_model
+from export.sources.tokenizer_model import build_tokenizer_model, tokenizer_fields_from_model
 from tests.tokenizer_corpus import EDGE_CASES, debian_corpus
 from tests.tokenizer_fixtures import real_tokenizer_model, spm_encode, train_tiny_tokenizer
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from export.config import GemmaConfig
-from export.weights import LAYER_NORMS
+from export.model.config import GemmaConfig
+from export.model.weights import LAYER_NORMS
 
 GGUF_LAYER = {
     "q": "attn_q",

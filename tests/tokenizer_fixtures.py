@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "cache"
 GGUF_PATH = CACHE / "gemma-3-270m-q4_k_m.gguf"
 REAL_MODEL = CACHE / "gemma-3-270m-tokenizer.model"
-BUILDER = ROOT / "export" / "tokenizer_model.py"
+BUILDER = ROOT / "export" / "sources" / "tokenizer_model.py"
 
 TINY_USER_DEFINED = ["<start_of_turn>", "<end_of_turn>", "▁▁", "▁▁▁▁", "\n\n", "\t\t"]
 
@@ -58,7 +58,7 @@ def gguf_tokenizer_fields(path: Path) -> dict:
 
 def real_tokenizer_model() -> Path:
     """build/cache/gemma-3-270m-tokenizer.model (+ its .pieces cache), rebuilt when stale."""
-    from export.tokenizer_model import build_tokenizer_model
+    from export.sources.tokenizer_model import build_tokenizer_model
     from pyshell.tokenizer import write_pieces_cache
 
     gguf_path = real_gguf()

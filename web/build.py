@@ -26,8 +26,10 @@ import os
 import shutil
 import sys
 import time
+import tomllib
 from pathlib import Path
 
+from pyshell.config import read_graphs
 from web.icons import write_icons
 from web.wheel import PACKAGE, build_wheel, write_lock_file
 
@@ -55,8 +57,6 @@ CORE = "core"  # the download group precached at install; the others are the bac
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
 # Model files the page loads or links besides the graphs (conteur.json lists them all).
 REQUIRED_MODEL_FILES = ["tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
-# Exports without conteur.json `graphs` have one graph, which both backends run.
-LEGACY_GRAPH = {"model": "model.onnx", "data": ["model.onnx.data"]}
 # Filled in by the build; the placeholders are what web/static holds.
 SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [] };'
 HTML_PLACEHOLDER = 'data-version="dev"'
@@ -89,30 +89,12 @@ def _place(src: Path, dst: Path, link: bool) -> None:
 
 
 def _pyshell_version() -> str:
-    import tomllib
-
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
 def _ort_version() -> str:
     package = NODE_MODULES / "onnxruntime-web" / "package.json"
     return json.loads(package.read_text())["version"]
-
-
-def backend_graphs(config: dict) -> dict[str, dict]:
-    """Each backend's graph, {"model": name, "data": [names]}, from conteur.json `graphs`.
-
-    Older exports have no `graphs`: both backends run model.onnx + model.onnx.data.
-    """
-    graphs = config.get("graphs")
-    if graphs is None:
-        return {kind: LEGACY_GRAPH for kind in BACKENDS}
-    return {kind: graphs[kind] for kind in BACKENDS}
-
-
-def graph_files(graph: dict) -> list[str]:
-    """The graph's file, then its external-data files."""
-    return [graph["model"], *graph["data"]]
 
 
 def model_files(config: dict) -> list[str]:
@@ -126,15 +108,13 @@ def download_groups(config: dict) -> dict[str, str]:
     A backend's group holds its onnxruntime build and the graph files the other
     backend does not use; files both use (shared.onnx.data) are core.
     """
-    graphs = backend_graphs(config)
+    graphs = read_graphs(config)
     groups = {}
     for kind in BACKENDS:
         for name in ORT_FILES[kind]:
             groups[f"vendor/ort/{name}"] = kind
-        others = {
-            name for other in BACKENDS if other != kind for name in graph_files(graphs[other])
-        }
-        for name in graph_files(graphs[kind]):
+        others = {name for other in BACKENDS if other != kind for name in graphs[other].files}
+        for name in graphs[kind].files:
             if name not in others:
                 groups[f"model/{name}"] = kind
     return groups
@@ -150,8 +130,8 @@ def _read_config(model_dir: Path) -> dict:
     try:
         config = json.loads(path.read_text())
         listed = config["files"]
-        needed = [n for graph in backend_graphs(config).values() for n in graph_files(graph)]
-    except (ValueError, KeyError, TypeError) as exc:
+        needed = [n for graph in read_graphs(config).values() for n in graph.files]
+    except (ValueError, KeyError, TypeError) as exc:  # ConfigError is a ValueError
         raise BuildError(f"{path} is unreadable ({exc!r}): re-export") from None
     unlisted = [n for n in dict.fromkeys(needed + REQUIRED_MODEL_FILES) if n not in listed]
     if unlisted:
@@ -162,8 +142,8 @@ def _read_config(model_dir: Path) -> dict:
 def check_model(model_dir: Path) -> dict:
     """The model's conteur.json, after checking every file's size and sha256 against it.
 
-    Both layouts pass: one graph (model.onnx + model.onnx.data) or one per backend
-    (conteur.json `graphs`); every file `files` lists must be present and intact.
+    Each backend's graph (conteur.json `graphs`, read by pyshell/config.py) must be
+    listed; every file `files` lists must be present and intact.
     """
     if not model_dir.is_dir():
         raise BuildError(

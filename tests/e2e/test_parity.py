@@ -6,7 +6,7 @@ Tiny model: on WASM and on WebGPU (SwiftShader), a seeded sampled story equals
 CPython's token for token. Real Gemma 3 270M on WASM (the CPU graph, int8 with
 per-token rounding and the story-shortlist head): the same greedy story and the
 same first-step logits, because its float parts give the same bits on x86 and
-wasm (export/exact_ops.py).
+wasm (export/graphs/exact_ops.py).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_tiny_story_on_webgpu_equals_cpython(tiny_webgpu, tiny_model_dir):
 
 # The CPU graph rounds every matrix input to int8 per token, so a last-bit difference
 # between x86 and wasm would move whole roundings; its float parts are written to give
-# the same bits on both (export/exact_ops.py). Measured: equal logits, bit for bit.
+# the same bits on both (export/graphs/exact_ops.py). Measured: equal logits, bit for bit.
 CPU_LOGIT_BOUND = 1e-3
 
 

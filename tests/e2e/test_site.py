@@ -12,15 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from pyshell.config import read_graphs
 from tests.e2e.backend_files import ORT_ONLY, graph_only_files
-from web.build import (
-    BuildError,
-    backend_graphs,
-    build_site,
-    check_model,
-    download_groups,
-    model_files,
-)
+from web.build import BuildError, build_site, check_model, download_groups, model_files
 from web.serve import make_server
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
@@ -44,12 +38,12 @@ def test_site_holds_the_app_runtimes_wheel_and_model(tiny_site, tiny_model_dir):
         "model/tokenizer.model", "model/conteur.json", "model/GEMMA_TERMS.html", "model/NOTICE",
     ]:  # fmt: skip
         assert (tiny_site / path).is_file(), path
-    # Every file the export lists, whatever its layout (one graph, or one per backend).
+    # Every file the export lists, each backend's graph among them.
     config = json.loads((tiny_model_dir / "conteur.json").read_text())
     for name in config["files"]:
         assert (tiny_site / "model" / name).is_file(), name
-    for graph in backend_graphs(config).values():
-        assert {graph["model"], *graph["data"]} <= set(config["files"])
+    for graph in read_graphs(config).values():
+        assert set(graph.files) <= set(config["files"])
     # Only what the page loads: no source maps, no other onnxruntime builds.
     assert not list(tiny_site.rglob("*.map"))
     assert sorted(p.name for p in (tiny_site / "vendor" / "ort").iterdir()) == sorted(
@@ -106,19 +100,13 @@ def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_m
     assert all(group == "core" for url, group in groups.items() if not url.startswith(BACKEND_DIRS))
 
 
-def test_download_groups_of_the_two_layouts():
-    split = {
-        "webgpu": {"model": "model.onnx", "data": ["shared.onnx.data", "model.onnx.data"]},
-        "wasm": {"model": "model-cpu.onnx", "data": ["shared.onnx.data", "model-cpu.onnx.data"]},
-    }
-    groups = download_groups({"graphs": split, "files": {}})
+def test_download_groups_split_the_graphs_by_backend():
+    groups = download_groups({"graphs": SPLIT_GRAPHS, "files": {}})
     assert groups["model/model.onnx"] == groups["model/model.onnx.data"] == "webgpu"
     assert groups["model/model-cpu.onnx"] == groups["model/model-cpu.onnx.data"] == "wasm"
     assert "model/shared.onnx.data" not in groups  # both backends load it: core
     assert groups["vendor/ort/ort-wasm-simd-threaded.asyncify.wasm"] == "webgpu"
     assert groups["vendor/ort/ort-wasm-simd-threaded.wasm"] == "wasm"
-    single = download_groups({"files": {}})  # an older export: one graph for both
-    assert not any(url.startswith("model/") for url in single)
 
 
 def fake_model(folder: Path, files: dict[str, bytes], graphs: dict | None) -> Path:
@@ -141,18 +129,36 @@ SPLIT_FILES = {
     "model.onnx": b"g", "model.onnx.data": b"w" * 10, "model-cpu.onnx": b"c",
     "model-cpu.onnx.data": b"q" * 5, "shared.onnx.data": b"s" * 7,
 }  # fmt: skip
+
+
+def graph_entry(model: str, data: list[str], session: dict) -> dict:
+    """A conteur.json `graphs` entry as the exporter writes it."""
+    return {
+        "model": model, "data": data, "data_chunks": {name: [0] for name in data},
+        "head": {"kept": 10, "of": 10, "rule": "full"}, "session": session,
+    }  # fmt: skip
+
+
 SPLIT_GRAPHS = {
-    "webgpu": {"model": "model.onnx", "data": ["shared.onnx.data", "model.onnx.data"]},
-    "wasm": {"model": "model-cpu.onnx", "data": ["shared.onnx.data", "model-cpu.onnx.data"]},
-}
+    "webgpu": graph_entry(
+        "model.onnx", ["shared.onnx.data", "model.onnx.data"],
+        {"graph_optimization": "all", "execution_mode": "sequential", "inter_op_threads": None},
+    ),
+    "wasm": graph_entry(
+        "model-cpu.onnx", ["shared.onnx.data", "model-cpu.onnx.data"],
+        {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1},
+    ),
+}  # fmt: skip
 
 
-def test_check_model_accepts_both_layouts(tmp_path):
-    single = {**BASE_FILES, "model.onnx": b"g", "model.onnx.data": b"w"}
-    assert "graphs" not in check_model(fake_model(tmp_path / "single", single, None))
+def test_check_model_reads_each_backends_graph(tmp_path):
     split = fake_model(tmp_path / "split", {**BASE_FILES, **SPLIT_FILES}, SPLIT_GRAPHS)
     assert check_model(split)["graphs"] == SPLIT_GRAPHS
     assert set(model_files(check_model(split))) == {*BASE_FILES, *SPLIT_FILES, "conteur.json"}
+    # A folder from before the CPU graph (no `graphs`) is refused: it must be re-exported.
+    single = {**BASE_FILES, "model.onnx": b"g", "model.onnx.data": b"w"}
+    with pytest.raises(BuildError, match='"graphs" section is missing.*re-export'):
+        check_model(fake_model(tmp_path / "single", single, None))
 
 
 def test_check_model_refuses_a_graph_file_it_cannot_serve(tmp_path):

@@ -1,0 +1,46 @@
+"""Open an exported graph with CPython onnxruntime and read its logits for a whole text.
+
+The checks open each graph with onnxruntime's default options: they compare
+numbers against tolerances. Bit-exact replays of what the page computes go through
+pyshell's OnnxRunner, which opens a graph as conteur.json's `session` says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from export.folder.layout import MODEL_FILE
+
+
+def session(folder: Path, model_file: str = MODEL_FILE) -> ort.InferenceSession:
+    """A CPU session on `folder / model_file`, quiet except for errors."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(
+        str(folder / model_file), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def empty_past(config: dict) -> dict[str, np.ndarray]:
+    """Past KV inputs of length 0, (1, kv_heads, 0, head_dim) each, from conteur.json."""
+    arch = config["architecture"]
+    shape = (1, arch["num_kv_heads"], 0, arch["head_dim"])
+    return {
+        f"past_key_values.{i}.{part}": np.zeros(shape, np.float32)
+        for i in range(arch["num_layers"])
+        for part in ("key", "value")
+    }
+
+
+def onnx_logits(sess: ort.InferenceSession, config: dict, ids: list[int]) -> np.ndarray:
+    """(S, vocab) logits for every position, in one prefill pass."""
+    feeds = {
+        "input_ids": np.asarray([ids], np.int64),
+        "num_logits_to_keep": np.array(len(ids), np.int64),
+        **empty_past(config),
+    }
+    (logits,) = sess.run(["logits"], feeds)
+    return logits[0]

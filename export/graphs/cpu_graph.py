@@ -1,0 +1,201 @@
+"""The CPU (WASM) graph: int8 matrices on onnxruntime's integer GEMM.
+
+onnxruntime-web's wasm build has no SIMD kernel for MatMulNBits (about 14 ns a
+weight, docs/facts/cpu-kernels.md) but does have one for `MatMulInteger` with a constant
+int8 B of shape (K, N), which it prepacks when the session opens: 10-16× faster
+per matrix. So this graph stores every layer matrix and its own output head as
+
+    int8 (K, N), one float16 scale per output column (absmax / 127)
+
+and rounds each matrix input to uint8 with one scale per *row* (per token):
+
+    x (S, K) -> s = max|x_row| / 127, xq = round(x / s) + 128 (uint8)
+    y = (MatMulInteger(xq, W, 128) as float) * s_row * w_scale_col
+
+Per-token scales matter: DynamicQuantizeMatMul's single scale per tensor is
+fine when decoding (one row) but a whole prompt under one scale costs ×1.20
+perplexity. q/k/v share one rounded input, so do gate/up.
+
+The output head keeps the rows `head_ids` lists (export/quantize/shortlist.py);
+`logits` is -inf elsewhere and `top_ids` are real token ids, so the graph's
+interface is the WebGPU graph's. The input embedding still covers every token,
+from two tables and no copy: a kept token's row is its head column (int8,
+smoothing undone by one Mul), any other token's row comes from an int4 table of
+the rest (block 32, like the WebGPU graph's long tail). So the CPU download is
+its own file, smaller than the WebGPU graph's. The weights come ready from
+export/quantize/cpu_model.py; the float parts from export/graphs/exact_ops.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from export.graphs.builder import GraphBuilder
+from export.graphs.decoder import decoder_stack, norm_constants, step_inputs
+from export.graphs.exact_ops import ExactOps
+from export.graphs.interface import TOP_K, finish_model, kept_positions
+from export.graphs.stored_matrix import gather, store_matrix
+from export.quantize.cpu_model import CpuModel
+from export.quantize.int8_columns import Int8Columns
+
+# How onnxruntime opens this graph (conteur.json graphs.wasm.session; the page and
+# pyshell's OnnxRunner both follow it):
+# - No graph optimizations: the graph is written as it should run, and fusions would
+#   change its bits (export/graphs/exact_ops.py). Measured in Node: the wasm heap
+#   581 → 412 MB after session creation, at the same decode speed.
+# - The "parallel" executor, on one inter-op thread: the sequential executor plans
+#   memory reuse for the graph's ~2,200 nodes at session creation, which took 2.9 s
+#   in Node against 0.8 s this way, for 3-7 % slower steps. One inter-op thread runs
+#   the nodes one at a time, so the results are the sequential executor's, bit for bit.
+SESSION = {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1}
+
+ZERO_POINT = 128  # activations: symmetric int8 values stored as uint8 + 128
+
+
+class RowQuantizer:
+    """Rounds a matrix input to uint8, one scale per row, once per distinct input.
+
+    Div, Round and Add are single IEEE operations, so every platform rounds alike
+    (export/graphs/exact_ops.py explains why that matters here).
+    """
+
+    def __init__(self, g: GraphBuilder):
+        self.g = g
+        self.done: dict[str, tuple[str, str]] = {}
+        self.tiny = g.const("quantize.tiny", np.array(1e-30, np.float32))
+        self.inv127 = g.const("quantize.inv127", np.array(1 / 127, np.float32))
+        self.offset = g.const("quantize.zero_point", np.array(ZERO_POINT, np.float32))
+        self.last_axis = g.int64("quantize.last_axis", [-1])
+
+    def __call__(self, x: str, hint: str) -> tuple[str, str]:
+        """x (1, S, K) -> (uint8 (1, S, K), float32 row scales (1, S, 1))."""
+        if x in self.done:
+            return self.done[x]
+        g = self.g
+        amax = g.op(
+            "ReduceMax", [g.op("Abs", [x], hint + ".abs"), self.last_axis], hint + ".amax",
+            keepdims=1,
+        )  # fmt: skip
+        scale = g.op(
+            "Max", [g.op("Mul", [amax, self.inv127], hint + ".s"), self.tiny], hint + ".scale"
+        )
+        steps = g.op("Round", [g.op("Div", [x, scale], hint + ".steps")], hint + ".round")
+        shifted = g.op("Add", [steps, self.offset], hint + ".shifted")  # 1 .. 255
+        quantized = g.op("Cast", [shifted], hint + ".q", to=TensorProto.UINT8)
+        self.done[x] = (quantized, scale)
+        return self.done[x]
+
+
+def int8_matmul(
+    g: GraphBuilder, quantize: RowQuantizer, x: str, m: Int8Columns, name: str,
+    weight: str | None = None, col_scale: str | None = None,
+) -> str:  # fmt: skip
+    """x (1, S, K) @ W.T -> (1, S, N) on MatMulInteger (`weight`/`col_scale`: already added)."""
+    xq, row_scale = quantize(x, name + ".in")
+    weight = weight or g.const(name + ".int8", m.weight)
+    col_scale = col_scale or g.const(name + ".scale", m.scale.astype(np.float32))
+    zero = g.const(g.name("act_zero"), np.array(ZERO_POINT, np.uint8))
+    acc = g.op("MatMulInteger", [xq, weight, zero], name + ".acc")  # int32 (1, S, N)
+    y = g.op("Cast", [acc], name + ".f", to=TensorProto.FLOAT)
+    return g.op("Mul", [g.op("Mul", [y, row_scale], name + ".row"), col_scale], name)
+
+
+def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
+    """The decoder for the CPU: the same inputs and outputs as the WebGPU graph."""
+    c = model.config
+    g = GraphBuilder()
+    ops = ExactOps(g, c)  # float parts with the same bits on x86 and wasm
+    step = step_inputs(g, c, ops)
+    norm = norm_constants(g, model.norms, np.float64)  # ExactOps' norms run in float64
+    quantize = RowQuantizer(g)
+    head_weight = g.const("head.int8", model.head.weight)  # (D, L)
+    head_scale = g.const("head.scale", model.head.scale.astype(np.float32))
+
+    def layer_matmul(layer: int):
+        p = f"layers.{layer}."
+        return lambda x, kind: int8_matmul(g, quantize, x, model.matrices[p + kind], p + kind)
+
+    lookup = embedding_lookup(g, model, head_weight, head_scale)  # (1, S, D)
+    normalizer = g.const("embed.normalizer", np.array(math.sqrt(c.hidden_size), np.float32))
+    residual = g.op("Mul", [lookup, normalizer], "embedded_scaled")
+    hidden, presents = decoder_stack(g, c, residual, layer_matmul, norm, step, ops)
+    last = kept_positions(g, hidden)  # (1, keep, D)
+    short = int8_matmul(g, quantize, last, model.head, "head", head_weight, head_scale)
+    head_ids = g.const("head.token_ids", model.head_ids.astype(np.int64))
+    vocab = c.vocab_size
+    scatter_logits(g, short, head_ids, vocab)
+    last = g.op("Gather", [short, g.int64("minus_one", -1)], "last_short", axis=1)  # (1, L)
+    top_k = min(TOP_K, len(model.head_ids))
+    values, positions = g.op(
+        "TopK", [last, g.int64("top_k", [top_k])], "top", outputs=2, axis=-1, largest=1, sorted=1
+    )
+    g.nodes.append(helper.make_node("Identity", [values], ["top_values"], name="top_values"))
+    g.nodes.append(
+        helper.make_node("Gather", [head_ids, positions], ["top_ids"], name="top_ids", axis=0)
+    )
+    return finish_model(g, c, vocab, top_k, presents)
+
+
+def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_scale: str) -> str:
+    """(1, S, D) rows for input_ids: kept tokens from the head, the rest from the int4 table."""
+    vocab = model.config.vocab_size
+    slot = np.zeros(vocab, np.int64)  # token id -> its column in the head or row in the rest
+    slot[model.head_ids] = np.arange(len(model.head_ids))
+    slot[model.rest_ids] = np.arange(len(model.rest_ids))
+    slots = g.op("Gather", [g.const("embed.slot", slot.astype(np.int32)), "input_ids"], "slots")
+    slots = g.op("Cast", [slots], "slots64", to=TensorProto.INT64)  # (1, S)
+
+    in_head = np.zeros(vocab, bool)
+    in_head[model.head_ids] = True
+    columns = g.op(
+        "Min", [slots, g.int64("head_last", len(model.head_ids) - 1)], "head_slots"
+    )  # a rest token's slot may be past the head's end: clamp, Where drops it
+    picked = g.op("Gather", [head_weight, columns], "head_rows", axis=1)  # int8 (D, 1, S)
+    picked = g.op("Transpose", [picked], "head_rows_t", perm=[1, 2, 0])  # (1, S, D)
+    token_scale = g.op("Gather", [head_scale, columns], "head_row_scale", axis=0)  # (1, S)
+    token_scale = g.op("Unsqueeze", [token_scale, g.int64("minus_one_axis", [-1])], "row_scale")
+    unsmooth = g.const("embed.unsmooth", (1 / model.head_scale).astype(np.float32))  # (D,)
+    rows = g.op("Cast", [picked], "head_rows_f", to=TensorProto.FLOAT)
+    rows = g.op(
+        "Mul", [g.op("Mul", [rows, token_scale], "head_rows_scaled"), unsmooth], "kept_rows"
+    )
+    if model.rest is None:
+        return rows
+    rest = store_matrix(g, "embed.rest", model.rest, float32_scales=True)
+    rest_slots = g.op("Min", [slots, g.int64("rest_last", len(model.rest_ids) - 1)], "rest_slots")
+    rest_rows = gather(g, rest, rest_slots, "rest_rows")  # (1, S, D)
+    kept = g.op("Gather", [g.const("embed.in_head", in_head), "input_ids"], "in_head")
+    kept = g.op("Unsqueeze", [kept, g.int64("minus_one_axis2", [-1])], "in_head_col")
+    return g.op("Where", [kept, rows, rest_rows], "embedded")
+
+
+def scatter_logits(g: GraphBuilder, short: str, head_ids: str, vocab: int) -> None:
+    """`logits` (1, keep, vocab): the kept columns in place, -inf for the rest."""
+    shape = g.op(
+        "Concat",
+        [
+            g.op("Slice", [g.op("Shape", [short], "short_shape"), *_range(g, 0, 2)], "keep_dims"),
+            g.int64("vocab", [vocab]),
+        ],
+        "logits_shape",
+        axis=0,
+    )
+    minus_inf = helper.make_tensor("minus_inf", TensorProto.FLOAT, [1], [-np.inf])
+    empty = g.op("ConstantOfShape", [shape], "logits_empty", value=minus_inf)
+    ids = g.op(
+        "Expand",
+        [g.op("Reshape", [head_ids, g.int64("ids_shape3", [1, 1, -1])], "ids3"),
+         g.op("Shape", [short], "short_shape2")],
+        "ids_expanded",
+    )  # fmt: skip
+    g.nodes.append(
+        helper.make_node("ScatterElements", [empty, ids, short], ["logits"], name="logits", axis=2)
+    )
+
+
+def _range(g: GraphBuilder, start: int, stop: int) -> list[str]:
+    return [g.int64(g.name("start"), [start]), g.int64(g.name("stop"), [stop])]

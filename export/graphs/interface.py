@@ -1,0 +1,60 @@
+"""The interface both graphs share (docs/architecture.md, "The ONNX graphs").
+
+Inputs: `input_ids` (1, S), `num_logits_to_keep`, `past_key_values.{i}.key|value`.
+Outputs: `logits` (1, keep, vocab), `top_values` / `top_ids` (1, top_k),
+`present.{i}.key|value`. A page or a runner can swap one graph for the other.
+"""
+
+from __future__ import annotations
+
+from onnx import TensorProto, helper
+
+from export.graphs.builder import MS, OPSET, GraphBuilder
+from export.model.config import GemmaConfig
+
+TOP_K = 64  # next-token candidates each step returns (conteur.json graph.top_k)
+
+
+def kept_positions(g: GraphBuilder, hidden: str) -> str:
+    """(1, keep, D): the last `num_logits_to_keep` positions, the only ones with logits."""
+    keep = g.op("Neg", ["num_logits_to_keep"], "keep_neg")
+    return g.op(
+        "Slice",
+        [
+            hidden,
+            g.op("Reshape", [keep, g.int64("shape1b", [1])], "keep_start"),
+            g.int64("int_max", [2**62]),
+            g.int64("axis1", [1]),
+        ],
+        "last_hidden",
+    )
+
+
+def finish_model(g: GraphBuilder, c: GemmaConfig, vocab: int, top_k: int, presents: list[str]):
+    """Wrap the nodes in a ModelProto with the inputs and outputs docs/architecture.md lists."""
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
+        helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
+    ]
+    kv = [1, c.num_kv_heads, "past_sequence", c.head_dim]
+    kv_out = [1, c.num_kv_heads, "total_sequence", c.head_dim]
+    for layer in range(c.num_layers):
+        for part in ("key", "value"):
+            inputs.append(
+                helper.make_tensor_value_info(
+                    f"past_key_values.{layer}.{part}", TensorProto.FLOAT, kv
+                )
+            )
+    graph_outputs = [
+        helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "kept", vocab]),
+        helper.make_tensor_value_info("top_values", TensorProto.FLOAT, [1, top_k]),
+        helper.make_tensor_value_info("top_ids", TensorProto.INT64, [1, top_k]),
+    ] + [helper.make_tensor_value_info(name, TensorProto.FLOAT, kv_out) for name in presents]
+    graph = helper.make_graph(g.nodes, "conteur-gemma3", inputs, graph_outputs, g.initializers)
+    model_proto = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],
+        producer_name="conteur-export",
+    )
+    model_proto.ir_version = 10
+    return model_proto
