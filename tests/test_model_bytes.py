@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-JS = ROOT / "web" / "static" / "js"
+JS = ROOT / "web" / "static" / "js" / "worker"
 MIB = 1024 * 1024
 
 

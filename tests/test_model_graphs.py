@@ -55,8 +55,8 @@ def run_js(body: str):
     """Evaluate `body` (which sets `result`) with the page's modules imported; returns result."""
     assert shutil.which("node"), "node is needed (npm installs the browser runtimes with it)"
     script = (
-        f"import * as graphs from {json.dumps((JS / 'model-graphs.js').as_uri())};"
-        f"import {{ verdictKey }} from {json.dumps((JS / 'self-check.js').as_uri())};"
+        f"import * as graphs from {json.dumps((JS / 'shared' / 'model-config.js').as_uri())};"
+        f"import {{ verdictKey }} from {json.dumps((JS / 'worker' / 'self-check.js').as_uri())};"
         f"let result; try {{ {body} }} catch (error) {{ result = {{error: error.detail}}; }}"
         "console.log(JSON.stringify(result));"
     )

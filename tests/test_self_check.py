@@ -14,7 +14,7 @@ from pyshell.onnx_runner import OnnxRunner
 from pyshell.tokenizer import Tokenizer
 from tests.conftest import ROOT
 
-SELF_CHECK_JS = ROOT / "web" / "static" / "js" / "self-check.js"
+SELF_CHECK_JS = ROOT / "web" / "static" / "js" / "worker" / "self-check.js"
 
 
 def load_check(model_dir) -> dict:

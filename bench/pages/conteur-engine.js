@@ -12,7 +12,7 @@
 //   threads=N            wasm threads (default: as the page chooses)
 //   profile              onnxruntime's profiler on; the trace goes to the console
 
-import { CPU_GRAPH_OPTIONS } from "../../js/backend.js"; // the site, served at the root
+import { CPU_GRAPH_OPTIONS } from "../../js/worker/ort-session.js"; // the site, served at the root
 import { cachedBytes, publish, threads } from "./harness.js";
 
 const params = new URLSearchParams(location.search);

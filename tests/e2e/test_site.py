@@ -35,7 +35,7 @@ def sw_build(site: Path) -> dict:
 
 def test_site_holds_the_app_runtimes_wheel_and_model(tiny_site, tiny_model_dir):
     for path in [
-        "index.html", "sw.js", "manifest.webmanifest", "app.css", "js/main.js", "js/worker.js",
+        "index.html", "sw.js", "manifest.webmanifest", "app.css", "js/page/main.js", "js/worker/main.js",
         "icons/icon-192.png", "icons/icon-512.png", "icons/icon-maskable-512.png",
         "vendor/pyodide/pyodide.mjs", "vendor/pyodide/pyodide.asm.wasm",
         "vendor/pyodide/python_stdlib.zip", "vendor/ort/ort.wasm.min.mjs",
@@ -208,7 +208,7 @@ def served(tiny_site):
         ("/", "text/html"),
         ("/vendor/pyodide/pyodide.asm.wasm", "application/wasm"),
         ("/vendor/ort/ort.wasm.min.mjs", "text/javascript"),
-        ("/js/main.js", "text/javascript"),
+        ("/js/page/main.js", "text/javascript"),
         ("/manifest.webmanifest", "application/manifest+json"),
         ("/model/conteur.json", "application/json"),
     ],

@@ -5,8 +5,8 @@
 // message, not a confusing failure inside the runtime. A damaged file is also
 // dropped from the service worker's cache, so a reload downloads it again.
 
-import { DownloadError, ModelConfigError, ModelFileCorruptError, ModelFileMissingError } from "./errors.js";
-import { BACKEND_KINDS, graphFiles, graphFor } from "./model-graphs.js";
+import { DownloadError, ModelConfigError, ModelFileCorruptError, ModelFileMissingError } from "../shared/errors.js";
+import { BACKEND_KINDS, graphFiles, graphFor } from "../shared/model-config.js";
 import { ChunkedFile } from "./chunked-file.js";
 import { Sha256 } from "./sha256.js";
 

@@ -11,18 +11,18 @@
 // the worker's events carry keys too, and pyshell's English texts are translated
 // by pyshell-messages.js.
 
-import { Engine } from "./engine.js";
+import { Engine } from "./worker-client.js";
 import { StoryForm } from "./form.js";
-import { decimal, language, localize, msg, onLanguageChange, render, setUpLanguage } from "./i18n.js";
-import { headRuleName } from "./model-graphs.js";
+import { decimal, language, localize, msg, onLanguageChange, render, setUpLanguage } from "../shared/i18n.js";
+import { headRuleName } from "../shared/model-config.js";
 import { fieldError, notice as pyshellNotice } from "./pyshell-messages.js";
 import { ReadAloud } from "./read-aloud.js";
-import { DECODE_TOKENS, PREFILL_TOKENS } from "./speed-check.js";
-import { ProgressView } from "./progress.js";
-import { forgetVerdict, rememberedFailures, rememberVerdict } from "./verdicts.js";
+import { DECODE_TOKENS, PREFILL_TOKENS } from "../shared/speed-check.js";
+import { ProgressView } from "./progress-view.js";
+import { forgetVerdict, rememberedFailures, rememberVerdict } from "./self-check-verdicts.js";
 import { preparePwa } from "./pwa.js";
-import { StatusView } from "./status.js";
-import { StoryView } from "./story.js";
+import { StatusView } from "./status-view.js";
+import { StoryView } from "./story-view.js";
 import { setUpTheme } from "./theme.js";
 
 const BACKEND_KEY = "conteur-backend";
@@ -391,7 +391,7 @@ async function boot() {
   hook.offline = pwa.offline;
   localize(doc.getElementById("offline-state"), msg(pwa.offline ? "offline.yes" : "offline.no"));
   if (pwa.note) toast(pwa.note);
-  engine = new Engine(new URL("./worker.js", import.meta.url));
+  engine = new Engine(new URL("../worker/main.js", import.meta.url));
   listen(engine);
   setState("loading", msg("phase.python"));
   engine.start({

@@ -9,12 +9,12 @@
 // A static host that sends no COOP/COEP headers gets them from the service
 // worker: the page reloads itself once to become isolated (threads for wasm).
 
-import { msg } from "./i18n.js";
+import { msg } from "../shared/i18n.js";
 
 const RELOAD_KEY = "conteur-isolation-reload";
 
 /**
- * @typedef {{offline: boolean, note: import("./i18n.js").Message | null}} PwaState
+ * @typedef {{offline: boolean, note: import("../shared/i18n.js").Message | null}} PwaState
  * offline: the app is cached (the backend's files once the model has loaded);
  * note: what to tell the reader, if anything.
  */
@@ -22,7 +22,7 @@ const RELOAD_KEY = "conteur-isolation-reload";
 /**
  * Set up the service worker; resolves when the engine may start.
  * @param {{onProgress: (p: {file: string, loaded: number, total: number}) => void,
- *          onPhase: (message: import("./i18n.js").Message) => void,
+ *          onPhase: (message: import("../shared/i18n.js").Message) => void,
  *          onUpdate: () => void}} callbacks
  * @returns {Promise<PwaState>}
  */

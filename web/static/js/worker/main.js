@@ -19,18 +19,18 @@
 // i18n.js messages ({key, params}: `key`, `detailMessage`, `noticeMessage`, errors'
 // `key`), which the page shows in the interface language.
 
-import { findWebGPU, openSession, wasmThreads } from "./backend.js";
+import { findWebGPU, openSession, wasmThreads } from "./ort-session.js";
 import { CHECK, runSelfCheck, verdictKey } from "./self-check.js";
-import { measureSpeed } from "./speed-check.js";
-import { ConteurError, GenerationError, ModelConfigError, toMessage } from "./errors.js";
-import { msg, translate } from "./i18n.js";
+import { measureSpeed } from "../shared/speed-check.js";
+import { ConteurError, GenerationError, ModelConfigError, toMessage } from "../shared/errors.js";
+import { msg, translate } from "../shared/i18n.js";
 import { releaseFile } from "./chunked-file.js";
 import { fetchGraphFiles, fetchModelFile, readConfig } from "./model-files.js";
-import { graphFiles, graphFor } from "./model-graphs.js";
-import { bootPython, writeFile } from "./python.js";
-import { OrtRunner, WEBGPU_MAX_RUN } from "./runner.js";
+import { graphFiles, graphFor } from "../shared/model-config.js";
+import { bootPython, writeFile } from "./pyodide-boot.js";
+import { OrtRunner, WEBGPU_MAX_RUN } from "./ort-runner.js";
 
-const BASE = new URL("../", import.meta.url); // the site root (this file is js/worker.js)
+const BASE = new URL("../../", import.meta.url); // the site root (this file is js/worker/main.js)
 const TOKENIZER_DIR = "/model";
 const post = (message) => self.postMessage(message);
 

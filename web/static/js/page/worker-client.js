@@ -3,7 +3,7 @@
 // Worker messages are re-dispatched as DOM events of the same `type`, with the
 // message as `event.detail`; request/reply pairs (surprise, memory) are promises.
 
-import { toMessage, WorkerCrashError } from "./errors.js";
+import { toMessage, WorkerCrashError } from "../shared/errors.js";
 
 /** The main thread's handle on the worker: commands in, DOM events out. */
 export class Engine extends EventTarget {

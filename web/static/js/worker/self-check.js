@@ -15,7 +15,7 @@
 // page keeps them in localStorage), so an adapter that failed once goes straight
 // to WASM on the next visit; an explicit WebGPU choice checks again.
 
-import { graphFor } from "./model-graphs.js";
+import { graphFor } from "../shared/model-config.js";
 
 /** Outcomes, as the backend badge's `data-check` shows them. */
 export const CHECK = { passed: "passed", failed: "failed", skipped: "skipped" };

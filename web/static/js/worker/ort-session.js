@@ -6,7 +6,7 @@
 // GatherBlockQuantized (docs/facts/browser.md). Both builds use threads when the page is
 // cross-origin isolated; without isolation onnxruntime silently runs on one.
 
-import { SessionError } from "./errors.js";
+import { SessionError } from "../shared/errors.js";
 
 const ORT_FOLDER = "vendor/ort/";
 const ORT_BUILDS = { webgpu: "ort.webgpu.min.mjs", wasm: "ort.wasm.min.mjs" };
