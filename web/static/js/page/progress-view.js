@@ -31,7 +31,7 @@ export class ProgressView {
   }
 
   /**
-   * Record a file's progress (from the service worker or the engine).
+   * Record a file's progress (from the service worker or the worker).
    * @param {{file: string, loaded: number, total: number}} p
    */
   update({ file, loaded, total }) {
