@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.e2e.backend_files import graph_only_files, write_single_graph_layout
+from tests.e2e.backend_files import graph_files
 from tests.e2e.story_page import StoryPage
 from web.build import build_site
 from web.chromium import CHROMIUM, CHROMIUM_ARGS, WEBGPU_ARG
@@ -63,9 +63,9 @@ def site_config(site: Path) -> dict:
 
 @pytest.fixture(scope="package")
 def wasm_weights(tiny_site) -> str:
-    """The weights file only the WASM backend loads, or the one both load (older exports)."""
-    own = [n for n in graph_only_files(site_config(tiny_site), "wasm") if n.endswith(".data")]
-    return own[0] if own else "model.onnx.data"
+    """The WASM graph's weights file."""
+    (data,) = [n for n in graph_files(site_config(tiny_site), "wasm") if n.endswith(".data")]
+    return data
 
 
 @pytest.fixture(scope="package")
@@ -87,16 +87,6 @@ def missing_site(tiny_site, wasm_weights) -> Path:
     out = E2E / "missing-model"
     copy_site(tiny_site, out)
     (out / "model" / wasm_weights).unlink()
-    return out
-
-
-@pytest.fixture(scope="package")
-def single_graph_site(tiny_model_dir) -> Path:
-    """The tiny model as older exports wrote it: one graph for both backends, no `graphs`."""
-    model = ROOT / "build" / "test-models" / "tiny-single-graph"
-    write_single_graph_layout(tiny_model_dir, model)
-    out = E2E / "single-graph"
-    build_site(model, out)
     return out
 
 

@@ -3,8 +3,7 @@
 The service worker precaches the core files; a backend's onnxruntime build and
 its own graph files come when the page first asks for them (web/build.py groups,
 sw.js). So a WASM page never requests the WebGPU build or graph, and a WebGPU
-page never the WASM ones. An older export (one graph for both backends) still
-loads.
+page never the WASM ones.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.backend_files import ORT_ONLY, backend_only_files
+from tests.e2e.backend_files import backend_only_files
 
 pytestmark = pytest.mark.browser
 
@@ -38,10 +37,7 @@ def requested(page, site_name: str) -> set[str]:
 
 
 def expected_head(site, kind: str) -> dict:
-    config = config_of(site)
-    vocabulary = config["architecture"]["vocab_size"]
-    graph = (config.get("graphs") or {}).get(kind) or {}
-    return graph.get("head") or {"kept": vocabulary, "of": vocabulary, "rule": "full"}
+    return config_of(site)["graphs"][kind]["head"]
 
 
 def shown_head(page) -> dict:
@@ -99,16 +95,3 @@ def test_gemma_on_wasm_loads_only_the_cpu_graph_and_shows_its_shortlist(real_was
     assert not seen & only_for(real_site, "webgpu"), sorted(seen & only_for(real_site, "webgpu"))
     assert only_for(real_site, "wasm") <= seen
     check_head(real_wasm, real_site, "wasm")
-
-
-def test_an_older_single_graph_export_still_loads(browser, new_page, origin, single_graph_site):
-    page = new_page(browser, f"{origin}/single-graph/?backend=wasm")
-    page.assert_ready()
-    assert page.backend() == "wasm"
-    seen = requested(page, "single-graph")
-    assert {"model/model.onnx", "model/model.onnx.data"} <= seen
-    assert not seen & {f"vendor/ort/{name}" for name in ORT_ONLY["webgpu"]}
-    vocabulary = config_of(single_graph_site)["architecture"]["vocab_size"]
-    assert page.hook("backend.head") == {"kept": vocabulary, "of": vocabulary, "rule": "full"}
-    last = page.write("Once upon a time", {"max_new_tokens": "4", "seed": "3"})
-    assert len(last["ids"]) == 4 or last["stop_reason"] == "eos"

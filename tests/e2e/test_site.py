@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.backend_files import ORT_ONLY, graph_only_files
+from tests.e2e.backend_files import ORT_ONLY, graph_files
 from web.build import (
     BuildError,
     backend_graphs,
@@ -44,7 +44,7 @@ def test_site_holds_the_app_runtimes_wheel_and_model(tiny_site, tiny_model_dir):
         "model/tokenizer.model", "model/conteur.json", "model/GEMMA_TERMS.html", "model/NOTICE",
     ]:  # fmt: skip
         assert (tiny_site / path).is_file(), path
-    # Every file the export lists, whatever its layout (one graph, or one per backend).
+    # Every file the export lists, each graph's among them.
     config = json.loads((tiny_model_dir / "conteur.json").read_text())
     for name in config["files"]:
         assert (tiny_site / "model" / name).is_file(), name
@@ -99,26 +99,23 @@ def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_m
     for name in ORT_ONLY["wasm"]:
         assert groups[f"vendor/ort/{name}"] == "wasm", name
     config = json.loads((tiny_model_dir / "conteur.json").read_text())
-    own = {kind: set(graph_only_files(config, kind)) for kind in ("webgpu", "wasm")}
+    own = {kind: set(graph_files(config, kind)) for kind in ("webgpu", "wasm")}
     for name in config["files"]:
         expected = next((kind for kind in own if name in own[kind]), "core")
         assert groups[f"model/{name}"] == expected, name
     assert all(group == "core" for url, group in groups.items() if not url.startswith(BACKEND_DIRS))
 
 
-def test_download_groups_of_the_two_layouts():
-    split = {
-        "webgpu": {"model": "model.onnx", "data": ["shared.onnx.data", "model.onnx.data"]},
-        "wasm": {"model": "model-cpu.onnx", "data": ["shared.onnx.data", "model-cpu.onnx.data"]},
-    }
-    groups = download_groups({"graphs": split, "files": {}})
+def test_download_groups_give_each_backend_its_graph():
+    groups = download_groups({"graphs": SPLIT_GRAPHS, "files": {}})
     assert groups["model/model.onnx"] == groups["model/model.onnx.data"] == "webgpu"
     assert groups["model/model-cpu.onnx"] == groups["model/model-cpu.onnx.data"] == "wasm"
-    assert "model/shared.onnx.data" not in groups  # both backends load it: core
     assert groups["vendor/ort/ort-wasm-simd-threaded.asyncify.wasm"] == "webgpu"
     assert groups["vendor/ort/ort-wasm-simd-threaded.wasm"] == "wasm"
-    single = download_groups({"files": {}})  # an older export: one graph for both
-    assert not any(url.startswith("model/") for url in single)
+    assert len(groups) == 2 * 2 + 2 * 3  # nothing else: the rest is core
+    shared = {kind: {**g, "data": [*g["data"], "shared.data"]} for kind, g in SPLIT_GRAPHS.items()}
+    with pytest.raises(BuildError, match="both graphs list model/shared.data"):
+        download_groups({"graphs": shared, "files": {}})
 
 
 def fake_model(folder: Path, files: dict[str, bytes], graphs: dict | None) -> Path:
@@ -137,19 +134,17 @@ def fake_model(folder: Path, files: dict[str, bytes], graphs: dict | None) -> Pa
 
 
 BASE_FILES = {"tokenizer.model": b"t", "GEMMA_TERMS.html": b"terms", "NOTICE": b"n"}
+SPLIT_GRAPHS = {
+    "webgpu": {"model": "model.onnx", "data": ["model.onnx.data"]},
+    "wasm": {"model": "model-cpu.onnx", "data": ["model-cpu.onnx.data"]},
+}
 SPLIT_FILES = {
     "model.onnx": b"g", "model.onnx.data": b"w" * 10, "model-cpu.onnx": b"c",
-    "model-cpu.onnx.data": b"q" * 5, "shared.onnx.data": b"s" * 7,
+    "model-cpu.onnx.data": b"q" * 5,
 }  # fmt: skip
-SPLIT_GRAPHS = {
-    "webgpu": {"model": "model.onnx", "data": ["shared.onnx.data", "model.onnx.data"]},
-    "wasm": {"model": "model-cpu.onnx", "data": ["shared.onnx.data", "model-cpu.onnx.data"]},
-}
 
 
-def test_check_model_accepts_both_layouts(tmp_path):
-    single = {**BASE_FILES, "model.onnx": b"g", "model.onnx.data": b"w"}
-    assert "graphs" not in check_model(fake_model(tmp_path / "single", single, None))
+def test_check_model_accepts_the_exported_layout(tmp_path):
     split = fake_model(tmp_path / "split", {**BASE_FILES, **SPLIT_FILES}, SPLIT_GRAPHS)
     assert check_model(split)["graphs"] == SPLIT_GRAPHS
     assert set(model_files(check_model(split))) == {*BASE_FILES, *SPLIT_FILES, "conteur.json"}
@@ -161,8 +156,8 @@ def test_check_model_refuses_a_graph_file_it_cannot_serve(tmp_path):
     with pytest.raises(BuildError, match="does not list model-cpu.onnx.data"):
         check_model(fake_model(tmp_path / "unlisted", files, SPLIT_GRAPHS))
     lacking = fake_model(tmp_path / "lacking", {**BASE_FILES, **SPLIT_FILES}, SPLIT_GRAPHS)
-    (lacking / "shared.onnx.data").unlink()
-    with pytest.raises(BuildError, match="lacks shared.onnx.data"):
+    (lacking / "model.onnx.data").unlink()
+    with pytest.raises(BuildError, match="lacks model.onnx.data"):
         check_model(lacking)
     broken = fake_model(tmp_path / "broken", {**BASE_FILES, **SPLIT_FILES}, {"webgpu": {}})
     with pytest.raises(BuildError, match="unreadable"):
