@@ -138,14 +138,27 @@ function loadTokenizer(py, config, files) {
 // --- stories -----------------------------------------------------------------------
 
 /**
+ * Take the runner for `task`, or say why not. Called before any await, so a request
+ * that arrives while the task runs finds it taken (and gets a BusyError).
+ * @param {"story" | "speed-check"} task
+ * @param {() => Error} notLoaded the error when the model is not loaded yet
+ * @returns {Error | null} null: the runner is the task's until it sets state.task back
+ */
+function claimRunner(task, notLoaded) {
+  if (!state.runner) return notLoaded();
+  if (state.task) return new BusyError(state.task);
+  state.task = task;
+  return null;
+}
+
+/**
  * Write one story: prompt, token and notice events, then done or error.
  * @param {import("../shared/protocol.js").GenerateRequest} request
  */
 async function generate({ id, request, settings }) {
   const fail = (error) => post({ type: REPLY.error, id, error: toMessage(error, false) });
-  if (!state.runner) return fail(new GenerationError("the model is not loaded yet"));
-  if (state.task) return fail(new BusyError(state.task));
-  state.task = "story"; // before any await: a request arriving now sees it
+  const refused = claimRunner("story", () => new GenerationError("the model is not loaded yet"));
+  if (refused) return fail(refused);
   state.stepsAtStop = null;
   const runner = state.runner;
   const events = {
@@ -188,9 +201,8 @@ async function stop({ id }) {
 /** The Advanced panel's speed check: prefill and decode tokens/s on this backend. */
 async function speedCheck({ id }) {
   const fail = (error) => post({ type: REPLY.reply, id, error: toMessage(error, false) });
-  if (!state.runner) return fail(new SpeedCheckError("the model is not loaded yet"));
-  if (state.task) return fail(new BusyError(state.task));
-  state.task = "speed-check"; // before any await: a request arriving now sees it
+  const refused = claimRunner("speed-check", () => new SpeedCheckError("the model is not loaded yet"));
+  if (refused) return fail(refused);
   try {
     post({ type: REPLY.reply, id, value: await measureSpeed(state.runner, state.backendInfo) });
   } catch (error) {

@@ -30,12 +30,7 @@ const PROGRESS_INTERVAL_MS = 100;
 export async function readConfig(base) {
   const name = "conteur.json";
   const response = await get(new URL(MODEL_FOLDER + name, base), name);
-  let text;
-  try {
-    text = await response.text();
-  } catch (error) {
-    throw new DownloadError(name, String(error));
-  }
+  const text = await response.text().catch((error) => Promise.reject(new DownloadError(name, String(error))));
   return modelConfig(text);
 }
 
