@@ -39,7 +39,7 @@ const SPEED_INTERVAL_MS = 250; // the live tokens/s line is redrawn at most this
  * @property {number} lastSpeedAt performance.now() of the last speed line update
  */
 
-/** The page's state: nothing else in this module changes after start-up. */
+/** The page's state, in one place (`hook`, window.conteur, is written for tests, never read back). */
 const page = {
   /** @type {WorkerClient | null} the worker, started once the service worker is set up */
   worker: null,
@@ -119,11 +119,12 @@ function listen(worker) {
   worker.addEventListener(REPLY.ready, ({ detail }) => {
     page.ready = true;
     hook.model = detail.model;
-    hook.timings = { ...detail.timings, page_s: performance.now() / 1000 }; // since navigation
+    const pageSeconds = performance.now() / 1000; // since navigation
+    hook.timings = { ...detail.timings, page_s: pageSeconds };
     progress.done();
     localize(doc.getElementById("model-name"), detail.model.name);
-    const notice = hook.backend?.notice ? backendView.notice : "";
-    setState("ready", msg("status.loaded", { seconds: decimal(hook.timings.page_s, 1), notice }));
+    const notice = backendView.notice; // "" when the backend is the expected one
+    setState("ready", msg("status.loaded", { seconds: decimal(pageSeconds, 1), notice }));
   });
   worker.addEventListener(EVENT.prompt, ({ detail }) => {
     const run = storyOf(detail);
