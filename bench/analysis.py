@@ -216,7 +216,7 @@ def _suggestions(results: dict) -> list[str]:
     )
     out.append(
         "- Peak memory is set while the session opens: the page frees each chunk of the "
-        "downloaded data file once onnxruntime has copied its tensors (js/chunked-file.js), "
+        "downloaded data file once onnxruntime has copied its tensors (js/worker/chunked-file.js), "
         "but onnxruntime asks for them in no particular order, so part of the download "
         "is still held while the heap fills."
     )

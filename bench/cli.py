@@ -147,7 +147,7 @@ def prepare(order: list[str]) -> dict[str, str]:
     ensure_export()
     gguf = ensure_gguf()
     modules = ensure_installed(ROOT / "bench", log)
-    why = build_site()  # the page, and the engine page's session options (js/backend.js)
+    why = build_site()  # the page, and the conteur.json reader the engine page imports
     if why:
         for key in {"conteur", "conteur-engine"} & set(order):
             skipped[key] = f"the site does not build ({why})"

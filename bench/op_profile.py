@@ -24,7 +24,7 @@ import onnxruntime as ort
 from pyshell.config import ModelConfig
 
 HINT = re.compile(r"^(?P<base>.+?)(?:\.part(?P<plane>\d+))?_\d+$")
-INT8_HINT = re.compile(r"^(?P<base>.+?)\.acc_\d+$")  # export/cpu_graph.py's MatMulInteger
+INT8_HINT = re.compile(r"^(?P<base>.+?)\.acc_\d+$")  # export/graphs/cpu_graph.py's MatMulInteger
 LAYER = re.compile(r"^layers\.\d+\.(?P<kind>\w+)$")
 
 

@@ -1,4 +1,4 @@
-"""The page's Python entry points, called from the module worker (web/static/js/worker.js).
+"""The page's Python entry points, called from the module worker (web/static/js/worker/main.js).
 
 The worker holds Pyodide and the onnxruntime-web session; this module runs
 the story side: it turns the form into a prompt (pyshell.prompts), checks the

@@ -1,8 +1,8 @@
 """How the page holds downloaded model files, run by Node.
 
-- web/static/js/sha256.js hashes a file piece by piece as it streams in; it must
+- web/static/js/worker/sha256.js hashes a file piece by piece as it streams in; it must
   give hashlib's digest however the bytes are split.
-- web/static/js/chunked-file.js holds a graph data file as chunks that onnxruntime
+- web/static/js/worker/chunked-file.js holds a graph data file as chunks that onnxruntime
   copies out tensor by tensor; each chunk goes once every byte in it was handed
   over, and a real onnxruntime-web session opened from it computes what one
   opened from the plain bytes computes.
@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-JS = ROOT / "web" / "static" / "js"
+JS = ROOT / "web" / "static" / "js" / "worker"
 MIB = 1024 * 1024
 
 
@@ -82,7 +82,7 @@ def test_chunked_file_hands_out_every_byte_once_and_lets_each_chunk_go():
     import {{ ChunkedFile }} from {module("chunked-file.js")};
     const size = {size};
     const original = new Uint8Array(size).map((_, i) => (i * 7 + (i >> 11)) % 251);
-    const file = new ChunkedFile(size);
+    const file = new ChunkedFile(size, {json.dumps([0, 4 * MIB, 8 * MIB])});
     for (let at = 0; at < size; at += 65521) file.write(original.subarray(at, at + 65521), at);
     const isUint8Array = file instanceof Uint8Array;
     let equal = true;
@@ -120,7 +120,7 @@ def test_a_session_opened_from_a_chunked_file_computes_the_same(tiny_model_dir):
     ort.env.wasm.numThreads = 1;
     const dir = {json.dumps(str(tiny_model_dir))};
     const bytes = new Uint8Array(readFileSync(`${{dir}}/{data}`));
-    const chunked = new ChunkedFile(bytes.length);
+    const chunked = new ChunkedFile(bytes.length, {json.dumps(graph["data_chunks"][data])});
     chunked.write(bytes, 0);
     const layers = {config["architecture"]["num_layers"]};
     const kvHeads = {config["architecture"]["num_kv_heads"]};
@@ -167,14 +167,15 @@ def test_chunked_file_cut_at_given_boundaries_frees_each_chunk_with_its_tensors(
       released.push(file.released);
     }}
     file.subarray(0, 0);
-    const ignored = new ChunkedFile(9500, [5, 10]).chunks.length;  // not starting at 0: 4 MiB chunks
-    console.log(JSON.stringify({{ chunks: file.chunks.length, equal, released, final: file.released, ignored }}));
+    let refused = "";
+    try {{ new ChunkedFile(9500, [5, 10]); }} catch (error) {{ refused = error.message; }}
+    console.log(JSON.stringify({{ chunks: file.chunks.length, equal, released, final: file.released, refused }}));
     """
     got = run_node(script)
     assert got["chunks"] == 4 and got["equal"]
     # Each chunk goes at the call after its tensor was handed over, in onnxruntime's order.
     assert got["released"] == [0, 1, 2, 3] and got["final"] == 4
-    assert got["ignored"] == 1
+    assert got["refused"] == "chunk starts must begin at 0"
 
 
 def test_exported_chunks_start_at_tensor_boundaries(tiny_model_dir):

@@ -1,4 +1,8 @@
-"""conteur.json's `self_check` (export/checks/self_check.py) and the page's rule (self-check.js)."""
+"""conteur.json's `self_check` (export/checks/self_check.py) and the page's rule for it.
+
+The page reads the steps through shared/model-config.js (top_ids → topIds) and
+compares them in worker/self-check.js.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pyshell.onnx_runner import OnnxRunner
 from pyshell.tokenizer import Tokenizer
 from tests.conftest import ROOT
 
-SELF_CHECK_JS = ROOT / "web" / "static" / "js" / "self-check.js"
+SELF_CHECK_JS = ROOT / "web" / "static" / "js" / "worker" / "self-check.js"
 
 
 def load_check(model_dir) -> dict:
@@ -49,11 +53,12 @@ def test_real_export_checks_the_design_prompt(real_config):
 
 
 def js_mismatches(step: dict, ids: list[int], scores: list[float]) -> list[str]:
-    """stepMismatches from the page's module, run by Node."""
+    """stepMismatches from the page's module, run by Node (`step` as conteur.json has it)."""
     assert shutil.which("node"), "node is needed (npm installs the browser runtimes with it)"
     script = (
         f"import {{ stepMismatches }} from {json.dumps(SELF_CHECK_JS.as_uri())};"
-        f"const r = stepMismatches({json.dumps(step)}, "
+        f"const step = {json.dumps(step)};"
+        "const r = stepMismatches({topIds: step.top_ids, topLogits: step.top_logits}, "
         f"{{ids: {json.dumps(ids)}, scores: {json.dumps(scores)}}}, "
         f"{{atol: {ATOL}, rtol: {RTOL}}});"
         "console.log(JSON.stringify(r));"

@@ -11,10 +11,10 @@ origin (docs/facts/browser.md). It holds
 The service worker's file list and the site version (a hash of every file's
 sha256) are written into sw.js, so any changed byte makes browsers install the
 new version and drop the old cache. Each file has a download group: "core"
-(the page, Pyodide, the tokenizer, model files both backends use such as the
-shared embedding) is precached when the service worker installs; "webgpu" and "wasm" (a backend's onnxruntime build and
-the files of its own graph) are cached the first time the page fetches them,
-so a reader downloads only the backend their browser runs.
+(the page, Pyodide, the tokenizer, conteur.json) is precached when the service
+worker installs; "webgpu" and "wasm" (a backend's onnxruntime build and the files
+of its own graph) are cached the first time the page fetches them, so a reader
+downloads only the backend their browser runs.
 """
 
 from __future__ import annotations
@@ -103,20 +103,19 @@ def model_files(config: dict) -> list[str]:
 
 
 def download_groups(config: dict) -> dict[str, str]:
-    """Site URL → download group, for the files one backend alone uses; the rest is core.
+    """Site URL → download group for each backend's files; every other file is core.
 
-    A backend's group holds its onnxruntime build and the graph files the other
-    backend does not use; files both use (shared.onnx.data) are core.
+    A backend's group holds its onnxruntime build and its graph's files: the two
+    graphs share no file (export/folder/data_files.py), so a reader downloads only one.
     """
     graphs = read_graphs(config)
     groups = {}
     for kind in BACKENDS:
-        for name in ORT_FILES[kind]:
-            groups[f"vendor/ort/{name}"] = kind
-        others = {name for other in BACKENDS if other != kind for name in graphs[other].files}
-        for name in graphs[kind].files:
-            if name not in others:
-                groups[f"model/{name}"] = kind
+        urls = [f"vendor/ort/{name}" for name in ORT_FILES[kind]]
+        urls += [f"model/{name}" for name in graphs[kind].files]
+        for url in urls:
+            if groups.setdefault(url, kind) != kind:
+                raise BuildError(f"both graphs list {url}: the exporter writes none; re-export")
     return groups
 
 

@@ -1,18 +1,19 @@
 // Conteur's exported model on onnxruntime-web's WASM backend, driven the way the
-// page's runner does it (web/static/js/runner.js): one session, the KV cache fed
-// back as past_key_values, one position of logits, only top_ids fetched. It loads
-// the graph the page runs on WASM (conteur.json `graphs.wasm`: model-cpu.onnx with
-// its data files; model.onnx + model.onnx.data in older exports).
+// page's runner does it (web/static/js/worker/ort-runner.js): one session, the KV
+// cache fed back as past_key_values, one position of logits, only top_ids fetched.
+// It reads conteur.json through the page's own reader (js/shared/model-config.js)
+// and loads the graph the page runs on WASM (`graphs.wasm`: model-cpu.onnx and its
+// data file), with the session options the export gives that graph.
 // It measures the engine without Pyodide; the real page adds Python on top.
 //
 // Query parameters, for the profile and the what-if runs:
 //   model=variants/NAME  another model folder under /bench/models/ (default: the export)
-//   graph=webgpu         the WebGPU graph instead, still on WASM (default: wasm)
+//   graph=webgpu         the WebGPU graph (and its session options) instead, still on WASM
 //   ort=next             the newer onnxruntime-web that transformers.js ships
 //   threads=N            wasm threads (default: as the page chooses)
 //   profile              onnxruntime's profiler on; the trace goes to the console
 
-import { CPU_GRAPH_OPTIONS } from "../../js/backend.js"; // the site, served at the root
+import { modelConfig } from "../../js/shared/model-config.js"; // the site, served at the root
 import { cachedBytes, publish, threads } from "./harness.js";
 
 const params = new URLSearchParams(location.search);
@@ -29,35 +30,29 @@ async function load() {
   ort.env.wasm.wasmPaths = ORT;
   ort.env.wasm.numThreads = Number(params.get("threads")) || threads();
   ort.env.logLevel = "error";
-  config = await (await fetch(MODEL + "conteur.json")).json();
-  const files = graphFiles(config, GRAPH);
-  const [graph, ...data] = await Promise.all(
-    [files.model, ...files.data].map((name) => cachedBytes(MODEL + name, CACHE)),
+  config = modelConfig(await (await fetch(MODEL + "conteur.json")).text());
+  const graph = config.graphs[GRAPH];
+  const [model, ...data] = await Promise.all(
+    [graph.model, ...graph.data].map((name) => cachedBytes(MODEL + name, CACHE)),
   );
-  session = await ort.InferenceSession.create(graph, {
+  session = await ort.InferenceSession.create(model, {
     executionProviders: ["wasm"],
-    ...(GRAPH === "webgpu" ? { graphOptimizationLevel: "all" } : CPU_GRAPH_OPTIONS), // as the page
-    externalData: files.data.map((path, i) => ({ path, data: data[i] })),
+    ...graph.session, // as the page opens it
+    externalData: graph.data.map((path, i) => ({ path, data: data[i] })),
     logSeverityLevel: 3,
     enableProfiling: PROFILE,
   });
-  const headTokens = files.head?.kept ?? config.architecture.vocab_size; // the CPU graph may keep a shortlist
   return {
     runtime: `onnxruntime-web ${ort.env.versions?.web ?? "?"} (wasm)`,
     threads: ort.env.wasm.numThreads,
-    graph: files.model,
-    head_tokens: headTokens,
+    graph: graph.model,
+    head_tokens: graph.head.kept, // the CPU graph keeps a shortlist
   };
-}
-
-/** A backend's graph (conteur.json `graphs`); older exports have one graph for both. */
-function graphFiles(config, kind) {
-  return config.graphs?.[kind] ?? { model: "model.onnx", data: ["model.onnx.data"] };
 }
 
 function emptyPast() {
   const past = {};
-  const { num_layers: layers, kv_heads: heads, head_dim: dim } = config.graph;
+  const { layers, kvHeads: heads, headDim: dim } = config;
   for (let i = 0; i < layers; i++) {
     for (const kind of ["key", "value"]) {
       past[`past_key_values.${i}.${kind}`] = new ort.Tensor("float32", new Float32Array(0), [1, heads, 0, dim]);
@@ -69,7 +64,7 @@ function emptyPast() {
 async function generate({ ids, maxNewTokens }) {
   const keep = new ort.Tensor("int64", BigInt64Array.from([1n]), []);
   const presentNames = [];
-  for (let i = 0; i < config.graph.num_layers; i++) presentNames.push(`present.${i}.key`, `present.${i}.value`);
+  for (let i = 0; i < config.layers; i++) presentNames.push(`present.${i}.key`, `present.${i}.value`);
   const fetches = ["top_ids", ...presentNames];
   let past = emptyPast();
   let feed = ids;

@@ -5,7 +5,7 @@ without an error; the page would then write confident nonsense. So the
 exporter records, in conteur.json under `self_check`, what CPython
 onnxruntime computes on the exported graph for a short fixed prompt and two
 greedy decode steps. After it opens a WebGPU session the page replays the same
-feeds and compares (web/static/js/self-check.js): one short prefill and two
+feeds and compares (web/static/js/worker/self-check.js): one short prefill and two
 single-token steps, a fraction of a second on a real GPU.
 
 Each step stores the `top` best candidates (ids and logits). The page passes a

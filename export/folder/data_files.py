@@ -7,7 +7,7 @@ The two share no bytes, so a reader downloads only the pair its backend runs.
 Tensors follow each other in a data file without gaps, and conteur.json lists
 where the page may cut it into chunks at tensor boundaries (`data_chunks`): the
 page frees each chunk once onnxruntime has copied the tensors in it
-(web/static/js/chunked-file.js).
+(web/static/js/worker/chunked-file.js).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def data_chunks(folder: Path, graph: GraphFile) -> list[int]:
 
     Each chunk ends at a tensor boundary: one tensor of 1 MiB or more, or several
     smaller ones. The page frees a chunk once onnxruntime has copied its tensors,
-    whatever order onnxruntime asks for them in (web/static/js/chunked-file.js).
+    whatever order onnxruntime asks for them in (web/static/js/worker/chunked-file.js).
     Raises unless the file is exactly its tensors, back to back.
     """
     proto = onnx.load(str(folder / graph.model), load_external_data=False)

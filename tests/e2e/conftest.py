@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from harness.chromium import CHROMIUM, CHROMIUM_ARGS, WEBGPU_ARG
-from tests.e2e.backend_files import graph_only_files
+from tests.e2e.backend_files import graph_files
 from tests.e2e.story_page import StoryPage
 from web.build import build_site
 from web.serve import make_server
@@ -63,9 +63,9 @@ def site_config(site: Path) -> dict:
 
 @pytest.fixture(scope="package")
 def wasm_weights(tiny_site) -> str:
-    """The weights file only the WASM backend loads."""
-    (own,) = [n for n in graph_only_files(site_config(tiny_site), "wasm") if n.endswith(".data")]
-    return own
+    """The WASM graph's weights file."""
+    (data,) = [n for n in graph_files(site_config(tiny_site), "wasm") if n.endswith(".data")]
+    return data
 
 
 @pytest.fixture(scope="package")

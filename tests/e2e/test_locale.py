@@ -17,7 +17,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
-LOCALES = STATIC / "js" / "locales"
+LOCALES = STATIC / "js" / "shared" / "locales"
 SPEECH_STUB = (Path(__file__).parent / "speech_stub.js").read_text()
 FRENCH_STORY = {
     "character": "une petite renarde",
@@ -108,7 +108,7 @@ def test_every_key_the_page_uses_exists():
     # Any string literal in a dictionary namespace ("status.writing") is a key.
     namespaces = "|".join(sorted({key.split(".")[0] for key in en}))
     literal = re.compile(r'"((?:' + namespaces + r')\.[\w.]*\w)"')
-    for path in (STATIC / "js").glob("*.js"):
+    for path in (STATIC / "js").rglob("*.js"):
         used |= set(literal.findall(path.read_text()))
     assert len(used) > 100
     missing = sorted(k for k in used if k not in en)

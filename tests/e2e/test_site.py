@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pyshell.config import read_graphs
-from tests.e2e.backend_files import ORT_ONLY, graph_only_files
+from tests.e2e.backend_files import ORT_ONLY, graph_files
 from web.build import BuildError, build_site, check_model, download_groups, model_files
 from web.serve import make_server
 
@@ -29,7 +29,7 @@ def sw_build(site: Path) -> dict:
 
 def test_site_holds_the_app_runtimes_wheel_and_model(tiny_site, tiny_model_dir):
     for path in [
-        "index.html", "sw.js", "manifest.webmanifest", "app.css", "js/main.js", "js/worker.js",
+        "index.html", "sw.js", "manifest.webmanifest", "app.css", "js/page/main.js", "js/worker/main.js",
         "icons/icon-192.png", "icons/icon-512.png", "icons/icon-maskable-512.png",
         "vendor/pyodide/pyodide.mjs", "vendor/pyodide/pyodide.asm.wasm",
         "vendor/pyodide/python_stdlib.zip", "vendor/ort/ort.wasm.min.mjs",
@@ -93,7 +93,7 @@ def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_m
     for name in ORT_ONLY["wasm"]:
         assert groups[f"vendor/ort/{name}"] == "wasm", name
     config = json.loads((tiny_model_dir / "conteur.json").read_text())
-    own = {kind: set(graph_only_files(config, kind)) for kind in ("webgpu", "wasm")}
+    own = {kind: set(graph_files(config, kind)) for kind in ("webgpu", "wasm")}
     for name in config["files"]:
         expected = next((kind for kind in own if name in own[kind]), "core")
         assert groups[f"model/{name}"] == expected, name
@@ -104,9 +104,12 @@ def test_download_groups_split_the_graphs_by_backend():
     groups = download_groups({"graphs": SPLIT_GRAPHS, "files": {}})
     assert groups["model/model.onnx"] == groups["model/model.onnx.data"] == "webgpu"
     assert groups["model/model-cpu.onnx"] == groups["model/model-cpu.onnx.data"] == "wasm"
-    assert "model/shared.onnx.data" not in groups  # both backends load it: core
     assert groups["vendor/ort/ort-wasm-simd-threaded.asyncify.wasm"] == "webgpu"
     assert groups["vendor/ort/ort-wasm-simd-threaded.wasm"] == "wasm"
+    assert len(groups) == 2 * 2 + 2 * 3  # nothing else: the rest is core
+    shared = {kind: {**g, "data": [*g["data"], "shared.data"]} for kind, g in SPLIT_GRAPHS.items()}
+    with pytest.raises(BuildError, match="both graphs list model/shared.data"):
+        download_groups({"graphs": shared, "files": {}})
 
 
 def fake_model(folder: Path, files: dict[str, bytes], graphs: dict | None) -> Path:
@@ -127,7 +130,7 @@ def fake_model(folder: Path, files: dict[str, bytes], graphs: dict | None) -> Pa
 BASE_FILES = {"tokenizer.model": b"t", "GEMMA_TERMS.html": b"terms", "NOTICE": b"n"}
 SPLIT_FILES = {
     "model.onnx": b"g", "model.onnx.data": b"w" * 10, "model-cpu.onnx": b"c",
-    "model-cpu.onnx.data": b"q" * 5, "shared.onnx.data": b"s" * 7,
+    "model-cpu.onnx.data": b"q" * 5,
 }  # fmt: skip
 
 
@@ -141,17 +144,17 @@ def graph_entry(model: str, data: list[str], session: dict) -> dict:
 
 SPLIT_GRAPHS = {
     "webgpu": graph_entry(
-        "model.onnx", ["shared.onnx.data", "model.onnx.data"],
+        "model.onnx", ["model.onnx.data"],
         {"graph_optimization": "all", "execution_mode": "sequential", "inter_op_threads": None},
     ),
     "wasm": graph_entry(
-        "model-cpu.onnx", ["shared.onnx.data", "model-cpu.onnx.data"],
+        "model-cpu.onnx", ["model-cpu.onnx.data"],
         {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1},
     ),
 }  # fmt: skip
 
 
-def test_check_model_reads_each_backends_graph(tmp_path):
+def test_check_model_accepts_the_exported_layout(tmp_path):
     split = fake_model(tmp_path / "split", {**BASE_FILES, **SPLIT_FILES}, SPLIT_GRAPHS)
     assert check_model(split)["graphs"] == SPLIT_GRAPHS
     assert set(model_files(check_model(split))) == {*BASE_FILES, *SPLIT_FILES, "conteur.json"}
@@ -167,8 +170,8 @@ def test_check_model_refuses_a_graph_file_it_cannot_serve(tmp_path):
     with pytest.raises(BuildError, match="does not list model-cpu.onnx.data"):
         check_model(fake_model(tmp_path / "unlisted", files, SPLIT_GRAPHS))
     lacking = fake_model(tmp_path / "lacking", {**BASE_FILES, **SPLIT_FILES}, SPLIT_GRAPHS)
-    (lacking / "shared.onnx.data").unlink()
-    with pytest.raises(BuildError, match="lacks shared.onnx.data"):
+    (lacking / "model.onnx.data").unlink()
+    with pytest.raises(BuildError, match="lacks model.onnx.data"):
         check_model(lacking)
     broken = fake_model(tmp_path / "broken", {**BASE_FILES, **SPLIT_FILES}, {"webgpu": {}})
     with pytest.raises(BuildError, match="unreadable"):
@@ -214,7 +217,7 @@ def served(tiny_site):
         ("/", "text/html"),
         ("/vendor/pyodide/pyodide.asm.wasm", "application/wasm"),
         ("/vendor/ort/ort.wasm.min.mjs", "text/javascript"),
-        ("/js/main.js", "text/javascript"),
+        ("/js/page/main.js", "text/javascript"),
         ("/manifest.webmanifest", "application/manifest+json"),
         ("/model/conteur.json", "application/json"),
     ],

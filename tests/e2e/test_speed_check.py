@@ -55,3 +55,35 @@ def test_speed_check_on_webgpu_names_the_adapter(tiny_webgpu):
     assert measured["backend"] == "webgpu" and measured["self_check"] == "passed"
     assert "swiftshader" in measured["adapter"].lower()
     print(f"speed check, tiny/webgpu: {json.dumps(measured)}")
+
+
+def test_a_story_asked_for_during_the_speed_check_gets_a_busy_answer(tiny_wasm):
+    """The worker answers every request: Generate during the speed check is refused, not lost."""
+    page = tiny_wasm
+    p = page.page
+    if not p.is_visible('[data-testid="speed-check"]'):
+        p.click("#advanced summary")
+    page.fill("Once upon a time")
+    page.settings(max_new_tokens="4", seed="3")
+    errors, stories = len(page.hook("errors")), page.stories()
+    # One task: the worker gets the speed check, then the story while the check runs.
+    p.evaluate(
+        "() => { document.querySelector('[data-testid=speed-check]').click();"
+        " document.querySelector('[data-testid=generate]').click(); }"
+    )
+    p.wait_for_function("([n]) => window.conteur.errors.length > n", arg=[errors], timeout=60_000)
+    assert page.state() == "error"
+    assert p.get_attribute('[data-testid="status"]', "data-fatal") == "false"
+    status = page.status_text()
+    assert "Conteur is busy: the speed check is running" in status, status
+    # The speed check itself went on, and the page is usable again.
+    p.wait_for_function(
+        "document.querySelector('[data-testid=speed-result]').dataset.state === 'done'",
+        timeout=300_000,
+    )
+    assert page.hook("speed")["decode_tokens"] == 16
+    assert page.stories() == stories  # the refused story was never written
+    assert p.is_enabled('[data-testid="generate"]')
+    last = page.write("Once upon a time", {"max_new_tokens": "4", "seed": "3"})
+    assert len(last["ids"]) == 4 or last["stop_reason"] == "eos"
+    assert page.state() == "ready"

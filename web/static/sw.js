@@ -5,11 +5,11 @@
 //
 // web/build.py replaces the next line with the site's version (a hash of every
 // file's sha256) and its file list; each file has a download group. Install
-// precaches the "core" group (the page, Pyodide, the tokenizer, model files both
-// backends use such as the shared embedding). The "webgpu" and "wasm" groups (a backend's onnxruntime build and
-// its own graph files, tens to hundreds of MB) are cached the first time the page
-// fetches them, from that one download: each reader keeps only what their backend
-// runs, and it then works offline. A new version installs beside the old one,
+// precaches the "core" group (the page, Pyodide, the tokenizer, conteur.json).
+// The "webgpu" and "wasm" groups (a backend's onnxruntime build and its graph's
+// files, tens to hundreds of MB) are cached the first time the page fetches them,
+// from that one download: each reader keeps only what their backend runs, and it
+// then works offline. A new version installs beside the old one,
 // copies unchanged files of every group from it instead of downloading them again,
 // then takes over and deletes the old cache.
 const BUILD = { version: "dev", files: [] };
@@ -75,7 +75,7 @@ async function respond(event, url) {
   const file = BY_URL.get(key);
   // A backend file is only ever cached from a download the page checked (sha256) or
   // copied from an older cache under the same sha256: say so, and the page skips
-  // hashing ~220 MB on every start (model-files.js).
+  // hashing ~220 MB on every start (js/worker/model-files.js).
   if (cached) return isolate(cached, file && !isCore(file) ? { [CHECKED_HEADER]: "1" } : {});
   try {
     if (cache && file && !isCore(file)) return await cacheOnFirstUse(event, cache, key, file);

@@ -5,7 +5,7 @@
 // data-state stays English, the shown state word and message follow the interface
 // language (i18n.js), and a language switch re-renders them.
 
-import { localize, msg, render } from "./i18n.js";
+import { localize, msg, render } from "../shared/i18n.js";
 
 export const STATES = ["loading", "ready", "generating", "stopped", "error"];
 
@@ -23,7 +23,7 @@ export class StatusView {
 
   /**
    * @param {"loading" | "ready" | "generating" | "stopped" | "error"} state
-   * @param {import("./i18n.js").Message | string} message
+   * @param {import("../shared/i18n.js").Message | string} message
    * @param {{fatal?: boolean}} [options] fatal errors keep Generate disabled
    */
   set(state, message, { fatal = false } = {}) {
@@ -37,7 +37,7 @@ export class StatusView {
 
   /**
    * @param {"webgpu" | "wasm"} name
-   * @param {import("./i18n.js").Message | string} detail adapter name, or thread count
+   * @param {import("../shared/i18n.js").Message | string} detail adapter name, or thread count
    * @param {string} [check] the WebGPU self-check: passed, failed, skipped ("" while it runs)
    */
   setBackend(name, detail, check = "") {
@@ -52,7 +52,7 @@ export class StatusView {
     this.backendElement.title = render(msg(title, params));
   }
 
-  /** @param {import("./i18n.js").Message | string} text */
+  /** @param {import("../shared/i18n.js").Message | string} text */
   setSpeed(text) {
     localize(this.speedElement, text);
   }

@@ -3,7 +3,7 @@
 // Text only ever enters the page through textContent / Text nodes: whatever the
 // reader types or the model writes is shown as text, never parsed as HTML.
 
-import { msg, t } from "./i18n.js";
+import { msg, t } from "../shared/i18n.js";
 
 /** The story (data-testid="story"): the opening, the streamed text, copy and download. */
 export class StoryView {

@@ -5,7 +5,7 @@
 // a console error inside loadPyodide, so the import is checked afterwards. A
 // wrong MIME type for the .wasm makes loadPyodide hang for ever: hence the timeout.
 
-import { PythonBootError, PythonPackageError, PythonTimeoutError } from "./errors.js";
+import { PythonBootError, PythonPackageError, PythonTimeoutError } from "../shared/errors.js";
 
 export const BOOT_TIMEOUT_S = 90;
 

@@ -9,26 +9,27 @@
 // calls, `byteLength` and `subarray`, from its chunks and drops each chunk once
 // every byte in it has been handed over, so the download shrinks as the heap
 // grows. That needs a data file whose every byte belongs to a tensor: the
-// exporter writes them without gaps (export/data_files.py, tested there).
-
-const CHUNK_BYTES = 4 * 1024 * 1024; // without boundaries: big enough to be freed at once (1 MiB chunks lingered in the allocator)
+// exporter writes them without gaps and lists where tensors start, past every
+// 1 MiB (conteur.json `data_chunks`, export/folder/data_files.py): the chunks start there.
 
 export class ChunkedFile extends Uint8Array {
   /**
    * @param {number} size the file's length in bytes
-   * @param {number[]} [starts] where chunks begin (conteur.json `data_chunks`: tensor
-   *   boundaries, so a chunk goes as soon as its tensors are copied); else 4 MiB chunks
+   * @param {number[]} starts where chunks begin, 0 first, ascending (conteur.json
+   *   `data_chunks` as shared/model-config.js checked them: tensor boundaries, so a
+   *   chunk goes as soon as its tensors are copied)
    */
   constructor(size, starts) {
     super(0); // the bytes live in `chunks`; this array itself stays empty
+    if (starts?.[0] !== 0) throw new RangeError("chunk starts must begin at 0");
     this.size = size;
-    this.starts = validStarts(starts, size) ?? Array.from({ length: Math.max(1, Math.ceil(size / CHUNK_BYTES)) }, (_, i) => i * CHUNK_BYTES);
+    this.starts = [...starts];
     this.ends = [...this.starts.slice(1), size];
     this.chunks = this.starts.map((start, i) => new Uint8Array(this.ends[i] - start));
     this.unread = this.chunks.map((chunk) => chunk.length); // bytes not yet handed over
     this.finished = []; // chunks fully handed over, freed at the next call
     this.released = 0; // chunks freed so far (for tests)
-    this.handedOver = false; // true once onnxruntime started copying: no second session can read it
+    this.handedOver = false; // true once onnxruntime started copying out of it
   }
 
   get byteLength() {
@@ -116,13 +117,6 @@ export class ChunkedFile extends Uint8Array {
       this.chunks[i] = null;
     }
   }
-}
-
-/** `starts` when they are usable chunk boundaries for a file of `size` bytes, else null. */
-function validStarts(starts, size) {
-  if (!Array.isArray(starts) || starts[0] !== 0) return null;
-  const ascending = starts.every((start, i) => Number.isInteger(start) && start < size && (i === 0 || start > starts[i - 1]));
-  return ascending ? [...starts] : null;
 }
 
 /** Free a downloaded file's memory now, whichever way it is held. */

@@ -8,7 +8,7 @@
 // The story's language is its own field: it starts as the interface language and
 // follows it until the reader picks one.
 
-import { language, localize, msg, onLanguageChange, render } from "./i18n.js";
+import { language, localize, msg, onLanguageChange, render } from "../shared/i18n.js";
 import { fieldError } from "./pyshell-messages.js";
 
 const STORY_FIELDS = ["character", "setting", "theme", "tone", "text"];
@@ -97,7 +97,7 @@ export class StoryForm {
   /**
    * Show pyshell's `message` next to `field` (or at the free text when the field is unknown).
    * @param {string} field @param {string} message pyshell's (English) message
-   * @returns {import("./i18n.js").Message} the message with the field's label, for the status line
+   * @returns {import("../shared/i18n.js").Message} the message with the field's label, for the status line
    */
   showError(field, message) {
     this.clearErrors();

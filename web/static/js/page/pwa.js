@@ -2,27 +2,27 @@
 // ask for persistent storage, and make sure the page ends up cross-origin isolated.
 //
 // On the first visit the service worker downloads the core files once (app,
-// Pyodide, tokenizer, model files both backends use) into its versioned cache
-// and reports progress here; the page waits for it. The engine then loads those
-// from the cache, and the service worker caches the chosen backend's files (its
-// onnxruntime build and graph) as the engine downloads them, once.
+// Pyodide, tokenizer) into its versioned cache and reports progress here; the
+// page waits for it. The worker then loads those from the cache, and the service
+// worker caches the chosen backend's files (its onnxruntime build and graph) as
+// the worker downloads them, once.
 // A static host that sends no COOP/COEP headers gets them from the service
 // worker: the page reloads itself once to become isolated (threads for wasm).
 
-import { msg } from "./i18n.js";
+import { msg } from "../shared/i18n.js";
 
 const RELOAD_KEY = "conteur-isolation-reload";
 
 /**
- * @typedef {{offline: boolean, note: import("./i18n.js").Message | null}} PwaState
+ * @typedef {{offline: boolean, note: import("../shared/i18n.js").Message | null}} PwaState
  * offline: the app is cached (the backend's files once the model has loaded);
  * note: what to tell the reader, if anything.
  */
 
 /**
- * Set up the service worker; resolves when the engine may start.
+ * Set up the service worker; resolves when the worker may start.
  * @param {{onProgress: (p: {file: string, loaded: number, total: number}) => void,
- *          onPhase: (message: import("./i18n.js").Message) => void,
+ *          onPhase: (message: import("../shared/i18n.js").Message) => void,
  *          onUpdate: () => void}} callbacks
  * @returns {Promise<PwaState>}
  */

@@ -7,7 +7,7 @@
 // no pattern knows still gets a translated "this value cannot be used" for its
 // field, so no English reaches a French page.
 
-import { msg, translate } from "./i18n.js";
+import { msg, translate } from "../shared/i18n.js";
 
 /** A number as pyshell writes it ("4,000", "0.5") → 4000, 0.5; other text unchanged. */
 function number(text) {
@@ -40,7 +40,7 @@ const FIELD_PATTERNS = [
  * The reason a field was refused, without its label: pyshell's English text, and
  * its translation for other interface languages.
  * @param {string} message pyshell's message, e.g. "temperature must be between 0 and 2 (got 5)"
- * @returns {import("./i18n.js").Message}
+ * @returns {import("../shared/i18n.js").Message}
  */
 export function fieldReason(message) {
   for (const [pattern, key, params] of FIELD_PATTERNS) {
@@ -55,7 +55,7 @@ export function fieldReason(message) {
  * (pyshell names most fields itself), "Température : doit aller de 0 à 2…" in French.
  * @param {string} field the form field pyshell named
  * @param {string} message pyshell's message
- * @returns {import("./i18n.js").Message}
+ * @returns {import("../shared/i18n.js").Message}
  */
 export function fieldError(field, message) {
   const label = translate("en", `field.${field}`);
@@ -74,7 +74,7 @@ export function fieldError(field, message) {
 /**
  * A notice from the generation loop (pyshell.generate), e.g. that the prompt was cut.
  * @param {string} text pyshell's English notice
- * @returns {import("./i18n.js").Message}
+ * @returns {import("../shared/i18n.js").Message}
  */
 export function notice(text) {
   const cut = /prompt is ([\d,]+) tokens long but only ([\d,]+) fit with ([\d,]+) new tokens in the model's ([\d,]+)-token context: the story continues from its last ([\d,]+) tokens/.exec(text);

@@ -1,6 +1,6 @@
 // First-load progress: one bar per large file with bytes and percent.
 
-import { formatNumber, localize, msg, onLanguageChange, t } from "./i18n.js";
+import { formatNumber, localize, msg, onLanguageChange, t } from "../shared/i18n.js";
 
 const LARGE_FILE = 1_000_000; // smaller files share one "other files" row
 const OTHERS = "other files"; // the row's key; its label is translated
@@ -31,7 +31,7 @@ export class ProgressView {
   }
 
   /**
-   * Record a file's progress (from the service worker or the engine).
+   * Record a file's progress (from the service worker or the worker).
    * @param {{file: string, loaded: number, total: number}} p
    */
   update({ file, loaded, total }) {

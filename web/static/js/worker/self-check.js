@@ -2,7 +2,7 @@
 //
 // A driver can run every kernel without an error and still return wrong numbers
 // (peers have shipped WebGPU paths that write `<pad>` or nonsense on some GPUs).
-// The exporter stores, in conteur.json under `self_check` (export/self_check.py),
+// The exporter stores, in conteur.json under `self_check` (export/checks/self_check.py),
 // the top candidates CPython onnxruntime gives for a short prompt and two greedy
 // decode steps. After the WebGPU session opens, the worker replays the same feeds
 // and compares: one short prefill and two single-token steps.
@@ -15,8 +15,6 @@
 // page keeps them in localStorage), so an adapter that failed once goes straight
 // to WASM on the next visit; an explicit WebGPU choice checks again.
 
-import { graphFor } from "./model-graphs.js";
-
 /** Outcomes, as the backend badge's `data-check` shows them. */
 export const CHECK = { passed: "passed", failed: "failed", skipped: "skipped" };
 
@@ -24,22 +22,21 @@ export const CHECK = { passed: "passed", failed: "failed", skipped: "skipped" };
  * The key a verdict is remembered under.
  * @param {string} adapter the adapter's description
  * @param {string} ortVersion onnxruntime-web's version
- * @param {object} config conteur.json
+ * @param {import("../shared/model-config.js").ModelConfig} config
  * @returns {string}
  */
 export function verdictKey(adapter, ortVersion, config) {
-  return `${adapter} | onnxruntime-web ${ortVersion} | ${config.name} ${config.export_version} ${webgpuWeights(config)}`;
+  return `${adapter} | onnxruntime-web ${ortVersion} | ${config.label} ${webgpuWeights(config)}`;
 }
 
-/** The WebGPU graph's weights, by checksum: "model.onnx.data"'s alone for older exports (keys stay as they were). */
+/** The WebGPU graph's weights, by the first 16 digits of each data file's sha256. */
 function webgpuWeights(config) {
-  const sums = graphFor(config, "webgpu").data.map((name) => (config.files[name]?.sha256 ?? "unknown").slice(0, 16));
-  return sums.join("+");
+  return config.graphs.webgpu.data.map((name) => config.files[name].sha256.slice(0, 16)).join("+");
 }
 
 /**
  * What differs between one expected step and the candidates a device returned.
- * @param {{top_ids: number[], top_logits: number[]}} step the expectation
+ * @param {{topIds: number[], topLogits: number[]}} step the expectation
  * @param {{ids: ArrayLike<number>, scores: ArrayLike<number>}} got the runner's candidates
  * @param {{atol: number, rtol: number}} tolerance
  * @returns {string[]} empty when the step passes
@@ -48,8 +45,8 @@ export function stepMismatches(step, got, { atol, rtol }) {
   const logits = new Map();
   for (let i = 0; i < got.ids.length; i++) logits.set(Number(got.ids[i]), Number(got.scores[i]));
   const problems = [];
-  step.top_ids.forEach((id, k) => {
-    const expected = step.top_logits[k];
+  step.topIds.forEach((id, k) => {
+    const expected = step.topLogits[k];
     const value = logits.get(id);
     if (value === undefined) {
       problems.push(`token ${id} is missing from the candidates`);
@@ -63,14 +60,11 @@ export function stepMismatches(step, got, { atol, rtol }) {
 /**
  * Replay conteur.json's self_check on `runner` (an OrtRunner); leaves its cache empty.
  * @param {object} runner an OrtRunner over the session under test
- * @param {object | undefined} check conteur.json's `self_check`
+ * @param {import("../shared/model-config.js").SelfCheck} check
  * @returns {Promise<{status: string, problems: string[], seconds: number, steps: number}>}
  */
 export async function runSelfCheck(runner, check) {
   const started = performance.now();
-  if (!check?.steps?.length) {
-    return { status: CHECK.skipped, problems: ["this model was exported without a self-check"], seconds: 0, steps: 0 };
-  }
   const tolerance = { atol: check.atol, rtol: check.rtol };
   const problems = [];
   await runner.reset();

@@ -44,21 +44,20 @@ export class OrtRunner {
   /**
    * @param {object} ort the onnxruntime-web module the session came from
    * @param {object} session an InferenceSession of the decoder graph
-   * @param {object} config conteur.json
+   * @param {import("../shared/model-config.js").ModelConfig} config the KV cache's shape
    * @param {number} [maxRun] most tokens per session run (Infinity: the whole step at once)
    */
   constructor(ort, session, config, maxRun = Infinity) {
     this.ort = ort;
     this.session = session;
     this.maxRun = maxRun;
-    const layers = config.graph.num_layers ?? config.architecture.num_layers;
-    this.kvHeads = config.graph.kv_heads ?? config.architecture.num_kv_heads;
-    this.headDim = config.graph.head_dim ?? config.architecture.head_dim;
+    this.kvHeads = config.kvHeads;
+    this.headDim = config.headDim;
     /** Most tokens (prompt + story) the model attends to; read by Python. */
-    this.contextLength = config.architecture.context_length;
+    this.contextLength = config.contextLength;
     this.pastNames = [];
     this.presentNames = [];
-    for (let i = 0; i < layers; i++) {
+    for (let i = 0; i < config.layers; i++) {
       for (const kind of ["key", "value"]) {
         this.pastNames.push(`past_key_values.${i}.${kind}`);
         this.presentNames.push(`present.${i}.${kind}`);
@@ -74,11 +73,14 @@ export class OrtRunner {
     this.resetSync();
   }
 
-  /** Present names a session must keep on the GPU (see backend.js). */
+  /**
+   * Present names a WebGPU session must keep on the GPU (worker/ort-session.js).
+   * @param {import("../shared/model-config.js").ModelConfig} config
+   * @returns {string[]}
+   */
   static presentNames(config) {
-    const layers = config.graph.num_layers ?? config.architecture.num_layers;
     const names = [];
-    for (let i = 0; i < layers; i++) names.push(`present.${i}.key`, `present.${i}.value`);
+    for (let i = 0; i < config.layers; i++) names.push(`present.${i}.key`, `present.${i}.value`);
     return names;
   }
 

@@ -10,7 +10,7 @@
 // Button states (data-state): empty (no finished story), ready, speaking,
 // no-voice, unsupported.
 
-import { localize, msg, onLanguageChange, render } from "./i18n.js";
+import { localize, msg, onLanguageChange, render } from "../shared/i18n.js";
 
 const CHUNK_CHARS = 220; // one utterance: a few sentences, well under Chrome's cut-off
 

@@ -1,7 +1,8 @@
 // Named errors with messages that tell the reader what to do (never a raw stack trace).
-// Used on both sides of the worker boundary: the worker sends `toMessage(error)`,
-// the page shows `key` + `params` in the interface language (i18n.js), or `message`
-// (English) for an error without a key.
+// Used on both sides of the worker boundary: the worker sends `toMessage(error)`
+// (an ErrorMessage, shared/protocol.js), the page shows `errorText(error)`: `key` +
+// `params` in the interface language (i18n.js), or `message` (English) for an error
+// without a key.
 
 import { translate } from "./i18n.js";
 
@@ -91,6 +92,31 @@ export class GenerationError extends ConteurError {
   }
 }
 
+/** A story the form's values make impossible; pyshell names the field (page/form.js shows it). */
+export class StoryInputError extends ConteurError {
+  /** @param {string} field @param {string} message pyshell's English message */
+  constructor(field, message) {
+    super(message, { fatal: false });
+    this.field = field;
+  }
+}
+
+/** A request that needs the model while a story or the speed check uses it. */
+export class BusyError extends ConteurError {
+  /** @param {"story" | "speed-check"} task what is running */
+  constructor(task) {
+    const running = { key: task === "story" ? "busy.story" : "busy.speedCheck" };
+    super(null, { key: "error.busy", fatal: false, params: { task: running } });
+  }
+}
+
+export class SpeedCheckError extends ConteurError {
+  /** @param {string} detail */
+  constructor(detail) {
+    super(null, { key: "speedCheck.failed", fatal: false, params: { error: detail }, detail });
+  }
+}
+
 export class WorkerCrashError extends ConteurError {
   /** @param {string} detail */
   constructor(detail) {
@@ -99,19 +125,38 @@ export class WorkerCrashError extends ConteurError {
 }
 
 /**
- * A plain object for postMessage: any thrown value becomes
- * {name, message, fatal, detail, key, params}.
+ * @typedef {{name: string, message: string, fatal: boolean, detail: string, key: string,
+ *            params: object, field?: string}} ErrorMessage
+ * An error as it crosses the worker boundary. message: English; key, params: the
+ * same text in the locales ("" when it has none); field: the form field at fault
+ * (StoryInputError).
+ */
+
+/**
+ * A plain object for postMessage: any thrown value becomes an ErrorMessage.
  * Unknown errors keep their own text in `detail` and get a generic message.
  * @param {unknown} error
  * @param {boolean} [fatal] for errors that are not ConteurErrors
- * @returns {{name: string, message: string, fatal: boolean, detail: string, key: string, params: object}}
+ * @returns {ErrorMessage}
  */
 export function toMessage(error, fatal = true) {
   if (error instanceof ConteurError) {
     const { name, message, detail, key, params } = error;
-    return { name, message, fatal: error.fatal, detail, key, params };
+    const posted = { name, message, fatal: error.fatal, detail, key, params };
+    if (error.field !== undefined) posted.field = error.field;
+    return posted;
   }
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const key = fatal ? "error.unexpectedFatal" : "error.unexpected";
   return { name: "UnexpectedError", message: translate("en", key), fatal, detail: text, key, params: {} };
+}
+
+/**
+ * What to show for a posted error: its message in the interface language when it has
+ * a key, else its English text.
+ * @param {ErrorMessage} error
+ * @returns {import("./i18n.js").Message | string}
+ */
+export function errorText(error) {
+  return error.key ? { key: error.key, params: error.params } : error.message;
 }

@@ -1,6 +1,6 @@
 // Light / dark theme: follows the system (prefers-color-scheme) unless the reader picks one.
 
-import { onLanguageChange, t } from "./i18n.js";
+import { onLanguageChange, t } from "../shared/i18n.js";
 
 const KEY = "conteur-theme";
 const ORDER = ["auto", "light", "dark"];

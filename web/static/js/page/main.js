@@ -1,0 +1,305 @@
+// The page's entry point: wires the form, the story view and the status line to the
+// worker (worker/main.js, through page/worker-client.js). The main thread only
+// renders; the messages both ways are shared/protocol.js's.
+//
+// Texts are messages ({key, params}, shared/i18n.js) shown in the interface language;
+// the worker's events carry keys too, and pyshell's English texts are translated
+// by pyshell-messages.js. `window.conteur` (page/test-hook.js) lets end-to-end tests
+// read the page's state.
+
+import { errorText } from "../shared/errors.js";
+import { decimal, language, localize, msg, onLanguageChange, render, setUpLanguage } from "../shared/i18n.js";
+import { EVENT, REPLY } from "../shared/protocol.js";
+import { backendPreference, urlPreference, wireBackendChoice } from "./backend-preference.js";
+import { BackendView } from "./backend-view.js";
+import { StoryForm } from "./form.js";
+import { ProgressView } from "./progress-view.js";
+import { preparePwa } from "./pwa.js";
+import { fieldError, notice as pyshellNotice } from "./pyshell-messages.js";
+import { ReadAloud } from "./read-aloud.js";
+import { forgetVerdict, rememberedFailures, rememberVerdict } from "./self-check-verdicts.js";
+import { SpeedCheckPanel } from "./speed-check-panel.js";
+import { StatusView } from "./status-view.js";
+import { StoryView } from "./story-view.js";
+import { createTestHook, measureMemory } from "./test-hook.js";
+import { setUpTheme } from "./theme.js";
+import { Toast } from "./toast.js";
+import { WorkerClient } from "./worker-client.js";
+
+const SPEED_INTERVAL_MS = 250; // the live tokens/s line is redrawn at most this often
+
+/**
+ * @typedef {object} StoryRun the story being written
+ * @property {number} id the generate request's id: its events and its end carry it
+ * @property {string} language the story's language (the view's lang, read aloud)
+ * @property {object} settings the advanced settings as typed, saved once it is done
+ * @property {boolean} stopping Stop was pressed; the story ends within one step
+ * @property {number} stopClickedAt performance.now() of that press (0: not pressed)
+ * @property {boolean} begun the story view was cleared for it (at its first event)
+ * @property {number} lastSpeedAt performance.now() of the last speed line update
+ */
+
+/** The page's state, in one place (`hook`, window.conteur, is written for tests, never read back). */
+const page = {
+  /** @type {WorkerClient | null} the worker, started once the service worker is set up */
+  worker: null,
+  /** The model is loaded: stories and the speed check may run. */
+  ready: false,
+  /** Python is up: "surprise me" works, before the model has loaded. */
+  pythonReady: false,
+  /** @type {StoryRun | null} the story being written; null between stories */
+  story: null,
+};
+
+const doc = document;
+setUpLanguage(doc); // before any view writes a text
+const status = new StatusView(doc);
+const progress = new ProgressView(doc);
+const story = new StoryView(doc);
+const form = new StoryForm(doc);
+const readAloud = new ReadAloud(doc);
+const toast = new Toast(doc);
+const backendView = new BackendView(doc, status);
+const buttons = {
+  generate: doc.getElementById("generate"),
+  stop: doc.getElementById("stop"),
+  surprise: doc.getElementById("surprise"),
+};
+const hook = createTestHook({ language: language(), memory: () => measureMemory(page.worker) });
+const speedPanel = new SpeedCheckPanel(doc, {
+  measure: () => page.worker.speedCheck(),
+  adapter: () => backendView.described,
+  onMeasured: (measured) => { hook.speed = measured; },
+  toast: (message) => toast.show(message),
+});
+
+function setState(state, message, options) {
+  status.set(state, message, options);
+  hook.state = state;
+  if (state === "error") hook.errors.push(render(message));
+  updateButtons();
+}
+
+function updateButtons() {
+  const writing = page.story !== null;
+  buttons.generate.disabled = !page.ready || writing;
+  buttons.stop.disabled = (!writing || page.story.stopping) && !readAloud.speaking; // Stop also ends a reading
+  buttons.surprise.disabled = !page.pythonReady;
+  speedPanel.setAllowed(page.ready && !writing);
+  form.setBusy(writing);
+}
+
+// --- worker events -----------------------------------------------------------------
+
+/** The story `detail` belongs to, when it is the one being written. */
+function storyOf(detail) {
+  return page.story && detail.id === page.story.id ? page.story : null;
+}
+
+function listen(worker) {
+  worker.addEventListener(EVENT.phase, ({ detail }) => {
+    if (!page.ready) setState("loading", workerMessage(detail));
+  });
+  worker.addEventListener(EVENT.progress, ({ detail }) => progress.update(detail));
+  worker.addEventListener(EVENT.backend, ({ detail }) => {
+    backendView.show(detail);
+    hook.backend = { name: detail.name, detail: detail.detail, notice: detail.notice || "", check: detail.check, head: detail.head };
+    if (detail.notice) toast.show(backendView.notice);
+  });
+  worker.addEventListener(EVENT.selfCheck, ({ detail }) => {
+    hook.selfCheck = { status: detail.status, problems: detail.problems, seconds: detail.seconds, steps: detail.steps, key: detail.key };
+    if (detail.problems.length) console.warn(`[conteur] WebGPU self-check ${detail.status}: ${detail.problems.join("; ")}`);
+    if (detail.status === "failed") rememberVerdict(detail.key, "failed");
+    else if (detail.status === "passed") forgetVerdict(detail.key);
+  });
+  worker.addEventListener(EVENT.pythonReady, () => {
+    page.pythonReady = true;
+    updateButtons();
+  });
+  worker.addEventListener(REPLY.ready, ({ detail }) => {
+    page.ready = true;
+    hook.model = detail.model;
+    const pageSeconds = performance.now() / 1000; // since navigation
+    hook.timings = { ...detail.timings, page_s: pageSeconds };
+    progress.done();
+    localize(doc.getElementById("model-name"), detail.model.name);
+    const notice = backendView.notice; // "" when the backend is the expected one
+    setState("ready", msg("status.loaded", { seconds: decimal(pageSeconds, 1), notice }));
+  });
+  worker.addEventListener(EVENT.prompt, ({ detail }) => {
+    const run = storyOf(detail);
+    if (!run) return;
+    startStory(run);
+    story.setOpening(detail.text);
+  });
+  worker.addEventListener(EVENT.token, ({ detail }) => {
+    const run = storyOf(detail);
+    if (!run) return;
+    startStory(run);
+    story.append(detail.text);
+    if (detail.index) hook.streamed = detail.index;
+    const now = performance.now();
+    if (now - run.lastSpeedAt > SPEED_INTERVAL_MS) {
+      run.lastSpeedAt = now;
+      status.setSpeed(speedText(detail.index, detail.tokensPerSecond));
+    }
+  });
+  worker.addEventListener(EVENT.notice, ({ detail }) => toast.show(pyshellNotice(detail.text)));
+  worker.addEventListener(REPLY.done, ({ detail }) => {
+    const run = storyOf(detail);
+    if (run) finishStory(run, detail.result);
+  });
+  worker.addEventListener(REPLY.error, ({ detail }) => showError(detail));
+}
+
+/** The end of a failed request: the start-up, a story, or the worker itself. */
+function showError({ id, error }) {
+  if (error.detail) console.warn(`[conteur] ${error.name}: ${error.detail}`);
+  const run = page.story && id === page.story.id ? page.story : null;
+  if (run) endStory(run);
+  if (error.field !== undefined) {
+    setState("error", form.showError(error.field, error.message)); // the form's values were at fault
+    return;
+  }
+  if (error.fatal) {
+    page.ready = false;
+    progress.done();
+  }
+  setState("error", errorText(error), { fatal: error.fatal });
+}
+
+/** A worker event's text: its key in the interface language, else its English `message`. */
+function workerMessage(detail) {
+  return detail.key ? msg(detail.key, detail.params) : detail.message;
+}
+
+function speedText(tokens, tokensPerSecond) {
+  const count = msg("count.tokens", { count: tokens });
+  return tokensPerSecond > 0 ? msg("speed.rate", { rate: decimal(tokensPerSecond, 1), tokens: count }) : count;
+}
+
+function startStory(run) {
+  if (run.begun) return;
+  run.begun = true;
+  story.begin(run.language);
+}
+
+function endStory(run) {
+  page.story = null;
+  if (run.begun) story.end();
+  updateButtons();
+}
+
+function finishStory(run, result) {
+  if (run.stopClickedAt) result.stop_ms = performance.now() - run.stopClickedAt;
+  endStory(run);
+  hook.last = result;
+  hook.stories += 1;
+  form.saveSettings(run.settings);
+  const s = result.stats;
+  status.setSpeed(speedText(s.generated_tokens, s.decode_tokens_per_second));
+  const rate = s.decode_tokens_per_second > 0 ? msg("status.summaryRate", { rate: decimal(s.decode_tokens_per_second, 1) }) : "";
+  const summary = msg("status.summary", { tokens: msg("count.tokens", { count: s.generated_tokens }), rate, seed: result.seed });
+  if (result.stop_reason === "cancelled") {
+    setState("stopped", msg("status.stopped", { summary }));
+  } else {
+    const why = msg(result.stop_reason === "max_tokens" ? "status.why.max_tokens" : "status.why.eos");
+    setState("ready", msg("status.finished", { why, summary }));
+  }
+  readAloud.setStory(run.begun ? story.text() : "", result.request?.language ?? run.language);
+}
+
+// --- controls ------------------------------------------------------------------------
+
+function generate() {
+  if (!page.ready || page.story) return;
+  const { request, settings } = form.read();
+  readAloud.clear(); // a new story stops the reading
+  form.clearErrors();
+  hook.streamed = 0;
+  status.setSpeed("");
+  const id = page.worker.generate(request, settings);
+  page.story = { id, language: request.language, settings, stopping: false, stopClickedAt: 0, begun: false, lastSpeedAt: 0 };
+  setState("generating", msg("status.writing"));
+}
+
+function stop() {
+  if (readAloud.speaking) readAloud.stop();
+  const run = page.story;
+  if (!run || run.stopping) return;
+  run.stopping = true;
+  run.stopClickedAt = performance.now();
+  page.worker.stop();
+  status.set("generating", msg("status.stopping"));
+  updateButtons();
+}
+
+async function surprise() {
+  if (!page.pythonReady) return;
+  const reply = await page.worker.surprise(doc.getElementById("language").value, form.length());
+  const idea = reply.value;
+  if (reply.error) toast.show(errorText(reply.error));
+  else if (idea.error) toast.show(fieldError(idea.error.field, idea.error.message));
+  else form.fill(idea);
+}
+
+function wireControls() {
+  form.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    generate();
+  });
+  buttons.stop.addEventListener("click", stop);
+  buttons.surprise.addEventListener("click", surprise);
+  doc.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      generate();
+    } else if (event.key === "Escape" && (page.story || readAloud.speaking)) {
+      stop();
+    }
+  });
+  doc.addEventListener("story-action", (event) => toast.show(event.detail));
+  readAloud.addEventListener("change", ({ detail }) => {
+    hook.reading = detail;
+    updateButtons();
+  });
+  readAloud.addEventListener("error", ({ detail }) => toast.show(detail));
+  hook.reading = readAloud.describe();
+  addEventListener("pagehide", () => readAloud.stop()); // leaving the page ends the reading
+  onLanguageChange((lang) => {
+    hook.language = lang;
+  });
+  wireBackendChoice(form.backendChoice);
+}
+
+// --- start-up ----------------------------------------------------------------------
+
+async function boot() {
+  setUpTheme(doc);
+  wireControls();
+  doc.getElementById("version").textContent = doc.documentElement.dataset.version;
+  setState("loading", msg("status.starting"));
+  const pwa = await preparePwa({
+    onProgress: (p) => progress.update(p),
+    onPhase: (message) => setState("loading", message),
+    onUpdate: () => toast.show(msg("pwa.update")),
+  });
+  hook.offline = pwa.offline;
+  localize(doc.getElementById("offline-state"), msg(pwa.offline ? "offline.yes" : "offline.no"));
+  if (pwa.note) toast.show(pwa.note);
+  // After the service worker: the worker's downloads then go through its cache.
+  page.worker = new WorkerClient(new URL("../worker/main.js", import.meta.url));
+  listen(page.worker);
+  setState("loading", msg("phase.python"));
+  page.worker.start({
+    backend: backendPreference(),
+    explicit: urlPreference() !== null,
+    ortVersion: doc.documentElement.dataset.ortVersion,
+    failedChecks: rememberedFailures(),
+  });
+}
+
+boot().catch((error) => {
+  console.error(error);
+  setState("error", msg("status.bootFailed"), { fatal: true });
+});
