@@ -107,7 +107,14 @@ def test_download_groups_split_the_graphs_by_backend():
     assert groups["vendor/ort/ort-wasm-simd-threaded.asyncify.wasm"] == "webgpu"
     assert groups["vendor/ort/ort-wasm-simd-threaded.wasm"] == "wasm"
     assert len(groups) == 2 * 2 + 2 * 3  # nothing else: the rest is core
-    shared = {kind: {**g, "data": [*g["data"], "shared.data"]} for kind, g in SPLIT_GRAPHS.items()}
+    shared = {
+        kind: {
+            **g,
+            "data": [*g["data"], "shared.data"],
+            "data_chunks": {**g["data_chunks"], "shared.data": [0]},
+        }
+        for kind, g in SPLIT_GRAPHS.items()
+    }
     with pytest.raises(BuildError, match="both graphs list model/shared.data"):
         download_groups({"graphs": shared, "files": {}})
 
