@@ -48,6 +48,16 @@ class StoryRequestError(ValueError):
         self.field = field
 
 
+def without_turn_markers(text: str) -> str:
+    """`text` with every chat-turn marker removed, until none is left: removing one
+    must not join its neighbours into another ("<start_of<end_of_turn>_turn>")."""
+    while True:
+        cleaned = _TURN_MARKERS.sub("", text)
+        if cleaned == text:
+            return text
+        text = cleaned
+
+
 def _clean(value: object, name: str, limit: int, multiline: bool) -> str:
     """Stripped text with chat-turn markers removed (a user cannot open a new turn).
 
@@ -57,7 +67,7 @@ def _clean(value: object, name: str, limit: int, multiline: bool) -> str:
         return ""
     if not isinstance(value, str):
         raise StoryRequestError(name, f"{name} must be text (got {type(value).__name__})")
-    text = _TURN_MARKERS.sub("", value.replace("\r\n", "\n"))
+    text = without_turn_markers(value.replace("\r\n", "\n"))
     text = text.strip() if multiline else " ".join(text.split())
     if len(text) > limit:
         raise StoryRequestError(
