@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from pyshell.errors import ErrorCode, StoryRequestError
 from pyshell.prompts import (
     LENGTHS,
     StoryRequest,
-    StoryRequestError,
     build_prompt,
     surprise,
     without_turn_markers,
@@ -211,21 +211,27 @@ def test_lengths_set_the_token_budget():
 
 
 @pytest.mark.parametrize(
-    ("fields", "field", "words"),
+    ("fields", "field", "code", "params", "words"),
     [
-        ({}, "text", "nothing to go on"),
-        ({"character": "   ", "text": "\n"}, "text", "nothing to go on"),
-        ({"text": "x" * 4001}, "text", "4,001 characters long; the most is 4,000"),
-        ({"character": "y" * 201}, "character", "the most is 200"),
-        ({"text": "x", "length": "epic"}, "length", "short, medium, long"),
-        ({"text": "x", "language": "de"}, "language", "en, fr"),
-        ({"text": 42}, "text", "must be text"),
+        ({}, "text", ErrorCode.NOTHING_TO_GO_ON, {}, "nothing to go on"),
+        ({"character": "   ", "text": "\n"}, "text", ErrorCode.NOTHING_TO_GO_ON, {},
+         "nothing to go on"),
+        ({"text": "x" * 4001}, "text", ErrorCode.TOO_LONG, {"length": 4001, "limit": 4000},
+         "4,001 characters long; the most is 4,000"),
+        ({"character": "y" * 201}, "character", ErrorCode.TOO_LONG,
+         {"length": 201, "limit": 200}, "the most is 200"),
+        ({"text": "x", "length": "epic"}, "length", ErrorCode.NOT_ONE_OF,
+         {"choices": ["short", "medium", "long"], "got": "epic"}, "short, medium, long"),
+        ({"text": "x", "language": "de"}, "language", ErrorCode.NOT_ONE_OF,
+         {"choices": ["en", "fr"], "got": "de"}, "en, fr"),
+        ({"text": 42}, "text", ErrorCode.NOT_TEXT, {"type": "int"}, "must be text"),
     ],
-)
-def test_invalid_requests_are_refused_clearly(fields, field, words):
+)  # fmt: skip
+def test_invalid_requests_are_refused_clearly(fields, field, code, params, words):
     with pytest.raises(StoryRequestError) as info:
         StoryRequest(**fields)
     assert info.value.field == field
+    assert (info.value.code, info.value.params) == (code, params)
     assert words in str(info.value)
 
 
@@ -235,8 +241,9 @@ def test_free_text_at_the_limit_is_accepted():
 
 def test_from_dict_refuses_unknown_fields_and_skips_nulls():
     assert StoryRequest.from_dict({"character": "a fox", "theme": None}).character == "a fox"
-    with pytest.raises(StoryRequestError, match="unknown story field 'hero'"):
+    with pytest.raises(StoryRequestError, match="unknown story field 'hero'") as info:
         StoryRequest.from_dict({"hero": "a fox"})
+    assert (info.value.code, info.value.params) == (ErrorCode.UNKNOWN_FIELD, {"name": "hero"})
 
 
 # --- surprise me ----------------------------------------------------------------------------
