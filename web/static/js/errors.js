@@ -69,9 +69,13 @@ export class DownloadError extends ConteurError {
 }
 
 export class ModelConfigError extends ConteurError {
-  /** @param {string} detail */
-  constructor(detail) {
-    super(null, { key: "error.modelConfig", params: { detail }, detail });
+  /**
+   * @param {string} detail what is wrong, in English (the console gets it)
+   * @param {import("./i18n.js").Message | string} [reason] the same for the reader, when
+   *   pyshell reported it with a code (pyshell-codes.js)
+   */
+  constructor(detail, reason = detail) {
+    super(null, { key: "error.modelConfig", params: { detail: reason }, detail });
   }
 }
 

@@ -8,14 +8,14 @@
 // button's state (`reading`).
 //
 // Texts are messages ({key, params}, i18n.js) shown in the interface language;
-// the worker's events carry keys too, and pyshell's English texts are translated
-// by pyshell-messages.js.
+// the worker's events carry keys too, and pyshell's errors and notices carry codes,
+// which pyshell-codes.js turns into messages.
 
 import { Engine } from "./engine.js";
 import { StoryForm } from "./form.js";
 import { decimal, language, localize, msg, onLanguageChange, render, setUpLanguage } from "./i18n.js";
 import { headRuleName } from "./model-graphs.js";
-import { fieldError, notice as pyshellNotice } from "./pyshell-messages.js";
+import { fieldError, pyshellMessage } from "./pyshell-codes.js";
 import { ReadAloud } from "./read-aloud.js";
 import { DECODE_TOKENS, PREFILL_TOKENS } from "./speed-check.js";
 import { ProgressView } from "./progress.js";
@@ -169,11 +169,13 @@ function listen(engine) {
       status.setSpeed(speedText(detail.index, detail.tokensPerSecond));
     }
   });
-  engine.addEventListener("notice", ({ detail }) => toast(pyshellNotice(detail.text)));
+  engine.addEventListener("notice", ({ detail }) => {
+    toast(pyshellMessage({ code: detail.code, params: detail.params, message: detail.text }, "notice.unknown"));
+  });
   engine.addEventListener("done", ({ detail }) => finishStory(detail.result));
   engine.addEventListener("input-error", ({ detail }) => {
     endGeneration();
-    setState("error", form.showError(detail.field, detail.message));
+    setState("error", form.showError(detail.field, detail));
   });
   engine.addEventListener("error", ({ detail }) => {
     const error = detail.error;
@@ -183,7 +185,8 @@ function listen(engine) {
       ready = false;
       progress.done();
     }
-    setState("error", error.key ? msg(error.key, error.params) : error.message, { fatal: error.fatal });
+    const shown = error.pyshell ? pyshellMessage(error.pyshell) : error.key ? msg(error.key, error.params) : error.message;
+    setState("error", shown, { fatal: error.fatal });
   });
 }
 
@@ -280,7 +283,7 @@ function stop() {
 async function surprise() {
   if (!pythonReady) return;
   const idea = await engine.surprise(doc.getElementById("language").value, form.length());
-  if (idea.error) toast(fieldError(idea.error.field, idea.error.message));
+  if (idea.error) toast(fieldError(idea.error.field, idea.error));
   else form.fill(idea);
 }
 

@@ -12,18 +12,21 @@
 //               {type: "self-check", key, status, problems, seconds, steps},
 //               {type: "python-ready", seconds},
 //               {type: "ready", model, timings}, {type: "prompt", text},
-//               {type: "token", text, index, tokensPerSecond}, {type: "notice", text},
-//               {type: "done", result}, {type: "input-error", field, message},
+//               {type: "token", text, index, tokensPerSecond}, {type: "notice", text, code, params},
+//               {type: "done", result}, {type: "input-error", field, message, code, params},
 //               {type: "error", error}, {type: "reply", id, value}
 // Texts for the reader go out in English (`message`, `detail`, `notice`) and as
 // i18n.js messages ({key, params}: `key`, `detailMessage`, `noticeMessage`, errors'
-// `key`), which the page shows in the interface language.
+// `key`), which the page shows in the interface language. pyshell's errors and notices
+// carry its `code` and `params` (pyshell/errors.py) as they came, for pyshell-codes.js;
+// an error pyshell reported keeps them in `error.pyshell`.
 
 import { findWebGPU, openSession, wasmThreads } from "./backend.js";
 import { CHECK, runSelfCheck, verdictKey } from "./self-check.js";
 import { measureSpeed } from "./speed-check.js";
 import { ConteurError, GenerationError, ModelConfigError, toMessage } from "./errors.js";
 import { msg, translate } from "./i18n.js";
+import { pyshellMessage } from "./pyshell-codes.js";
 import { releaseFile } from "./chunked-file.js";
 import { fetchGraphFiles, fetchModelFile, readConfig } from "./model-files.js";
 import { graphFiles, graphFor } from "./model-graphs.js";
@@ -98,7 +101,7 @@ function loadTokenizer(py, config, files) {
   releaseFile(files.model); // Pyodide's file system keeps its own copy
   releaseFile(files.pieces);
   const info = JSON.parse(py.browser.init(JSON.stringify(config), `${TOKENIZER_DIR}/tokenizer.model`));
-  if (info.error) throw new ModelConfigError(info.error.message);
+  if (info.error) throw new ModelConfigError(info.error.message, pyshellMessage(info.error, "pyshellCode.model_config"));
   return info;
 }
 
@@ -290,15 +293,16 @@ async function generate({ request, settings }) {
   const events = {
     prompt: (text) => post({ type: "prompt", text }),
     token: (text, index, tokensPerSecond) => post({ type: "token", text, index, tokensPerSecond }),
-    notice: (text) => post({ type: "notice", text }),
+    notice: (text, code, params) => post({ type: "notice", text, code, params: JSON.parse(params) }),
   };
   try {
     const json = await browser.generate_story(runner, JSON.stringify(request), JSON.stringify(settings), events);
     const result = JSON.parse(json);
     if (result.error?.kind === "input") {
-      post({ type: "input-error", field: result.error.field, message: result.error.message });
+      const { field, message, code, params } = result.error;
+      post({ type: "input-error", field, message, code, params });
     } else if (result.error) {
-      post({ type: "error", error: toMessage(new GenerationError(result.error.message), false) });
+      post({ type: "error", error: { ...toMessage(new GenerationError(result.error.message), false), pyshell: result.error } });
     } else {
       result.first_candidates = runner.firstCandidates;
       if (stepsAtStop !== null) result.steps_after_stop = runner.steps - stepsAtStop;
