@@ -15,10 +15,17 @@ import { DICTIONARIES, msg } from "./i18n.js";
  * An error or notice as pyshell reports it (pyshell.errors: `to_dict()`).
  */
 
-/** @returns {string | null} the locale key of `code`, when the locales have one */
-function keyOf(code) {
-  const key = `pyshellCode.${code}`;
-  return typeof code === "string" && key in DICTIONARIES.en ? key : null;
+/**
+ * The locale entry of the report's code with `params`; for a code the locales lack,
+ * pyshell's English, and `fallback` with `fallbackParams` in other languages.
+ * @param {PyshellReport} report @param {object} params
+ * @param {string} fallback @param {object} fallbackParams
+ * @returns {import("./i18n.js").Message}
+ */
+function byCode(report, params, fallback, fallbackParams) {
+  const key = `pyshellCode.${report.code}`;
+  if (typeof report.code === "string" && key in DICTIONARIES.en) return msg(key, params);
+  return { text: report.message ?? "", source: "en", key: fallback, params: fallbackParams };
 }
 
 /** The params, with the refused value (`got`) as a message of its own ("" when absent). */
@@ -33,9 +40,8 @@ function withGot(params = {}) {
  * @returns {import("./i18n.js").Message}
  */
 export function fieldReason(report) {
-  const key = keyOf(report.code);
-  if (key) return msg(key, withGot(report.params));
-  return { text: report.message ?? "", source: "en", key: "fieldError.invalid", params: withGot(report.params) };
+  const params = withGot(report.params);
+  return byCode(report, params, "fieldError.invalid", params);
 }
 
 /**
@@ -56,7 +62,5 @@ export function fieldError(field, report) {
  * @returns {import("./i18n.js").Message}
  */
 export function pyshellMessage(report, fallback = "error.generation") {
-  const key = keyOf(report.code);
-  if (key) return msg(key, report.params ?? {});
-  return { text: report.message ?? "", source: "en", key: fallback, params: { detail: report.message ?? "" } };
+  return byCode(report, report.params ?? {}, fallback, { detail: report.message ?? "" });
 }
