@@ -1,6 +1,7 @@
 """`python -m pyshell`: tell a story in the terminal with the exported model.
 
-Runs the same loop as the page (pyshell.generate) on onnxruntime in CPython,
+Writes the story the way the page does (pyshell.story.write_story: the same
+settings rules, default budget and story policy) on onnxruntime in CPython,
 streaming the text as it comes; timing goes to stderr so stdout holds only
 the story (and, with --ids, one JSON line of token ids for scripts).
 """
