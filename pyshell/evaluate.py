@@ -4,10 +4,10 @@ The requests (pyshell/data/story_requests.json: English and French, every form
 field, all three lengths, one fixed seed each) go through the function the page
 runs, `pyshell.story.write_story` (the prompt builder, the settings and their
 budget, `generate` with the story policy of pyshell/story_policy.py and the
-sampler), on onnxruntime with the exported graph. Each story is scored by pyshell/story_measures.py (no other model
-needed), and the table is printed per part: "tuning", the requests defaults
-were tuned on, and "held-out", kept out of tuning so the table also shows
-how well the choices carry over.
+sampler), on onnxruntime with the exported graph. Each story is scored by
+pyshell/story_measures.py (no other model needed), and the table is printed per
+part: "tuning", the requests defaults were tuned on, and "held-out", kept out of
+tuning so the table also shows how well the choices carry over.
 
 Options set the sampling and the policy, so the same command measures the
 defaults and any alternative. `--plain` turns the story policy off (no banned

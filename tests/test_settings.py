@@ -1,4 +1,5 @@
-"""The settings' rules (pyshell/settings.py): ranges, defaults, the budget, the form, the page's copy."""
+"""The settings' rules (pyshell/settings.py): ranges, defaults, the budget, the form, the
+page's copy."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from pyshell.settings import (
     parse_settings,
 )
 
+OPEN_RANGE = ErrorCode.OUT_OF_RANGE_MIN_EXCLUDED
+SEED_MAX = str(MAX_SEED)  # beyond JavaScript's exact integers: a string
+
 # --- SamplingConfig: values given in code --------------------------------------------------
 
 
@@ -31,12 +35,12 @@ from pyshell.settings import (
         ("temperature", "hot", ErrorCode.NOT_A_NUMBER, {"got": "hot"}),
         ("top_k", 0, ErrorCode.BELOW_MIN, {"min": 1, "got": "0"}),
         ("top_k", 2.5, ErrorCode.NOT_WHOLE, {"got": "2.5"}),
-        ("top_p", 0.0, ErrorCode.OUT_OF_RANGE_MIN_EXCLUDED, {"min": 0.0, "max": 1.0, "got": "0"}),
-        ("top_p", 1.01, ErrorCode.OUT_OF_RANGE_MIN_EXCLUDED, {"min": 0.0, "max": 1.0, "got": "1.01"}),
+        ("top_p", 0.0, OPEN_RANGE, {"min": 0.0, "max": 1.0, "got": "0"}),
+        ("top_p", 1.01, OPEN_RANGE, {"min": 0.0, "max": 1.0, "got": "1.01"}),
         ("repetition_penalty", 0.9, ErrorCode.OUT_OF_RANGE, {"min": 1.0, "max": 2.0, "got": "0.9"}),
         ("repetition_penalty", 2.5, ErrorCode.OUT_OF_RANGE, {"min": 1.0, "max": 2.0, "got": "2.5"}),
-        ("seed", -1, ErrorCode.OUT_OF_RANGE, {"min": 0, "max": str(MAX_SEED), "got": "-1"}),
-        ("seed", 2**64, ErrorCode.OUT_OF_RANGE, {"min": 0, "max": str(MAX_SEED), "got": str(2**64)}),
+        ("seed", -1, ErrorCode.OUT_OF_RANGE, {"min": 0, "max": SEED_MAX, "got": "-1"}),
+        ("seed", 2**64, ErrorCode.OUT_OF_RANGE, {"min": 0, "max": SEED_MAX, "got": str(2**64)}),
         ("seed", 1.0, ErrorCode.NOT_WHOLE, {"got": "1"}),
         ("seed", True, ErrorCode.NOT_WHOLE, {"got": "True"}),
     ],

@@ -139,8 +139,9 @@ def render_codes(language: str) -> dict[str, str]:
     reports = {
         code: {"code": str(code), "params": {p: 7 for p in PARAMS[code]}} for code in ErrorCode
     }
+    codes = json.dumps((JS / "pyshell-codes.js").as_uri())
     script = (
-        f"import {{ fieldReason, pyshellMessage }} from {json.dumps((JS / 'pyshell-codes.js').as_uri())};"
+        f"import {{ fieldReason, pyshellMessage }} from {codes};"
         f"import {{ render, setLanguage }} from {json.dumps((JS / 'i18n.js').as_uri())};"
         f"setLanguage({json.dumps(language)});"
         f"const reports = {json.dumps(reports)};"
