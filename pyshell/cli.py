@@ -1,6 +1,7 @@
 """`python -m pyshell`: tell a story in the terminal with the exported model.
 
-Runs the same loop as the page (pyshell.generate) on onnxruntime in CPython,
+Writes the story the way the page does (pyshell.story.write_story: the same
+settings rules, default budget and story policy) on onnxruntime in CPython,
 streaming the text as it comes; timing goes to stderr so stdout holds only
 the story (and, with --ids, one JSON line of token ids for scripts).
 """
@@ -15,26 +16,13 @@ import sys
 from pathlib import Path
 
 from pyshell.config import ConfigError, ModelConfig
-from pyshell.generate import EmptyPromptError, GenerationResult, TokenEvent, generate
-from pyshell.prompts import (
-    LANGUAGES,
-    LENGTHS,
-    StoryRequest,
-    StoryRequestError,
-    build_prompt,
-    surprise,
-)
-from pyshell.sampler import (
-    MAX_REPETITION_PENALTY,
-    MAX_TEMPERATURE,
-    Sampler,
-    SamplingConfig,
-    SettingError,
-)
-from pyshell.story_policy import story_policy
+from pyshell.errors import Notice, PyshellError
+from pyshell.generate import GenerationResult, TokenEvent
+from pyshell.prompts import LANGUAGES, LENGTHS, StoryRequest, surprise
+from pyshell.settings import REPETITION_PENALTY, TEMPERATURE, TOP_K, TOP_P, parse_sampling
+from pyshell.story import plan_story, write_story
 
 DEFAULT_MODEL = Path("models") / "gemma-3-270m"
-DEFAULT_MAX_TOKENS = 200
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,7 +36,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = SamplingConfig()
     p = _Parser(
         prog="python -m pyshell",
         description="Continue PROMPT as a story with the exported Gemma model, streaming the "
@@ -64,26 +51,29 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("sampling")
     g.add_argument(
         "--max-tokens", type=int, metavar="N",
-        help=f"most new tokens (default: {DEFAULT_MAX_TOKENS}, or the story --length's)",
+        help="most new tokens, a hard limit (default: the --length's budget, at most half the "
+        "model's context, which the story may pass by a little to finish its sentence)",
     )  # fmt: skip
     g.add_argument(
         "--temperature", type=float, metavar="T",
-        help=f"0 … {MAX_TEMPERATURE:g}; 0 is greedy (default: {defaults.temperature:g})",
+        help=f"{TEMPERATURE.low:g} … {TEMPERATURE.high:g}; 0 is greedy "
+        f"(default: {TEMPERATURE.default:g})",
     )  # fmt: skip
     g.add_argument(
         "--top-k", type=int, metavar="K",
-        help=f"sample among the K best candidates, 1 … the model's candidates (64) "
-        f"(default: {defaults.top_k})",
+        help=f"sample among the K best candidates, {TOP_K.low} … the model's candidates (64) "
+        f"(default: {TOP_K.default})",
     )  # fmt: skip
     g.add_argument(
         "--top-p", type=float, metavar="P",
-        help=f"keep the fewest candidates whose probability reaches P, 0 < P ≤ 1 "
-        f"(default: {defaults.top_p:g})",
+        help=f"keep the fewest candidates whose probability reaches P, {TOP_P.low:g} < P ≤ "
+        f"{TOP_P.high:g} (default: {TOP_P.default:g})",
     )  # fmt: skip
     g.add_argument(
         "--repetition-penalty", type=float, metavar="R",
-        help=f"1 … {MAX_REPETITION_PENALTY:g}: make tokens the story already used less likely; 1 is off "
-        f"(default: {defaults.repetition_penalty:g}; --greedy: 1)",
+        help=f"{REPETITION_PENALTY.low:g} … {REPETITION_PENALTY.high:g}: make tokens the story "
+        f"already used less likely; 1 is off "
+        f"(default: {REPETITION_PENALTY.default:g}; --greedy: 1)",
     )  # fmt: skip
     g.add_argument(
         "--seed", type=int, metavar="S",
@@ -98,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--setting", help='e.g. "a small village by the sea"')
     s.add_argument("--theme", help='e.g. "friendship"')
     s.add_argument("--tone", help='e.g. "funny"')
-    s.add_argument("--length", choices=list(LENGTHS), help="short, medium or long")
+    s.add_argument(
+        "--length", choices=list(LENGTHS),
+        help="short, medium or long: the story's budget, with a PROMPT too (default: medium)",
+    )  # fmt: skip
     s.add_argument("--language", choices=list(LANGUAGES), help="en or fr (default: en)")
     s.add_argument("--surprise", action="store_true", help="pick a random story idea (uses --seed)")
     o = p.add_argument_group("output")
@@ -117,38 +110,37 @@ def find_model(given: Path | None) -> Path:
     return Path.cwd() / DEFAULT_MODEL
 
 
-def sampling_config(args: argparse.Namespace) -> SamplingConfig:
-    d = SamplingConfig()
-    options = {
-        "temperature": 0.0 if args.greedy else d.temperature,
-        "top_k": d.top_k,
-        "top_p": d.top_p,
-        "repetition_penalty": 1.0 if args.greedy else d.repetition_penalty,
+def settings_values(args: argparse.Namespace) -> dict[str, object]:
+    """The options as the settings form's values (pyshell.settings): None takes the default."""
+    values: dict[str, object] = {
+        "temperature": args.temperature,
+        "top_k": args.top_k,
+        "top_p": args.top_p,
+        "repetition_penalty": args.repetition_penalty,
         "seed": args.seed,
+        "max_new_tokens": args.max_tokens,
     }
-    for name in ("temperature", "top_k", "top_p", "repetition_penalty"):
-        value = getattr(args, name)
-        if value is not None:
-            if args.greedy and name == "temperature" and value != 0:
-                raise UsageError("--greedy and --temperature contradict each other")
-            options[name] = value
-    return SamplingConfig(**options)
+    if args.greedy:
+        if args.temperature not in (None, 0):
+            raise UsageError("--greedy and --temperature contradict each other")
+        values["temperature"] = 0.0
+        if args.repetition_penalty is None:
+            values["repetition_penalty"] = 1.0
+    return values
 
 
-def story_prompt(args: argparse.Namespace, variant: str) -> tuple[str, int | None]:
-    """The prompt text and, for a story request, its length's token budget."""
+def story_of(args: argparse.Namespace) -> StoryRequest | str:
+    """The story request the options describe, or the prompt itself."""
     fields = {k: getattr(args, k) for k in ("character", "setting", "theme", "tone")}
     asked = any(fields.values()) or args.surprise
     if args.prompt is not None and not asked:
-        return args.prompt, None
+        return args.prompt
     if not asked and args.prompt is None:
         raise UsageError("give a prompt, story options or --surprise (see --help)")
     language, length = args.language or "en", args.length or "medium"
     if args.surprise:
-        request = surprise(args.seed, language, length)
-    else:
-        request = StoryRequest(**fields, length=length, language=language, text=args.prompt or "")
-    return build_prompt(request, variant), request.max_new_tokens
+        return surprise(args.seed, language, length)
+    return StoryRequest(**fields, length=length, language=language, text=args.prompt or "")
 
 
 def format_stats(result: GenerationResult) -> str:
@@ -178,25 +170,18 @@ async def run(args: argparse.Namespace) -> GenerationResult:
     from pyshell.onnx_runner import ModelFolderError, OnnxRunner  # numpy/onnxruntime: CLI only
     from pyshell.tokenizer import Tokenizer
 
-    sampling = sampling_config(args)
+    settings = settings_values(args)
+    parse_sampling(settings)  # before looking for the model: its candidates come later
     model_dir = find_model(args.model)
     config = load_config(model_dir)
-    sampler = Sampler(sampling, config.top_k)
-    prompt, budget = story_prompt(args, config.variant)
-    if not prompt.strip():
-        raise UsageError("the prompt is empty: give the story a beginning or a subject")
-    max_tokens = args.max_tokens if args.max_tokens is not None else budget or DEFAULT_MAX_TOKENS
-    if not 1 <= max_tokens <= config.context_length - 2:
-        raise UsageError(
-            f"--max-tokens must be between 1 and {config.context_length - 2} (got {max_tokens})"
-        )
+    story = story_of(args)
+    length = args.length or "medium"
+    plan_story(config, story, settings, length=length)  # the prompt, the budget, top-k
     try:
         runner = OnnxRunner(model_dir)
     except ModelFolderError as exc:
         raise UsageError(str(exc)) from None
     tokenizer = Tokenizer.from_file(model_dir / "tokenizer.model")
-    # --max-tokens is a hard limit; a default budget may stretch to finish the sentence.
-    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=args.max_tokens is None)
     out = sys.stdout
     cancelled = False
 
@@ -204,26 +189,26 @@ async def run(args: argparse.Namespace) -> GenerationResult:
         nonlocal cancelled
         cancelled = True
 
+    def echo(text: str) -> None:  # a chat prompt is no story opening: write_story skips it
+        out.write(text)
+        out.flush()
+
     def on_token(event: TokenEvent) -> None:
-        out.write(event.text)
-        out.flush()
+        echo(event.text)
 
-    def on_notice(text: str) -> None:
-        print(f"pyshell: {text}", file=sys.stderr)
+    def on_notice(notice: Notice) -> None:
+        print(f"pyshell: {notice.message}", file=sys.stderr)
 
-    if not args.no_echo and not config.instruction_tuned:  # a chat prompt is no story opening
-        out.write(prompt)
-        out.flush()
     previous = signal.signal(signal.SIGINT, on_interrupt)  # Ctrl-C stops within a step
     try:
-        result = await generate(
-            runner, tokenizer, prompt,
-            sampler=sampler, max_new_tokens=max_tokens,
-            stop_ids=config.stop_ids, policy=policy, on_token=on_token, on_notice=on_notice,
+        written = await write_story(
+            runner, tokenizer, config, story, settings, length=length,
+            on_prompt=None if args.no_echo else echo, on_token=on_token, on_notice=on_notice,
             cancel=lambda: cancelled,
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, previous)
+    result = written.generation
     out.write("\n")
     if args.ids:
         out.write(json.dumps(result.ids) + "\n")
@@ -237,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         result = asyncio.run(run(args))
-    except (UsageError, SettingError, StoryRequestError, EmptyPromptError, ConfigError) as exc:
+    except (UsageError, PyshellError, ConfigError) as exc:
         print(f"pyshell: error: {exc}", file=sys.stderr)
         return 2
     return 130 if result.stop_reason == "cancelled" else 0

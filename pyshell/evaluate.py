@@ -1,13 +1,13 @@
 """`python -m pyshell.evaluate`: write the committed story requests and score what a reader would see.
 
 The requests (pyshell/data/story_requests.json: English and French, every form
-field, all three lengths, one fixed seed each) go through the code the page
-runs: the prompt builder, `generate` with the story policy
-(pyshell/story_policy.py) and the sampler, on onnxruntime with the exported
-graph. Each story is scored by pyshell/story_measures.py (no other model
-needed), and the table is printed per part: "tuning", the requests defaults
-were tuned on, and "held-out", kept out of tuning so the table also shows
-how well the choices carry over.
+field, all three lengths, one fixed seed each) go through the function the page
+runs, `pyshell.story.write_story` (the prompt builder, the settings and their
+budget, `generate` with the story policy of pyshell/story_policy.py and the
+sampler), on onnxruntime with the exported graph. Each story is scored by
+pyshell/story_measures.py (no other model needed), and the table is printed per
+part: "tuning", the requests defaults were tuned on, and "held-out", kept out of
+tuning so the table also shows how well the choices carry over.
 
 Options set the sampling and the policy, so the same command measures the
 defaults and any alternative. `--plain` turns the story policy off (no banned
@@ -25,15 +25,15 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pyshell.browser import parse_settings
 from pyshell.config import ModelConfig
-from pyshell.generate import GenerationResult, TokenizerLike, generate
-from pyshell.prompts import StoryRequest, build_prompt
+from pyshell.generate import GenerationResult, TokenizerLike
+from pyshell.prompts import StoryRequest
 from pyshell.runner import Runner
-from pyshell.sampler import Sampler, SamplingConfig
+from pyshell.settings import SamplingConfig, parse_sampling
+from pyshell.story import write_story
 from pyshell.story_measures import StoryScore, score_story
 from pyshell.story_policy import (
     DEFAULT_NO_REPEAT_NGRAM,
@@ -101,20 +101,17 @@ async def write_one(
     tokenizer: TokenizerLike,
     config: ModelConfig,
     case: StoryCase,
-    sampling: SamplingConfig,
+    sampling: dict[str, object],
     policy: StoryPolicy,
 ) -> tuple[str, int, GenerationResult]:
-    """One story as the page writes it: the page's settings parser gives the budget
-    (the story length's, capped at half a small model's context), then the same
-    prompt, sampler and policy."""
-    _, budget = parse_settings({}, case.request, runner.context_length, config.top_k)
-    prompt = build_prompt(case.request, config.variant)
-    result = await generate(
-        runner, tokenizer, prompt,
-        sampler=Sampler(replace(sampling, seed=case.seed), config.top_k),
-        max_new_tokens=budget, stop_ids=config.stop_ids, policy=policy,
-    )  # fmt: skip
-    return prompt, budget, result
+    """One story as the page writes it (pyshell.story.write_story): the page's budget
+    (the story length's, capped at half a small model's context), prompt and sampler,
+    with the case's seed; `sampling` holds settings form values, `policy` the policy
+    under test."""
+    story = await write_story(
+        runner, tokenizer, config, case.request, {**sampling, "seed": case.seed}, policy=policy
+    )
+    return story.plan.prompt, story.plan.settings.max_new_tokens, story.generation
 
 
 def score(case: StoryCase, text: str, tokens: int, budget: int) -> StoryScore:
@@ -227,10 +224,11 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     config = ModelConfig.from_file(args.model)
     tokenizer = Tokenizer.from_file(args.model / "tokenizer.model")
     runner = OnnxRunner(args.model)
-    sampling = SamplingConfig(
-        temperature=args.temperature, top_p=args.top_p,
-        repetition_penalty=args.repetition_penalty, top_k=min(64, config.top_k),
-    )  # fmt: skip
+    sampling = {
+        "temperature": args.temperature,
+        "top_p": args.top_p,
+        "repetition_penalty": args.repetition_penalty,
+    }
     policy = (
         StoryPolicy()
         if args.plain
@@ -242,7 +240,9 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         )
     )
     settings = {
-        "sampling": {k: v for k, v in asdict(sampling).items() if k != "seed"},
+        "sampling": {
+            k: v for k, v in asdict(parse_sampling(sampling, config.top_k)).items() if k != "seed"
+        },
         "policy": policy.describe(),
         "model": config.name,
         "requests": str(args.requests.name),

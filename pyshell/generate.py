@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from pyshell.errors import EmptyPromptError, ErrorCode, Notice
 from pyshell.runner import Runner
-from pyshell.sampler import Sampler, SamplingConfig, SettingError
+from pyshell.sampler import Sampler
+from pyshell.settings import SamplingConfig, check_budget
 from pyshell.story_policy import StoryPolicy
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "TokenEvent",
     "generate",
     "prepare_prompt",
+    "require_text",
 ]
 
 
@@ -42,10 +45,6 @@ class StopReason:
     MAX_TOKENS = "max_tokens"  # the length limit was reached
     SENTENCE_END = "sentence_end"  # a sentence ended near the length budget (StoryPolicy)
     CANCELLED = "cancelled"  # the caller asked to stop
-
-
-class EmptyPromptError(ValueError):
-    """The prompt has nothing in it to continue."""
 
 
 class TokenizerLike(Protocol):
@@ -145,7 +144,7 @@ class GenerationResult:
     prompt_ids: list[int]  # what the model was fed, after any truncation
     seed: int  # the sampler's seed: rerun with it to get the same story
     stop_token: int | None = None  # the id that ended the story, if one did
-    notices: list[str] = field(default_factory=list)  # e.g. the prompt was cut
+    notices: list[Notice] = field(default_factory=list)  # e.g. the prompt was cut
 
 
 Callback = Callable[..., Any]
@@ -159,51 +158,47 @@ async def _call(callback: Callback | None, *args: Any) -> None:
             await result
 
 
+def require_text(prompt: str) -> None:
+    """A text prompt must say something to continue."""
+    if not prompt.strip():
+        raise EmptyPromptError()
+
+
 def prepare_prompt(
     tokenizer: TokenizerLike,
     prompt: str | list[int],
     context_length: int,
     max_new_tokens: int,
-) -> tuple[list[int], str | None]:
+) -> tuple[list[int], Notice | None]:
     """Prompt ids starting with exactly one BOS, cut to leave room for the story.
 
     Text is encoded with BOS (the prompt builder never writes one). When
     prompt + max_new_tokens exceeds the context, the oldest tokens after BOS
     are dropped; the second value is then a notice saying so, else None.
     """
-    if context_length < 2:
-        raise SettingError("context_length", f"the context ({context_length}) is too short")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int):
-        raise SettingError(
-            "max_new_tokens", f"max_new_tokens must be a whole number (got {max_new_tokens!r})"
-        )
-    if not 1 <= max_new_tokens <= context_length - 2:
-        raise SettingError(
-            "max_new_tokens",
-            f"max_new_tokens must be between 1 and {context_length - 2} for a "
-            f"{context_length}-token context (got {max_new_tokens})",
-        )
+    check_budget(max_new_tokens, context_length)
     bos = tokenizer.bos_id
     if isinstance(prompt, str):
-        if not prompt.strip():
-            raise EmptyPromptError("the prompt is empty: give the story a beginning or a subject")
+        require_text(prompt)
         ids = tokenizer.encode(prompt, add_bos=True)
     else:
         ids = [int(i) for i in prompt]
         while ids and ids[0] == bos:
             ids.pop(0)
         if not ids:
-            raise EmptyPromptError("the prompt is empty: give the story a beginning or a subject")
+            raise EmptyPromptError()
         ids.insert(0, bos)
     room = context_length - max_new_tokens  # prompt tokens that fit, BOS included
     if len(ids) <= room:
         return ids, None
     kept = [bos] + ids[len(ids) - (room - 1) :]
-    notice = (
-        f"The prompt is {len(ids):,} tokens long but only {room:,} fit with "
-        f"{max_new_tokens:,} new tokens in the model's {context_length:,}-token context: "
-        f"the story continues from its last {room - 1:,} tokens."
-    )
+    notice = Notice(
+        ErrorCode.PROMPT_CUT,
+        {
+            "length": len(ids), "room": room, "budget": max_new_tokens,
+            "context": context_length, "kept": room - 1,
+        },
+    )  # fmt: skip
     return kept, notice
 
 
@@ -231,7 +226,8 @@ async def generate(
       exactly `max_new_tokens`. With an ending rule the story may run past
       `max_new_tokens` (the budget) up to the rule's limit.
     - `on_token(TokenEvent)`: each new token's text delta and live stats.
-    - `on_notice(str)`: warnings worth showing, e.g. the prompt was cut.
+    - `on_notice(Notice)`: warnings worth showing, e.g. the prompt was cut
+      (pyshell.errors: a code, its params and the English text).
     - `cancel()`: returns True to stop; checked before and after every step.
     - `clock`: seconds, monotonic (injectable for tests).
 

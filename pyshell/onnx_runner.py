@@ -118,10 +118,7 @@ class OnnxRunner:
         if not ids:
             raise ValueError("a step needs at least one token id")
         if self.position + len(ids) > self.context_length:
-            raise ContextFullError(
-                f"{self.position} cached + {len(ids)} new tokens exceed the "
-                f"{self.context_length}-token context"
-            )
+            raise ContextFullError(self.position, len(ids), self.context_length)
         feeds = {
             "input_ids": np.asarray([ids], dtype=np.int64),  # (1, S)
             "num_logits_to_keep": np.asarray(keep, dtype=np.int64),  # scalar

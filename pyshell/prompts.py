@@ -19,12 +19,14 @@ import re
 from dataclasses import dataclass, fields
 
 from pyshell.characters import character_name, head_noun
+from pyshell.errors import ErrorCode, StoryRequestError
 
 __all__ = [
     "LANGUAGES",
     "LENGTHS",
     "MAX_FIELD_CHARS",
     "MAX_TEXT_CHARS",
+    "TONES",
     "StoryRequest",
     "StoryRequestError",
     "build_prompt",
@@ -40,12 +42,14 @@ START_OF_TURN, END_OF_TURN = "<start_of_turn>", "<end_of_turn>"
 _TURN_MARKERS = re.compile(re.escape(START_OF_TURN) + "|" + re.escape(END_OF_TURN))
 
 
-class StoryRequestError(ValueError):
-    """A story form field is invalid; `field` names it so the page can point at it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+def without_turn_markers(text: str) -> str:
+    """`text` with every chat-turn marker removed, until none is left: removing one
+    must not join its neighbours into another ("<start_of<end_of_turn>_turn>")."""
+    while True:
+        cleaned = _TURN_MARKERS.sub("", text)
+        if cleaned == text:
+            return text
+        text = cleaned
 
 
 def _clean(value: object, name: str, limit: int, multiline: bool) -> str:
@@ -56,14 +60,17 @@ def _clean(value: object, name: str, limit: int, multiline: bool) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise StoryRequestError(name, f"{name} must be text (got {type(value).__name__})")
-    text = _TURN_MARKERS.sub("", value.replace("\r\n", "\n"))
+        raise StoryRequestError(name, ErrorCode.NOT_TEXT, type=type(value).__name__)
+    text = without_turn_markers(value.replace("\r\n", "\n"))
     text = text.strip() if multiline else " ".join(text.split())
     if len(text) > limit:
-        raise StoryRequestError(
-            name, f"{name} is {len(text):,} characters long; the most is {limit:,}"
-        )
+        raise StoryRequestError(name, ErrorCode.TOO_LONG, length=len(text), limit=limit)
     return text
+
+
+def _one_of(name: str, value: object, choices: tuple[str, ...] | dict[str, int]) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise StoryRequestError(name, ErrorCode.NOT_ONE_OF, choices=list(choices), got=str(value))
 
 
 @dataclass(frozen=True)
@@ -85,21 +92,10 @@ class StoryRequest:
                 self, name, _clean(getattr(self, name), name, MAX_FIELD_CHARS, False)
             )
         object.__setattr__(self, "text", _clean(self.text, "text", MAX_TEXT_CHARS, True))
-        if self.length not in LENGTHS:
-            raise StoryRequestError(
-                "length", f"length must be one of {', '.join(LENGTHS)} (got {self.length!r})"
-            )
-        if self.language not in LANGUAGES:
-            raise StoryRequestError(
-                "language",
-                f"language must be one of {', '.join(LANGUAGES)} (got {self.language!r})",
-            )
+        _one_of("length", self.length, LENGTHS)
+        _one_of("language", self.language, LANGUAGES)
         if not (self.character or self.setting or self.theme or self.tone or self.text):
-            raise StoryRequestError(
-                "text",
-                "there is nothing to go on: give a character, a setting, a theme, "
-                "a tone or the story's first words",
-            )
+            raise StoryRequestError("text", ErrorCode.NOTHING_TO_GO_ON)
 
     @classmethod
     def from_dict(cls, data: dict) -> StoryRequest:
@@ -107,7 +103,9 @@ class StoryRequest:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise StoryRequestError(unknown[0], f"unknown story field {unknown[0]!r}")
+            raise StoryRequestError(
+                unknown[0], ErrorCode.UNKNOWN_FIELD, "story field", name=unknown[0]
+            )
         return cls(**{k: v for k, v in data.items() if v is not None})
 
     @property
@@ -362,8 +360,8 @@ _THEMES = {
         "une promesse tenue", "l'envie d'apprendre", "un secret",
     ),
 }  # fmt: skip
-# French tones agree with "une histoire" (feminine).
-_TONES = {
+# French tones agree with "une histoire" (feminine). The page suggests them (page_settings).
+TONES = {
     "en": ("funny", "gentle", "adventurous", "mysterious", "heartwarming", "magical"),
     "fr": ("drôle", "douce", "pleine d'aventures", "mystérieuse", "émouvante", "magique"),
 }
@@ -374,23 +372,20 @@ def surprise(seed: int | None = None, language: str = "en", length: str = "mediu
 
     A given seed always gives the same idea (in either language).
     """
-    if language not in LANGUAGES:
-        raise StoryRequestError(
-            "language", f"language must be one of {', '.join(LANGUAGES)} (got {language!r})"
-        )
+    _one_of("language", language, LANGUAGES)
     rng = random.Random(seed)
     pick = {
         name: rng.randrange(len(lists["en"]))
         for name, lists in (
             ("character", _CHARACTERS), ("setting", _SETTINGS), ("theme", _THEMES),
-            ("tone", _TONES),
+            ("tone", TONES),
         )
     }  # fmt: skip
     return StoryRequest(
         character=_CHARACTERS[language][pick["character"]],
         setting=_SETTINGS[language][pick["setting"]],
         theme=_THEMES[language][pick["theme"]],
-        tone=_TONES[language][pick["tone"]],
+        tone=TONES[language][pick["tone"]],
         length=length,
         language=language,
     )

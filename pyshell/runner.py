@@ -13,11 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from pyshell.errors import ContextFullError
+
 __all__ = ["Candidates", "ContextFullError", "Runner"]
-
-
-class ContextFullError(ValueError):
-    """A step would make the sequence longer than the runner's context."""
 
 
 @dataclass(frozen=True)

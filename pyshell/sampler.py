@@ -1,5 +1,8 @@
 """Pick the next token from the graph's candidates: greedy, temperature, top-k, top-p.
 
+The settings themselves (`SamplingConfig`: ranges, defaults) live in
+pyshell/settings.py; this module is the math that applies them.
+
 Sampling only ever sees the candidates the graph returns (`graph.top_k` in
 conteur.json, 64 by default): the page fetches those 64 ids and logits
 instead of the whole 262,144-wide row. Consequences worth knowing:
@@ -19,111 +22,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
 
 from pyshell.runner import Candidates
+from pyshell.settings import SamplingConfig
 
-__all__ = [
-    "DEFAULT_CANDIDATES",
-    "MAX_REPETITION_PENALTY",
-    "MAX_SEED",
-    "MAX_TEMPERATURE",
-    "Sampler",
-    "SamplingConfig",
-    "SettingError",
-]
+__all__ = ["DEFAULT_CANDIDATES", "Sampler", "SamplingConfig"]
 
-DEFAULT_CANDIDATES = 64
-MAX_TEMPERATURE = 2.0  # the usual ceiling of sampling UIs; beyond it text turns to noise
-MAX_REPETITION_PENALTY = 2.0  # past ~1.5 the model avoids even "the" and "a"
-MAX_SEED = 2**64 - 1
-
-
-class SettingError(ValueError):
-    """A sampling or generation setting is out of range.
-
-    `setting` names the offending option, so a UI can highlight it.
-    """
-
-    def __init__(self, setting: str, message: str) -> None:
-        super().__init__(message)
-        self.setting = setting
-
-
-def _number(setting: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise SettingError(setting, f"{setting} must be a number (got {value!r})")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class SamplingConfig:
-    """How to choose each next token.
-
-    - temperature: 0 ≤ t ≤ 2. 0 means greedy (always the best candidate);
-      lower is safer and more repetitive, higher more surprising.
-    - top_k: 1 ≤ k ≤ candidates (64): sample among the k best candidates.
-    - top_p: 0 < p ≤ 1: then keep the smallest set of best candidates whose
-      probabilities add up to at least p (nucleus sampling).
-    - repetition_penalty: 1 ≤ r ≤ 2: tokens already seen get their logit
-      divided by r (multiplied when negative), as in Hugging Face
-      transformers. 1 switches it off. Which tokens count as seen is the
-      caller's choice: under the story policy only the story's own, not the
-      prompt's (pyshell/story_policy.py, `penalize_prompt`).
-    - seed: an integer in 0 … 2**64 - 1 makes the choices reproducible; None
-      draws a fresh one (the sampler reports it as `Sampler.seed`).
-    """
-
-    temperature: float = 0.8
-    top_k: int = 64
-    top_p: float = 0.95
-    repetition_penalty: float = 1.1
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        t = _number("temperature", self.temperature)
-        if not 0.0 <= t <= MAX_TEMPERATURE:
-            raise SettingError(
-                "temperature",
-                f"temperature must be between 0 and {MAX_TEMPERATURE:g} (got {t:g}); 0 means greedy",
-            )
-        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
-            raise SettingError(
-                "top_k", f"top_k must be a whole number of at least 1 (got {self.top_k!r})"
-            )
-        p = _number("top_p", self.top_p)
-        if not 0.0 < p <= 1.0:
-            raise SettingError(
-                "top_p", f"top_p must be greater than 0 and at most 1 (got {p:g}); 1 turns it off"
-            )
-        r = _number("repetition_penalty", self.repetition_penalty)
-        if not 1.0 <= r <= MAX_REPETITION_PENALTY:
-            raise SettingError(
-                "repetition_penalty",
-                f"repetition_penalty must be between 1 and {MAX_REPETITION_PENALTY:g} "
-                f"(got {r:g}); 1 turns it off",
-            )
-        if self.seed is not None and (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not 0 <= self.seed <= MAX_SEED
-        ):
-            raise SettingError(
-                "seed", f"seed must be a whole number between 0 and 2**64 - 1 (got {self.seed!r})"
-            )
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0
-
-    def check_candidates(self, available: int) -> None:
-        """top_k cannot exceed what the graph returns."""
-        if self.top_k > available:
-            raise SettingError(
-                "top_k",
-                f"top_k must be between 1 and {available}, the number of candidates the "
-                f"model returns per step (got {self.top_k})",
-            )
+DEFAULT_CANDIDATES = 64  # conteur.json graph.top_k of the exporter's graphs
 
 
 # --- the steps, as pure functions ----------------------------------------------------

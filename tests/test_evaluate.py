@@ -102,3 +102,14 @@ def test_rescore_scores_saved_stories_again(tmp_path):
     assert settings == {"seconds": 1.0}
     assert rows[0]["score"]["character"] is True  # "un ours endormi" comes back as "l'ours"
     assert rows[0]["score"]["length_ratio"] == 6 / 160
+
+
+def test_the_evaluation_writes_through_write_story_not_the_page_module():
+    """pyshell.story is the one path; the Pyodide entry points stay out of CPython tools."""
+    code = "import sys, pyshell.evaluate, pyshell.cli; print(sorted(m for m in sys.modules if m.startswith('pyshell.')))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(result.stdout.replace("'", '"'))
+    assert "pyshell.story" in loaded
+    assert "pyshell.browser" not in loaded

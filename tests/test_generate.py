@@ -7,6 +7,7 @@ import codecs
 
 import pytest
 
+from pyshell.errors import ErrorCode, Notice, SettingError
 from pyshell.generate import (
     CancelToken,
     EmptyPromptError,
@@ -16,7 +17,7 @@ from pyshell.generate import (
     prepare_prompt,
 )
 from pyshell.runner import Candidates, Runner
-from pyshell.sampler import Sampler, SamplingConfig, SettingError
+from pyshell.sampler import Sampler, SamplingConfig
 from pyshell.story_policy import Ending, StoryPolicy
 
 PAD, EOS, BOS, END_OF_TURN = 0, 1, 2, 106
@@ -197,7 +198,7 @@ def test_cancel_accepts_any_callable():
 
 
 def test_long_prompt_is_cut_to_bos_and_its_last_tokens_with_a_notice():
-    notices: list[str] = []
+    notices: list[Notice] = []
     prompt = "abcdefghijklmnopqrstuvwxyz0123"  # 30 tokens + BOS
     runner = ScriptedRunner([200] * 10, context_length=16)
     result = run(
@@ -212,7 +213,9 @@ def test_long_prompt_is_cut_to_bos_and_its_last_tokens_with_a_notice():
     assert result.prompt_ids == expected
     assert result.ids == [200] * 6
     assert len(notices) == 1 and result.notices == notices
-    assert "31 tokens" in notices[0] and "last 9 tokens" in notices[0]
+    assert notices[0].code == ErrorCode.PROMPT_CUT
+    assert notices[0].params == {"length": 31, "room": 10, "budget": 6, "context": 16, "kept": 9}
+    assert "31 tokens" in notices[0].message and "last 9 tokens" in notices[0].message
     assert sum(map(len, runner.calls)) + 1 <= 16  # the last token was never fed
 
 
@@ -225,8 +228,9 @@ def test_prompt_that_fits_exactly_is_kept_whole():
 @pytest.mark.parametrize("prompt", ["", "   \n\t", [], [BOS], [BOS, BOS]])
 def test_empty_prompts_are_refused(prompt):
     runner = ScriptedRunner([200])
-    with pytest.raises(EmptyPromptError, match="prompt is empty"):
+    with pytest.raises(EmptyPromptError, match="prompt is empty") as info:
         run(generate(runner, ByteTokenizer(), prompt, sampler=GREEDY))
+    assert info.value.code == ErrorCode.EMPTY_PROMPT and info.value.params == {}
     assert runner.calls == []
 
 
@@ -236,11 +240,21 @@ def test_id_prompts_start_with_exactly_one_bos():
     assert prepare_prompt(tok, [400, 401], 64, 8)[0] == [BOS, 400, 401]
 
 
-@pytest.mark.parametrize("bad", [0, -1, 63, 1.5, True])
-def test_bad_max_new_tokens_is_refused(bad):
-    with pytest.raises(SettingError, match="max_new_tokens") as info:
+@pytest.mark.parametrize(
+    ("bad", "code", "params"),
+    [
+        (0, ErrorCode.OUT_OF_RANGE, {"min": 1, "max": 62, "got": "0"}),
+        (-1, ErrorCode.OUT_OF_RANGE, {"min": 1, "max": 62, "got": "-1"}),
+        (63, ErrorCode.OUT_OF_RANGE, {"min": 1, "max": 62, "got": "63"}),
+        (1.5, ErrorCode.NOT_WHOLE, {"got": "1.5"}),
+        (True, ErrorCode.NOT_WHOLE, {"got": "True"}),
+    ],
+)
+def test_bad_max_new_tokens_is_refused(bad, code, params):
+    with pytest.raises(SettingError, match="max length must be") as info:
         prepare_prompt(ByteTokenizer(), "Hi", context_length=64, max_new_tokens=bad)
     assert info.value.setting == "max_new_tokens"
+    assert (info.value.code, info.value.params) == (code, params)
 
 
 def test_streamed_text_equals_decoding_all_ids_across_split_characters():

@@ -112,10 +112,10 @@ def test_missing_model_folder(tmp_path):
     ("args", "words"),
     [
         (["--temperature", "3"], "temperature must be between 0 and 2"),
-        (["--top-p", "0"], "top_p must be greater than 0"),
-        (["--repetition-penalty", "5"], "repetition_penalty must be between 1 and 2"),
-        (["--top-k", "0"], "top_k must be a whole number of at least 1"),
-        (["--seed", "-4"], "seed must be a whole number"),
+        (["--top-p", "0"], "top-p must be greater than 0"),
+        (["--repetition-penalty", "5"], "repetition penalty must be between 1 and 2"),
+        (["--top-k", "0"], "top-k must be at least 1 (got 0)"),
+        (["--seed", "-4"], "seed must be between 0 and 18446744073709551615 (got -4)"),
         (["--temperature", "warm"], "invalid float value"),
         (["--greedy", "--temperature", "0.7"], "contradict"),
         (["--length", "epic"], "invalid choice"),
@@ -134,8 +134,8 @@ def test_bad_settings_fail_before_loading_the_model(tmp_path, args, words):
     [
         ([], "give a prompt, story options or --surprise"),
         ([""], "the prompt is empty"),
-        (["--top-k", "65", "Hello"], "top_k must be between 1 and 64"),
-        (["--max-tokens", "0", "Hello"], "--max-tokens must be between 1 and"),
+        (["--top-k", "65", "Hello"], "top-k must be between 1 and 64 (got 65)"),
+        (["--max-tokens", "0", "Hello"], "max length must be between 1 and 254 (got 0)"),
         (["--character", "x" * 300], "character is 300 characters long"),
     ],
 )
@@ -152,6 +152,28 @@ def test_tiny_greedy_story_equals_an_independent_loop(tiny_model_dir):
     assert ids == independent_greedy(tiny_model_dir, PROMPT, 30)
     assert result.stdout.startswith(PROMPT + decode(tiny_model_dir, ids))
     assert "stop:" in result.stderr
+
+
+def test_the_default_budget_is_the_page_s(tiny_model_dir):
+    """Without --max-tokens the CLI writes the story the page would: pyshell.story.write_story
+    with the story length's budget (medium: half the tiny model's 256-token context)."""
+    import asyncio
+
+    from pyshell.config import ModelConfig
+    from pyshell.onnx_runner import OnnxRunner
+    from pyshell.story import write_story
+    from pyshell.tokenizer import Tokenizer
+
+    result = pyshell("--model", str(tiny_model_dir), "--seed", "7", "--ids", PROMPT)
+    config = ModelConfig.from_file(tiny_model_dir)
+    tokenizer = Tokenizer.from_file(tiny_model_dir / "tokenizer.model")
+    story = asyncio.run(
+        write_story(OnnxRunner(tiny_model_dir), tokenizer, config, PROMPT, {"seed": "7"})
+    )
+    assert story.plan.settings.max_new_tokens == 128
+    assert printed_ids(result) == story.generation.ids
+    assert len(story.generation.ids) <= 128 * 1.25  # may finish its sentence, within 25 %
+    assert result.stdout.startswith(PROMPT + story.generation.text)
 
 
 def test_tiny_seeded_story_is_reproducible(tiny_model_dir):

@@ -59,8 +59,8 @@ def test_fifty_thousand_characters(tiny_wasm):
         ("repetition_penalty", "0.5", "between 1 and 2"),
         ("max_new_tokens", "100000", "between 1 and"),
         ("max_new_tokens", "2.5", "whole number"),
-        ("seed", "-1", "between 0 and 2**64 - 1"),
-        ("seed", "18446744073709551616", "between 0 and 2**64 - 1"),
+        ("seed", "-1", "between 0 and 18446744073709551615 (got -1)"),
+        ("seed", "18446744073709551616", "(got 18446744073709551616)"),
         ("seed", "lucky", "whole number"),
     ],
 )
@@ -70,8 +70,24 @@ def test_out_of_range_setting(tiny_wasm, field, value, expected):
     page.settings(**{**OK_SETTINGS, field: value})
     status = page.error_after_generate()
     assert expected in status, status
-    assert expected in field_error(page, field)
+    box = field_error(page, field)  # the reason alone, as a sentence
+    assert box[0].isupper() and expected.lower() in box.lower(), box
+    # The page writes the reason from pyshell's code (js/locales/en.js), after the label.
+    label = page.page.inner_text(f'label[for="{field}"] [data-i18n="field.{field}"]')
+    message = page.page.inner_text('[data-testid="status"] .message')
+    assert message.startswith(f"{label}: ") and expected in message, message
     assert page.page.is_enabled('[data-testid="generate"]')
+
+
+def test_a_prompt_longer_than_the_context_is_cut_with_a_notice(tiny_wasm):
+    """pyshell's prompt_cut notice reaches the page with its code and numbers."""
+    page = tiny_wasm
+    last = page.write("The lighthouse keeper read the letter twice. " * 80, OK_SETTINGS)
+    assert len(last["prompt_ids"]) == 256 - 6  # the tiny model's context, less the budget
+    toast = page.page.inner_text("#toast")
+    assert "only 250 fit with 6 new tokens in the model's 256-token context" in toast, toast
+    assert "continues from its last 249 tokens" in toast
+    assert last["notices"] == [toast]  # the page's text is pyshell's English here
 
 
 def test_settings_errors_clear_and_the_page_recovers(tiny_wasm):

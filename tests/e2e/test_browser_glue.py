@@ -9,57 +9,53 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pyshell import browser
-from pyshell.prompts import StoryRequest
-from pyshell.sampler import SettingError
 
-
-def settings(**values):
-    return browser.parse_settings(values, StoryRequest(text="Hi"), 256, 64)
-
-
-def test_empty_fields_take_the_defaults_and_the_length_sets_the_budget():
-    config, budget = settings()
-    assert (config.temperature, config.top_p, config.repetition_penalty) == (0.8, 0.95, 1.1)
-    assert config.seed is None and config.top_k == 64
-    assert budget == 128  # medium (320) capped at half of a 256-token context
-
-
-def test_typed_values_are_read_exactly():
-    config, budget = settings(
-        temperature="0,5", top_p="1", seed="18446744073709551615", max_new_tokens="12"
-    )
-    assert config.temperature == 0.5 and config.top_p == 1.0
-    assert config.seed == 2**64 - 1 and budget == 12
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("temperature", "abc", "temperature must be a number"),
-        ("temperature", "nan", "finite"),
-        ("top_p", "0", "top_p must be greater than 0"),
-        ("max_new_tokens", "255", "max length must be between 1 and 254"),
-        ("max_new_tokens", "1.5", "max length must be a whole number"),
-        ("seed", "-3", "between 0 and 2**64 - 1"),
-        ("colour", "red", "unknown setting"),
-    ],
-)
-def test_bad_settings_name_their_field(field, value, message):
-    with pytest.raises(SettingError, match=message.replace("*", r"\*")) as error:
-        settings(**{field: value})
-    assert error.value.setting == field
+# The settings form's rules themselves are tested in tests/test_settings.py.
 
 
 def test_surprise_me_gives_a_full_idea():
     idea = json.loads(browser.surprise_me("fr", "short"))
     assert set(idea) == {"character", "setting", "theme", "tone", "language"}
     assert idea["language"] == "fr" and all(idea.values())
-    assert json.loads(browser.surprise_me("de"))["error"]["field"] == "language"
+    error = json.loads(browser.surprise_me("de"))["error"]
+    assert error == {
+        "kind": "input", "field": "language", "code": "not_one_of",
+        "params": {"choices": ["en", "fr"], "got": "de"},
+        "message": "language must be one of en, fr (got de)",
+    }  # fmt: skip
 
 
 def test_init_reports_a_broken_config(tiny_model_dir):
     result = json.loads(browser.init("{}", str(tiny_model_dir / "tokenizer.model")))
     assert result["error"]["kind"] == "model"
+    assert result["error"]["code"] == "model_config"
+    assert result["error"]["params"] == {"detail": result["error"]["message"]}
+
+
+def test_init_reports_a_tokenizer_from_another_export(tiny_model_dir):
+    config = json.loads((tiny_model_dir / "conteur.json").read_text())
+    config["architecture"]["vocab_size"] = 300  # the tiny tokenizer has 400 pieces
+    result = json.loads(browser.init(json.dumps(config), str(tiny_model_dir / "tokenizer.model")))
+    assert result["error"]["code"] == "tokenizer_mismatch"
+    assert result["error"]["params"] == {"tokenizer": 400, "model": 300}
+    assert "different exports" in result["error"]["message"]
+
+
+def run_story(request_fields: dict, settings_fields: dict) -> dict:
+    story = browser.generate_story(
+        FakeRunner(), json.dumps(request_fields), json.dumps(settings_fields), None
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Playwright may own this thread's loop
+        return json.loads(pool.submit(asyncio.run, story).result())
+
+
+def test_a_story_before_init_says_the_model_is_not_loaded(monkeypatch):
+    monkeypatch.setattr(browser, "_state", browser._State())
+    error = run_story({"text": "Hi"}, {})["error"]
+    assert error == {
+        "kind": "model", "code": "not_loaded", "params": {},
+        "message": "the model is not loaded yet",
+    }  # fmt: skip
 
 
 class FakeRunner:
@@ -69,26 +65,31 @@ class FakeRunner:
 
 
 @pytest.mark.parametrize(
-    ("request_fields", "settings_fields", "field"),
+    ("request_fields", "settings_fields", "field", "code", "params"),
     [
-        ({"text": "  "}, {}, "text"),
-        ({"text": "x" * 50_000}, {}, "text"),
-        ({"text": "Hi", "length": "epic"}, {}, "length"),
-        ({"text": "Hi"}, {"temperature": "5"}, "temperature"),
+        ({"text": "  "}, {}, "text", "nothing_to_go_on", {}),
+        ({"text": "x" * 50_000}, {}, "text", "too_long", {"length": 50_000, "limit": 4000}),
+        ({"text": "Hi", "length": "epic"}, {}, "length", "not_one_of",
+         {"choices": ["short", "medium", "long"], "got": "epic"}),
+        ({"text": "Hi"}, {"temperature": "5"}, "temperature", "out_of_range",
+         {"min": 0.0, "max": 2.0, "got": "5"}),
+        ({"text": "Hi"}, {"seed": "lucky"}, "seed", "not_whole", {"got": "lucky"}),
+        ({"text": "Hi"}, {"max_new_tokens": "255"}, "max_new_tokens", "out_of_range",
+         {"min": 1, "max": 254, "got": "255"}),
+        ({"text": "Hi"}, {"colour": "red"}, "colour", "unknown_field", {"name": "colour"}),
     ],
-)
-def test_form_mistakes_come_back_as_input_errors(
-    tiny_model_dir, request_fields, settings_fields, field
+)  # fmt: skip
+def test_form_mistakes_come_back_as_input_errors_with_codes(
+    tiny_model_dir, request_fields, settings_fields, field, code, params
 ):
     config = (tiny_model_dir / "conteur.json").read_text()
     assert "error" not in json.loads(browser.init(config, str(tiny_model_dir / "tokenizer.model")))
-    story = browser.generate_story(
-        FakeRunner(), json.dumps(request_fields), json.dumps(settings_fields), None
-    )
-    with ThreadPoolExecutor(max_workers=1) as pool:  # Playwright may own this thread's loop
-        result = json.loads(pool.submit(asyncio.run, story).result())
+    result = run_story(request_fields, settings_fields)
     assert result["error"] == {
         "kind": "input",
         "field": field,
+        "code": code,
+        "params": params,
         "message": result["error"]["message"],
     }
+    assert result["error"]["message"]  # the English text, for logs and the terminal

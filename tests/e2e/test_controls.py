@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pyshell.prompts import MAX_TEXT_CHARS, TONES
+from pyshell.settings import SETTINGS
+
 pytestmark = pytest.mark.browser
 
 LONG = {"max_new_tokens": "200", "temperature": "1", "seed": "7"}
@@ -96,6 +99,25 @@ def test_surprise_me_fills_the_form_in_the_chosen_language(tiny_wasm):
     french = ("un ", "une ", "des ", "l'", "la ", "le ")
     assert fields["character"].startswith(french) or fields["setting"].startswith(french), fields
     page.select_option("#language", "en")
+
+
+def test_the_form_shows_pyshell_s_limits_tones_and_defaults(tiny_wasm):
+    """The numbers the form shows come from pyshell (js/shared/pyshell-settings.js), not from copies."""
+    page = tiny_wasm.page
+    for language in ("en", "fr"):
+        page.select_option("#language", language)
+        options = page.eval_on_selector_all("#tones option", "els => els.map(e => e.value)")
+        assert options == list(TONES[language])
+    page.select_option("#language", "en")
+    for name in ("temperature", "top_p", "repetition_penalty"):
+        assert page.get_attribute(f"#{name}", "placeholder") == str(SETTINGS[name].default)
+    if not page.is_visible("#temperature"):
+        page.click("#advanced summary")
+    hint = page.inner_text('label[for="temperature"] .hint')
+    assert hint == "0–2; 0 is always the likeliest word", hint
+    assert page.inner_text('label[for="top_p"] .hint') == "above 0, at most 1"
+    page.fill('[data-testid="free-text"]', "abc")
+    assert page.inner_text("#text-count") == f"3 / {MAX_TEXT_CHARS:,} characters"
 
 
 def test_copy_and_download_the_story(tiny_wasm):

@@ -9,15 +9,20 @@ story is written and no English may be left on the screen outside the story.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from pyshell.errors import PARAMS, ErrorCode
+
 pytestmark = pytest.mark.browser
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
-LOCALES = STATIC / "js" / "shared" / "locales"
+JS = STATIC / "js"
+LOCALES = JS / "shared" / "locales"
 SPEECH_STUB = (Path(__file__).parent / "speech_stub.js").read_text()
 FRENCH_STORY = {
     "character": "une petite renarde",
@@ -113,6 +118,70 @@ def test_every_key_the_page_uses_exists():
     assert len(used) > 100
     missing = sorted(k for k in used if k not in en)
     assert not missing, missing
+
+
+def test_every_pyshell_code_has_an_english_and_a_french_string():
+    """pyshell reports codes (pyshell/errors.py); the page shows "pyshellCode.<code>" with its
+    params, so each locale entry may use only the params pyshell sends."""
+    en, fr = dictionary("en"), dictionary("fr")
+    for code in ErrorCode:
+        key = f"pyshellCode.{code}"
+        assert key in en and key in fr, key
+        assert placeholders(en[key]) <= PARAMS[code], (key, placeholders(en[key]), PARAMS[code])
+    stale = {k for k in en if k.startswith("pyshellCode.")} - {
+        f"pyshellCode.{c}" for c in ErrorCode
+    }
+    assert not stale, stale
+
+
+def render_codes(language: str) -> dict[str, str]:
+    """Every code rendered by js/shared/pyshell-codes.js in `language` (node, no browser)."""
+    reports = {
+        code: {"code": str(code), "params": {p: 7 for p in PARAMS[code]}} for code in ErrorCode
+    }
+    codes = json.dumps((JS / "shared" / "pyshell-codes.js").as_uri())
+    script = (
+        f"import {{ fieldReason, pyshellMessage }} from {codes};"
+        f"import {{ render, setLanguage }} from {json.dumps((JS / 'shared' / 'i18n.js').as_uri())};"
+        f"setLanguage({json.dumps(language)});"
+        f"const reports = {json.dumps(reports)};"
+        "const out = {};"
+        "for (const [code, report] of Object.entries(reports)) {"
+        "  out[code] = [render(fieldReason(report)), render(pyshellMessage(report))];"
+        "}"
+        "console.log(JSON.stringify(out));"
+    )
+    result = subprocess.run(
+        ["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_code_renders_whole_in_both_languages(language):
+    for code, texts in render_codes(language).items():
+        for text in texts:
+            assert text and "{" not in text and "pyshellCode." not in text, (code, text)
+    fr = render_codes("fr")
+    assert fr["out_of_range"][0] == "doit aller de 7 à 7 (valeur\u00a0: 7)"
+    assert fr["too_long"][0] == "7 caractères\u00a0; le maximum est 7"
+
+
+def test_an_unknown_code_gets_a_translated_generic_reason():
+    script = (
+        f"import {{ fieldReason }} from {json.dumps((JS / 'shared' / 'pyshell-codes.js').as_uri())};"
+        f"import {{ render, setLanguage }} from {json.dumps((JS / 'shared' / 'i18n.js').as_uri())};"
+        "const report = {code: 'a_new_rule', params: {got: 'x'}, message: 'top-p is odd (got x)'};"
+        "const en = render(fieldReason(report)); setLanguage('fr');"
+        "console.log(JSON.stringify([en, render(fieldReason(report))]));"
+    )
+    result = subprocess.run(
+        ["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == [
+        "top-p is odd (got x)",  # pyshell's own English in an English interface
+        "cette valeur ne convient pas (valeur\u00a0: x)",
+    ]
 
 
 # --- English ------------------------------------------------------------------------------
@@ -227,3 +296,27 @@ def test_the_switch_changes_the_interface_not_the_story(french):
     assert page.input_value("#language") == "fr"
     assert page.inner_text("#compose-title") == "Votre histoire"
     assert not english_left(page.evaluate(VISIBLE_TEXT))
+
+
+def test_a_french_page_translates_pyshell_s_errors_by_their_code(french):
+    """A bad temperature and a too-long text: pyshell reports codes, the page writes French."""
+    page = french
+    page.fill("a" * 5000)
+    page.settings(**SHORT, temperature="5")
+    error = page.error_after_generate()
+    assert (
+        "Vos propres mots\u00a0: 5\u202f000 caractères\u00a0; le maximum est 4\u202f000" in error
+    ), error
+    assert (
+        page.page.inner_text("#text-error")
+        == "5\u202f000 caractères\u00a0; le maximum est 4\u202f000"
+    )
+    assert page.page.inner_text("#text-count") == "5\u202f000 / 4\u202f000 caractères"
+    page.fill("Il était une fois")
+    error = page.error_after_generate()
+    assert "Température\u00a0: doit aller de 0 à 2 (valeur\u00a0: 5)" in error, error
+    assert not english_left([error, page.page.inner_text("#temperature-error")])
+    # A prompt longer than the tiny model's context: pyshell's notice, in French.
+    page.write("Il était une fois une gardienne de phare. " * 80, SHORT, language="fr")
+    toast = page.page.inner_text("#toast")
+    assert toast.startswith("Le début fait") and "seuls 244 tiennent avec 12" in toast, toast

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 import threading
 import urllib.request
 import zipfile
@@ -13,8 +14,16 @@ from pathlib import Path
 import pytest
 
 from pyshell.config import read_graphs
+from pyshell.settings import page_settings
 from tests.e2e.backend_files import ORT_ONLY, graph_files
-from web.build import BuildError, build_site, check_model, download_groups, model_files
+from web.build import (
+    SETTINGS_MODULE,
+    BuildError,
+    build_site,
+    check_model,
+    download_groups,
+    model_files,
+)
 from web.serve import make_server
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
@@ -53,6 +62,24 @@ def test_site_holds_the_app_runtimes_wheel_and_model(tiny_site, tiny_model_dir):
             "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
         ]
     )  # fmt: skip
+
+
+def test_the_page_gets_pyshell_s_rules_from_a_generated_module(tiny_site):
+    """js/pyshell-settings.js is a build output equal to pyshell.settings.page_settings()."""
+    built = tiny_site / SETTINGS_MODULE
+    script = (
+        f"import {{ SETTINGS }} from {json.dumps(built.as_uri())};"
+        "console.log(JSON.stringify(SETTINGS));"
+    )
+    result = subprocess.run(
+        ["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == page_settings()
+    assert not (STATIC / SETTINGS_MODULE).exists()  # never a source file
+    form = (STATIC / "js" / "page" / "form.js").read_text()
+    assert 'from "../shared/pyshell-settings.js"' in form
+    for copied in ("4000", "drôle", "heartwarming", "0.95"):  # no pyshell rule written here
+        assert copied not in form, copied
 
 
 def test_lock_file_lists_only_the_pyshell_wheel(tiny_site):

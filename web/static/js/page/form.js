@@ -1,26 +1,25 @@
 // The story form: reading it, showing field errors, "surprise me", remembered settings.
 //
 // Values go to Python as typed (strings): pyshell checks every range and names
-// the field at fault, so the rules live in one place (pyshell.prompts,
-// pyshell.sampler, pyshell.browser.parse_settings); pyshell-messages.js shows its
-// messages in the interface language.
+// the field at fault with a code, so the rules live in one place (pyshell.settings,
+// pyshell.prompts); shared/pyshell-codes.js shows its codes in the interface language. The
+// numbers the form shows (the text limit, tone suggestions, ranges and defaults)
+// come from pyshell too, through js/shared/pyshell-settings.js, which web/build.py writes.
 //
 // The story's language is its own field: it starts as the interface language and
 // follows it until the reader picks one.
 
 import { language, localize, msg, onLanguageChange, render } from "../shared/i18n.js";
-import { fieldError } from "./pyshell-messages.js";
+import { fieldError, fieldReason } from "../shared/pyshell-codes.js";
+import { SETTINGS } from "../shared/pyshell-settings.js";
 
 const STORY_FIELDS = ["character", "setting", "theme", "tone", "text"];
+// The advanced settings' inputs; each one's range and default is in SETTINGS.settings.
 const SETTING_FIELDS = ["temperature", "top_p", "repetition_penalty", "max_new_tokens", "seed"];
 const FIELDS = [...STORY_FIELDS, "length", "language", ...SETTING_FIELDS];
 const SAVED_KEY = "conteur-settings";
-const TEXT_LIMIT = 4000; // pyshell.prompts.MAX_TEXT_CHARS
-// Tone suggestions in the story's language (pyshell.prompts._TONES).
-const TONES = {
-  en: ["funny", "gentle", "adventurous", "mysterious", "heartwarming", "magical"],
-  fr: ["drôle", "douce", "pleine d'aventures", "mystérieuse", "émouvante", "magique"],
-};
+const TEXT_LIMIT = SETTINGS.story.max_text_chars; // pyshell.prompts.MAX_TEXT_CHARS
+const TONES = SETTINGS.story.tones; // suggestions per story language (pyshell.prompts.TONES)
 
 /** The story form and the advanced settings. */
 export class StoryForm {
@@ -33,7 +32,7 @@ export class StoryForm {
     this.counter = doc.getElementById("text-count");
     this.text = doc.getElementById("text");
     this.tones = doc.getElementById("tones");
-    this.error = null; // {field, message}: the refused field, shown again on a language switch
+    this.error = null; // {field, report}: the refused field, shown again on a language switch
     this.languageChosen = false; // the reader picked the story's language
     this.text.addEventListener("input", () => this.updateCounter());
     for (const name of [...STORY_FIELDS, ...SETTING_FIELDS, "language"]) {
@@ -44,6 +43,7 @@ export class StoryForm {
       this.updateTones();
     });
     doc.getElementById("reset-settings").addEventListener("click", () => this.resetSettings());
+    this.showRanges();
     onLanguageChange(() => this.followInterface());
     this.restoreSettings();
     this.followInterface();
@@ -54,7 +54,17 @@ export class StoryForm {
     if (!this.languageChosen) this.input("language").value = language();
     this.updateTones();
     this.updateCounter();
-    if (this.error) this.renderError(this.error.field, this.error.message);
+    if (this.error) this.renderError(this.error.field, this.error.report);
+  }
+
+  /** Each setting's default as its placeholder, and its range in its hint (pyshell.settings). */
+  showRanges() {
+    for (const name of SETTING_FIELDS) {
+      const setting = SETTINGS.settings[name];
+      if (typeof setting.default === "number") this.input(name).placeholder = String(setting.default);
+      const hint = this.form.querySelector(`label[for="${name}"] .hint`);
+      if (hint) localize(hint, msg(`field.${name}.hint`, { min: setting.min, max: setting.max }));
+    }
   }
 
   /** Tone suggestions in the story's language. */
@@ -95,29 +105,29 @@ export class StoryForm {
   }
 
   /**
-   * Show pyshell's `message` next to `field` (or at the free text when the field is unknown).
-   * @param {string} field @param {string} message pyshell's (English) message
+   * Show pyshell's report next to `field` (or at the free text when the field is unknown).
+   * @param {string} field
+   * @param {import("../shared/pyshell-codes.js").PyshellReport} report pyshell's {code, params, message}
    * @returns {import("../shared/i18n.js").Message} the message with the field's label, for the status line
    */
-  showError(field, message) {
+  showError(field, report) {
     this.clearErrors();
     const name = FIELDS.includes(field) ? field : "text";
     if (SETTING_FIELDS.includes(name)) this.advanced.open = true;
     const input = name === "length" ? this.form.querySelector('input[name="length"]') : this.input(name);
     input?.setAttribute("aria-invalid", "true");
     input?.setAttribute("aria-describedby", `${name}-error`);
-    this.error = { field: name, message };
-    this.renderError(name, message);
+    this.error = { field: name, report };
+    this.renderError(name, report);
     input?.focus();
-    return fieldError(name, message);
+    return fieldError(name, report);
   }
 
-  /** The refused field's message, in the interface language, capitalised as a sentence. */
-  renderError(name, message) {
+  /** The refused field's reason, in the interface language, capitalised as a sentence. */
+  renderError(name, report) {
     const box = this.doc.getElementById(`${name}-error`);
     if (!box) return;
-    const { params } = fieldError(name, message);
-    const reason = render({ ...params.message, text: message, source: "en" });
+    const reason = render(fieldReason(report));
     localize(box, reason.charAt(0).toUpperCase() + reason.slice(1));
     box.hidden = false;
   }

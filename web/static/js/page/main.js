@@ -3,8 +3,8 @@
 // renders; the messages both ways are shared/protocol.js's.
 //
 // Texts are messages ({key, params}, shared/i18n.js) shown in the interface language;
-// the worker's events carry keys too, and pyshell's English texts are translated
-// by pyshell-messages.js. `window.conteur` (page/test-hook.js) lets end-to-end tests
+// the worker's events carry keys too, and pyshell's errors and notices carry codes,
+// which shared/pyshell-codes.js turns into messages. `window.conteur` (page/test-hook.js) lets end-to-end tests
 // read the page's state.
 
 import { errorText } from "../shared/errors.js";
@@ -15,7 +15,7 @@ import { BackendView } from "./backend-view.js";
 import { StoryForm } from "./form.js";
 import { ProgressView } from "./progress-view.js";
 import { preparePwa } from "./pwa.js";
-import { fieldError, notice as pyshellNotice } from "./pyshell-messages.js";
+import { fieldError, pyshellMessage } from "../shared/pyshell-codes.js";
 import { ReadAloud } from "./read-aloud.js";
 import { forgetVerdict, rememberedFailures, rememberVerdict } from "./self-check-verdicts.js";
 import { SpeedCheckPanel } from "./speed-check-panel.js";
@@ -144,7 +144,9 @@ function listen(worker) {
       status.setSpeed(speedText(detail.index, detail.tokensPerSecond));
     }
   });
-  worker.addEventListener(EVENT.notice, ({ detail }) => toast.show(pyshellNotice(detail.text)));
+  worker.addEventListener(EVENT.notice, ({ detail }) => {
+    toast.show(pyshellMessage({ code: detail.code, params: detail.params, message: detail.text }, "notice.unknown"));
+  });
   worker.addEventListener(REPLY.done, ({ detail }) => {
     const run = storyOf(detail);
     if (run) finishStory(run, detail.result);
@@ -158,14 +160,14 @@ function showError({ id, error }) {
   const run = page.story && id === page.story.id ? page.story : null;
   if (run) endStory(run);
   if (error.field !== undefined) {
-    setState("error", form.showError(error.field, error.message)); // the form's values were at fault
+    setState("error", form.showError(error.field, error.pyshell ?? error)); // the form's values were at fault
     return;
   }
   if (error.fatal) {
     page.ready = false;
     progress.done();
   }
-  setState("error", errorText(error), { fatal: error.fatal });
+  setState("error", error.pyshell ? pyshellMessage(error.pyshell) : errorText(error), { fatal: error.fatal });
 }
 
 /** A worker event's text: its key in the interface language, else its English `message`. */
@@ -239,7 +241,7 @@ async function surprise() {
   const reply = await page.worker.surprise(doc.getElementById("language").value, form.length());
   const idea = reply.value;
   if (reply.error) toast.show(errorText(reply.error));
-  else if (idea.error) toast.show(fieldError(idea.error.field, idea.error.message));
+  else if (idea.error) toast.show(fieldError(idea.error.field, idea.error));
   else form.fill(idea);
 }
 

@@ -70,9 +70,13 @@ export class DownloadError extends ConteurError {
 }
 
 export class ModelConfigError extends ConteurError {
-  /** @param {string} detail */
-  constructor(detail) {
-    super(null, { key: "error.modelConfig", params: { detail }, detail });
+  /**
+   * @param {string} detail what is wrong, in English (the console gets it)
+   * @param {import("./i18n.js").Message | string} [reason] the same for the reader, when
+   *   pyshell reported it with a code (shared/pyshell-codes.js)
+   */
+  constructor(detail, reason = detail) {
+    super(null, { key: "error.modelConfig", params: { detail: reason }, detail });
   }
 }
 
@@ -86,18 +90,24 @@ export class SessionError extends ConteurError {
 }
 
 export class GenerationError extends ConteurError {
-  /** @param {string} detail */
-  constructor(detail) {
+  /**
+   * @param {string} detail
+   * @param {import("./pyshell-codes.js").PyshellReport} [pyshell] pyshell's report, when it
+   *   reported the failure with a code (the page shows that code's message)
+   */
+  constructor(detail, pyshell = undefined) {
     super(null, { key: "error.generation", fatal: false, detail });
+    if (pyshell) this.pyshell = pyshell;
   }
 }
 
 /** A story the form's values make impossible; pyshell names the field (page/form.js shows it). */
 export class StoryInputError extends ConteurError {
-  /** @param {string} field @param {string} message pyshell's English message */
-  constructor(field, message) {
-    super(message, { fatal: false });
-    this.field = field;
+  /** @param {{field: string, message: string, code?: string, params?: object}} report pyshell's */
+  constructor(report) {
+    super(report.message, { fatal: false });
+    this.field = report.field;
+    this.pyshell = { code: report.code, params: report.params, message: report.message };
   }
 }
 
@@ -126,10 +136,11 @@ export class WorkerCrashError extends ConteurError {
 
 /**
  * @typedef {{name: string, message: string, fatal: boolean, detail: string, key: string,
- *            params: object, field?: string}} ErrorMessage
+ *            params: object, field?: string, pyshell?: object}} ErrorMessage
  * An error as it crosses the worker boundary. message: English; key, params: the
  * same text in the locales ("" when it has none); field: the form field at fault
- * (StoryInputError).
+ * (StoryInputError); pyshell: pyshell's {code, params, message} when pyshell reported
+ * it (shared/pyshell-codes.js shows its code).
  */
 
 /**
@@ -144,6 +155,7 @@ export function toMessage(error, fatal = true) {
     const { name, message, detail, key, params } = error;
     const posted = { name, message, fatal: error.fatal, detail, key, params };
     if (error.field !== undefined) posted.field = error.field;
+    if (error.pyshell !== undefined) posted.pyshell = error.pyshell;
     return posted;
   }
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

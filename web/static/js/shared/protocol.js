@@ -104,8 +104,9 @@ export const ENDS_WITH = Object.freeze({
  *   the opening the story continues
  * @typedef {{type: "token", id: number, text: string, index: number, tokensPerSecond: number}} TokenEvent
  *   index: tokens written so far (1-based)
- * @typedef {{type: "notice", id: number, text: string}} NoticeEvent
- *   pyshell's English notice (e.g. a prompt shortened to fit)
+ * @typedef {{type: "notice", id: number, text: string, code: string, params: object}} NoticeEvent
+ *   pyshell's notice (e.g. a prompt shortened to fit): its English text, and its code
+ *   and params (pyshell/errors.py) that shared/pyshell-codes.js shows
  */
 
 /**
@@ -122,7 +123,7 @@ export const ENDS_WITH = Object.freeze({
  *   has error.field (StoryInputError)
  * @typedef {{type: "reply", id: number, value?: object, error?: ErrorMessage}} Reply
  *   value: stop {stopping: boolean}; surprise {character, setting, theme, tone,
- *   language} or pyshell's {error: {field, message}}; memory {python_heap_bytes,
+ *   language} or pyshell's {error: {field, code, params, message}}; memory {python_heap_bytes,
  *   kv_tokens}; speed-check the measurement (shared/speed-check.js)
  */
 

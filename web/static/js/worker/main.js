@@ -8,6 +8,7 @@
 
 import { BusyError, GenerationError, ModelConfigError, SpeedCheckError, StoryInputError, toMessage } from "../shared/errors.js";
 import { translate } from "../shared/i18n.js";
+import { pyshellMessage } from "../shared/pyshell-codes.js";
 import { EVENT, failureReply, REPLY, REQUEST } from "../shared/protocol.js";
 import { measureSpeed } from "../shared/speed-check.js";
 import { describeBackend, describeBackendMessage } from "./backend-choice.js";
@@ -131,7 +132,7 @@ function loadTokenizer(py, config, files) {
   releaseFile(files.model); // Pyodide's file system keeps its own copy
   releaseFile(files.pieces);
   const info = JSON.parse(py.browser.init(config.text, modelPath));
-  if (info.error) throw new ModelConfigError(info.error.message);
+  if (info.error) throw new ModelConfigError(info.error.message, pyshellMessage(info.error, "pyshellCode.model_config"));
   return info;
 }
 
@@ -164,16 +165,16 @@ async function generate({ id, request, settings }) {
   const events = {
     prompt: (text) => post({ type: EVENT.prompt, id, text }),
     token: (text, index, tokensPerSecond) => post({ type: EVENT.token, id, text, index, tokensPerSecond }),
-    notice: (text) => post({ type: EVENT.notice, id, text }),
+    notice: (text, code, params) => post({ type: EVENT.notice, id, text, code, params: JSON.parse(params) }),
   };
   try {
     const { browser } = await state.python;
     const json = await browser.generate_story(runner, JSON.stringify(request), JSON.stringify(settings), events);
     const result = JSON.parse(json);
     if (result.error?.kind === "input") {
-      fail(new StoryInputError(result.error.field, result.error.message));
+      fail(new StoryInputError(result.error));
     } else if (result.error) {
-      fail(new GenerationError(result.error.message));
+      fail(new GenerationError(result.error.message, result.error));
     } else {
       result.first_candidates = runner.firstCandidates;
       if (state.stepsAtStop !== null) result.steps_after_stop = runner.steps - state.stepsAtStop;

@@ -40,7 +40,6 @@ export const EN = {
   "notice.failedBefore": "This graphics adapter ({adapter}) computed wrong results in an earlier self-check: running on the CPU (WebAssembly). Choose WebGPU under Run on, in Advanced settings, to check it again.",
   "notice.failedNow": "This graphics adapter ({adapter}) computed wrong results in Conteur's self-check, so its stories would be nonsense: running on the CPU (WebAssembly) instead. This is remembered for this adapter.",
   "notice.webgpuFailed": "WebGPU could not run the model ({detail}): running on the CPU (WebAssembly) instead.",
-  "notice.promptCut": "The prompt is {length} tokens long but only {room} fit with {budget} new tokens in the model's {context}-token context: the story continues from its last {kept} tokens.",
 
   // --- the form
   "compose.title": "Your story",
@@ -65,11 +64,11 @@ export const EN = {
   "field.text.counter": "{count} / {limit} characters",
   "advanced.summary": "Advanced settings",
   "field.temperature": "Temperature",
-  "field.temperature.hint": "0–2; 0 is always the likeliest word",
+  "field.temperature.hint": "{min}–{max}; {min} is always the likeliest word",
   "field.top_p": "Top-p",
-  "field.top_p.hint": "above 0, at most 1",
+  "field.top_p.hint": "above {min}, at most {max}",
   "field.repetition_penalty": "Repetition penalty",
-  "field.repetition_penalty.hint": "1–2; 1 is off",
+  "field.repetition_penalty.hint": "{min}–{max}; {min} is off",
   "field.max_new_tokens": "Max length",
   "field.max_new_tokens.hint": "tokens; empty follows Length",
   "field.max_new_tokens.placeholder": "auto",
@@ -87,18 +86,30 @@ export const EN = {
   "action.surprise": "Surprise me",
   "action.shortcuts": "Ctrl+Enter writes, Escape stops.",
 
-  // --- field errors (pyshell writes them in English; these translate them)
+  // --- field errors: "{label}: {message}", the message from pyshell's code below
   "fieldError.labelled": "{label}: {message}",
   "fieldError.got": " (got {value})",
-  "fieldError.nothing": "there is nothing to go on: give a character, a setting, a theme, a tone or the story's first words",
-  "fieldError.tooLong": "{length} characters long; the most is {limit}",
-  "fieldError.number": "must be a number{got}",
-  "fieldError.whole": "must be a whole number{got}",
-  "fieldError.range": "must be between {min} and {max}{got}",
-  "fieldError.topP": "must be greater than 0 and at most 1{got}",
-  "fieldError.seed": "must be a whole number between 0 and 2**64 - 1{got}",
-  "fieldError.choice": "is not one of the choices{got}",
   "fieldError.invalid": "this value cannot be used{got}",
+
+  // --- pyshell's codes (pyshell/errors.py, js/shared/pyshell-codes.js): "pyshellCode.<code>"
+  "pyshellCode.nothing_to_go_on": "there is nothing to go on: give a character, a setting, a theme, a tone or the story's first words",
+  "pyshellCode.too_long": "{length} characters long; the most is {limit}",
+  "pyshellCode.not_text": "must be text",
+  "pyshellCode.not_one_of": "is not one of the choices{got}",
+  "pyshellCode.unknown_field": "is not a field Conteur knows ({name})",
+  "pyshellCode.not_a_number": "must be a number{got}",
+  "pyshellCode.not_finite": "must be a finite number{got}",
+  "pyshellCode.not_whole": "must be a whole number{got}",
+  "pyshellCode.out_of_range": "must be between {min} and {max}{got}",
+  "pyshellCode.out_of_range_min_excluded": "must be greater than {min} and at most {max}{got}",
+  "pyshellCode.below_min": "must be at least {min}{got}",
+  "pyshellCode.empty_prompt": "the prompt is empty: give the story a beginning or a subject",
+  "pyshellCode.context_full": "The story no longer fits in the model's {context}-token context. Shorten your own words or the max length, then try again.",
+  "pyshellCode.not_loaded": "The model is not loaded yet: wait until Conteur says it is ready.",
+  "pyshellCode.tokenizer_mismatch": "the tokenizer has {tokenizer} pieces but the model only {model}: the files come from different exports",
+  "pyshellCode.model_config": "{detail}",
+  "pyshellCode.prompt_cut": "The prompt is {length} tokens long but only {room} fit with {budget} new tokens in the model's {context}-token context: the story continues from its last {kept} tokens.",
+  "notice.unknown": "{detail}",
 
   // --- the reader
   "reader.title": "Story",

@@ -39,7 +39,6 @@ export const FR = {
   "notice.failedBefore": "Cet adaptateur graphique ({adapter}) a donné des résultats faux lors d'une vérification précédente\u00a0: le modèle tourne sur le processeur (WebAssembly). Choisissez WebGPU sous Exécuter sur, dans les Réglages avancés, pour le vérifier de nouveau.",
   "notice.failedNow": "Cet adaptateur graphique ({adapter}) a donné des résultats faux lors de la vérification de Conteur, ses histoires n'auraient aucun sens\u00a0: le modèle tourne sur le processeur (WebAssembly) à la place. Ce résultat est retenu pour cet adaptateur.",
   "notice.webgpuFailed": "WebGPU n'a pas pu faire tourner le modèle\u00a0: il tourne sur le processeur (WebAssembly) à la place.",
-  "notice.promptCut": "Le début fait {length} jetons, mais seuls {room} tiennent avec {budget} nouveaux jetons dans le contexte de {context} jetons du modèle\u00a0: l'histoire continue à partir de ses {kept} derniers jetons.",
 
   // --- le formulaire
   "compose.title": "Votre histoire",
@@ -64,11 +63,11 @@ export const FR = {
   "field.text.counter": "{count} / {limit} caractères",
   "advanced.summary": "Réglages avancés",
   "field.temperature": "Température",
-  "field.temperature.hint": "0–2\u00a0; 0 prend toujours le mot le plus probable",
+  "field.temperature.hint": "{min}–{max}\u00a0; {min} prend toujours le mot le plus probable",
   "field.top_p": "Top-p",
-  "field.top_p.hint": "plus de 0, au plus 1",
+  "field.top_p.hint": "plus de {min}, au plus {max}",
   "field.repetition_penalty": "Pénalité de répétition",
-  "field.repetition_penalty.hint": "1–2\u00a0; 1 la désactive",
+  "field.repetition_penalty.hint": "{min}–{max}\u00a0; {min} la désactive",
   "field.max_new_tokens": "Longueur maximale",
   "field.max_new_tokens.hint": "en jetons\u00a0; vide\u00a0: selon la Longueur",
   "field.max_new_tokens.placeholder": "auto",
@@ -86,18 +85,30 @@ export const FR = {
   "action.surprise": "Surprenez-moi",
   "action.shortcuts": "Ctrl+Entrée écrit, Échap arrête.",
 
-  // --- erreurs des champs (pyshell les écrit en anglais)
+  // --- erreurs des champs : le libellé, puis le message du code de pyshell
   "fieldError.labelled": "{label}\u00a0: {message}",
   "fieldError.got": " (valeur\u00a0: {value})",
-  "fieldError.nothing": "il n'y a rien pour commencer\u00a0: donnez un personnage, un lieu, un thème, un ton ou les premiers mots de l'histoire",
-  "fieldError.tooLong": "{length} caractères\u00a0; le maximum est {limit}",
-  "fieldError.number": "doit être un nombre{got}",
-  "fieldError.whole": "doit être un nombre entier{got}",
-  "fieldError.range": "doit aller de {min} à {max}{got}",
-  "fieldError.topP": "doit être plus grand que 0 et au plus 1{got}",
-  "fieldError.seed": "doit être un nombre entier de 0 à 2**64 - 1{got}",
-  "fieldError.choice": "ne fait pas partie des choix{got}",
   "fieldError.invalid": "cette valeur ne convient pas{got}",
+
+  // --- les codes de pyshell (pyshell/errors.py, js/shared/pyshell-codes.js) : pyshellCode.<code>
+  "pyshellCode.nothing_to_go_on": "il n'y a rien pour commencer\u00a0: donnez un personnage, un lieu, un thème, un ton ou les premiers mots de l'histoire",
+  "pyshellCode.too_long": "{length} caractères\u00a0; le maximum est {limit}",
+  "pyshellCode.not_text": "doit être du texte",
+  "pyshellCode.not_one_of": "ne fait pas partie des choix{got}",
+  "pyshellCode.unknown_field": "n'est pas un champ que Conteur connaît ({name})",
+  "pyshellCode.not_a_number": "doit être un nombre{got}",
+  "pyshellCode.not_finite": "doit être un nombre fini{got}",
+  "pyshellCode.not_whole": "doit être un nombre entier{got}",
+  "pyshellCode.out_of_range": "doit aller de {min} à {max}{got}",
+  "pyshellCode.out_of_range_min_excluded": "doit être plus grand que {min} et au plus {max}{got}",
+  "pyshellCode.below_min": "doit valoir au moins {min}{got}",
+  "pyshellCode.empty_prompt": "le début est vide\u00a0: donnez à l'histoire un commencement ou un sujet",
+  "pyshellCode.context_full": "L'histoire ne tient plus dans le contexte de {context} jetons du modèle. Raccourcissez vos mots ou la longueur maximale, puis réessayez.",
+  "pyshellCode.not_loaded": "Le modèle n'est pas encore chargé\u00a0: attendez que Conteur soit prêt.",
+  "pyshellCode.tokenizer_mismatch": "le tokenizer a {tokenizer} pièces mais le modèle seulement {model}\u00a0: les fichiers viennent de deux exports différents",
+  "pyshellCode.model_config": "{detail}",
+  "pyshellCode.prompt_cut": "Le début fait {length} jetons, mais seuls {room} tiennent avec {budget} nouveaux jetons dans le contexte de {context} jetons du modèle\u00a0: l'histoire continue à partir de ses {kept} derniers jetons.",
+  "notice.unknown": "Remarque du moteur d'histoires (en anglais)\u00a0: {detail}",
 
   // --- la lecture
   "reader.title": "Histoire",

@@ -1,0 +1,144 @@
+"""One story from form to result (pyshell/story.py), on the tiny exported model.
+
+`write_story` is what the page, the CLI and the evaluation call. Its story must
+be the one the page wrote before the three shared it: the prompt builder, the
+settings form's budget, the default story policy, the sampler and `generate`,
+composed by hand below exactly as pyshell.browser.generate_story did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pyshell.config import ModelConfig
+from pyshell.errors import EmptyPromptError, ErrorCode, SettingError
+from pyshell.generate import generate
+from pyshell.onnx_runner import OnnxRunner
+from pyshell.prompts import LENGTHS, StoryRequest, build_prompt
+from pyshell.sampler import Sampler, SamplingConfig
+from pyshell.story import plan_story, write_story
+from pyshell.story_policy import StoryPolicy, story_policy
+from pyshell.tokenizer import Tokenizer
+
+REQUEST = StoryRequest(character="a curious fox", setting="a small village", language="en")
+# The page's form sends strings; these are the e2e parity test's sampled settings.
+SAMPLED = {"temperature": "1.5", "top_p": "1", "repetition_penalty": "1.3", "seed": "20261123"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir):
+    config = ModelConfig.from_file(tiny_model_dir)
+    tokenizer = Tokenizer.from_file(tiny_model_dir / "tokenizer.model")
+    return config, tokenizer, OnnxRunner(tiny_model_dir)
+
+
+def by_hand(config, tokenizer, runner, request, *, seed, budget, typed, **sampling):
+    """The page's path before write_story: prompt, budget, policy, sampler, generate."""
+    prompt = build_prompt(request, config.variant)
+    if budget is None:
+        budget = min(LENGTHS[request.length], max(1, runner.context_length // 2))
+    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=not typed)
+    sampler = Sampler(SamplingConfig(seed=seed, **sampling), config.top_k)
+    return asyncio.run(
+        generate(
+            runner, tokenizer, prompt, sampler=sampler, max_new_tokens=budget,
+            stop_ids=config.stop_ids, policy=policy,
+        )
+    )  # fmt: skip
+
+
+def test_a_seeded_story_is_the_one_the_page_wrote_before(tiny):
+    config, tokenizer, runner = tiny
+    story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED))
+    want = by_hand(
+        config, tokenizer, runner, REQUEST, seed=20261123, budget=None, typed=False,
+        temperature=1.5, top_p=1.0, repetition_penalty=1.3,
+    )  # fmt: skip
+    assert story.generation.prompt_ids == want.prompt_ids
+    assert story.generation.ids == want.ids and len(want.ids) > 20
+    assert story.generation.text == want.text
+    assert story.plan.settings.max_new_tokens == 128  # medium, half the tiny 256-token context
+    assert story.to_dict()["sampling"]["finish_sentence"] is True
+
+
+def test_a_typed_max_length_is_a_hard_limit(tiny):
+    config, tokenizer, runner = tiny
+    settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "24"}
+    story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, settings))
+    want = by_hand(
+        config, tokenizer, runner, REQUEST, seed=None, budget=24, typed=True,
+        temperature=0.0, repetition_penalty=1.0,
+    )  # fmt: skip
+    assert story.generation.ids == want.ids
+    assert len(story.generation.ids) == 24 or story.generation.stop_reason == "eos"
+    assert story.to_dict()["sampling"]["finish_sentence"] is False
+
+
+def test_the_result_has_the_page_shape(tiny):
+    config, tokenizer, runner = tiny
+    shown: list[str] = []
+    story = asyncio.run(
+        write_story(
+            runner, tokenizer, config, REQUEST, {**SAMPLED, "max_new_tokens": "5"},
+            on_prompt=shown.append,
+        )
+    )  # fmt: skip
+    result = story.to_dict()
+    assert set(result) == {
+        "ids", "text", "prompt", "prompt_ids", "stop_reason", "stop_token", "seed", "stats",
+        "notices", "sampling", "policy", "request",
+    }  # fmt: skip
+    assert set(result["sampling"]) == {
+        "temperature", "top_k", "top_p", "repetition_penalty", "seed", "max_new_tokens",
+        "finish_sentence", "no_repeat_ngram", "penalize_prompt",
+    }  # fmt: skip
+    assert result["seed"] == result["sampling"]["seed"] == "20261123"
+    assert result["sampling"]["max_new_tokens"] == 5 and len(result["ids"]) <= 5
+    assert result["request"]["character"] == "a curious fox"
+    assert shown == [result["prompt"]]  # a pretrained model shows its opening
+    assert result["notices"] == []
+
+
+def test_a_text_prompt_takes_the_budget_of_its_length(tiny):
+    config, tokenizer, runner = tiny
+    plan = plan_story(config, "Once upon a time", {}, length="short", context_length=32768)
+    assert plan.prompt == "Once upon a time" and plan.request is None
+    assert plan.settings.max_new_tokens == 160
+    story = asyncio.run(
+        write_story(
+            runner, tokenizer, config, "Once", {"max_new_tokens": "3"}, policy=StoryPolicy()
+        )
+    )
+    assert story.to_dict()["request"] is None and story.to_dict()["policy"]["banned_ids"] == 0
+
+
+def test_a_long_prompt_is_cut_with_a_notice(tiny):
+    config, tokenizer, runner = tiny
+    notices = []
+    story = asyncio.run(
+        write_story(
+            runner, tokenizer, config, "word " * 400, {"max_new_tokens": "100", "seed": "1"},
+            on_notice=notices.append,
+        )
+    )  # fmt: skip
+    assert [n.code for n in notices] == [ErrorCode.PROMPT_CUT]
+    assert notices[0].params["context"] == 256 and notices[0].params["budget"] >= 100
+    assert story.to_dict()["notices"] == [notices[0].message]
+
+
+@pytest.mark.parametrize(
+    ("story", "settings", "error", "code"),
+    [
+        ("   ", {}, EmptyPromptError, ErrorCode.EMPTY_PROMPT),
+        ("Hi", {"temperature": "5"}, SettingError, ErrorCode.OUT_OF_RANGE),
+        ("Hi", {"max_new_tokens": "255"}, SettingError, ErrorCode.OUT_OF_RANGE),
+        ("Hi", {"top_k": "65"}, SettingError, ErrorCode.OUT_OF_RANGE),
+    ],
+)
+def test_mistakes_are_found_before_the_model_runs(tiny, story, settings, error, code):
+    config, _, _ = tiny
+    with pytest.raises(error) as info:
+        plan_story(config, story, settings)
+    assert info.value.code == code
