@@ -1,0 +1,429 @@
+"""Family-safe stories: listed words are never sampled (EN and FR word lists, a token matcher).
+
+The lists (pyshell/data/family_safe/en.txt and fr.txt, plain text, one form per
+line) hold words no bedtime story needs: sexual content, profanity and slurs,
+drugs and alcohol, graphic violence and gore. A form is a whole word or a short
+phrase ("made love", "little black men"); every inflection is written out.
+
+The rule, on case-folded text (pyshell.family_safe.fold):
+- a form counts only where it starts a word (the character before it is not a
+  letter): "sex" is listed, "Sussex" and "Essex" are not touched;
+- it counts where the word ends after it (a non-letter or the end of the text
+  follows): "murder" does not touch "murderous" (listed on its own line);
+- a form that also starts common harmless words is written with a leading `=`
+  ("=viol": violon, violet; "=hell": hello; "=ass": assez; "=con": conte) and
+  is banned only once the word is seen to end there. Other forms are banned as
+  soon as a token would write them up to their last letter, even if that
+  token ends the piece there ("▁Murder" is banned: the word could only go on
+  into another listed form or a made-up one).
+
+While sampling (never by cleaning streamed text), `FamilyFilter` bans:
+- directly, every token whose text writes a listed form at a word start: " murdered",
+  " Murder", "murder" when the text so far ends with a non-letter. Two id sets,
+  computed once per tokenizer and language over the whole vocabulary (one regex
+  pass: 0.3 s for Gemma's 262,144 pieces in CPython), for "the last character is
+  a letter" and "is not";
+- in sequence, a token that completes a listed word the story has begun: after
+  "▁me" "ur" (a word start of "meurtre"), the token "tre" is banned. A story
+  keeps the words in progress (`FamilyFilterState`: the nodes of a trie of the
+  forms reached so far from each recent word start) and checks each of the 64
+  candidates against them: a few dictionary look-ups per candidate, and none at
+  all while no listed word is in progress (the usual case).
+The word in progress when the text ends counts too: at the story's last token
+and for the stop ids, a candidate that would leave "hell" as the last word is
+banned. French elision and hyphens need nothing special: an apostrophe or a
+hyphen is not a letter, so "l'assassin" starts the word "assassin". Byte-fallback
+pieces are read through the UTF-8 character they complete.
+
+The same rule runs on finished text in `listed_words` (the evaluation's measure)
+and `listed_request_fields` (a request whose character or theme is listed gets
+a field error). Plain Python, deterministic: the page and CPython ban the same
+ids at every step, so the same seed still writes the same story.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import weakref
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+from pyshell.prompts import LANGUAGES, StoryRequest, StoryRequestError
+
+__all__ = [
+    "FamilyFilter",
+    "FamilyFilterState",
+    "UnsuitableRequestError",
+    "WordList",
+    "check_request",
+    "family_filter",
+    "fold",
+    "listed_request_fields",
+    "listed_words",
+    "word_list",
+]
+
+DATA = Path(__file__).resolve().parent / "data" / "family_safe"
+BYTE = 6  # pyshell.spm_model.BYTE: a byte-fallback piece `<0xHH>`
+EAGER, PATIENT = 1, 2  # how a trie node ends a form (0: it does not)
+# Apostrophes, hyphens and spaces are matched as one of each, whatever their code point.
+_FOLD = str.maketrans(
+    {
+        **dict.fromkeys(map(ord, "’‘ʼ`´"), "'"),
+        **dict.fromkeys(map(ord, "\u2010\u2011"), "-"),
+        **dict.fromkeys(map(ord, "\t\n\r\x0b\x0c\xa0\u2007\u202f\u3000"), " "),
+    }
+)
+_REQUEST_FIELDS = ("character", "setting", "theme", "tone", "text")
+
+
+# For the vocabulary scan, which runs on lower-cased text: what each folded character
+# may have been.
+_FOLDED_FROM = {
+    target: "[" + re.escape(target + "".join(chr(c) for c, t in _FOLD.items() if t == target)) + "]"
+    for target in "'- "
+}
+
+
+def fold(text: str) -> str:
+    """The text the rule reads: lower case, one apostrophe, one hyphen, one space."""
+    return text.lower().translate(_FOLD)
+
+
+def _is_letter(c: str) -> bool:
+    return c.isalnum() and not c.isdecimal()
+
+
+# --- the word lists ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WordList:
+    """One language's listed forms (folded), each with its category."""
+
+    language: str
+    categories: dict[str, str]  # form → category ("sexual", "profanity", …)
+    patient: frozenset[str]  # forms banned only once the word ends ("=" in the file)
+
+    @property
+    def forms(self) -> list[str]:
+        return list(self.categories)
+
+
+def parse_word_list(text: str, language: str, source: str = "") -> WordList:
+    """Read the list format: `# category: NAME` opens a category, other `#` text is a
+    comment, and each other line is one form, `=` first for a patient one."""
+    categories: dict[str, str] = {}
+    patient: set[str] = set()
+    category = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("# category:"):
+            category = stripped.split(":", 1)[1].strip()
+            continue
+        entry = stripped.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        where = f"{source or language}:{number}"
+        is_patient = entry.startswith("=")
+        form = fold(entry.lstrip("="))
+        if not category:
+            raise ValueError(f"{where}: {form!r} comes before any '# category:' line")
+        if not _is_letter(form[0]) or not _is_letter(form[-1]) or "  " in form:
+            raise ValueError(f"{where}: {form!r} must start and end with a letter")
+        if form in categories:
+            raise ValueError(f"{where}: {form!r} is listed twice")
+        categories[form] = category
+        if is_patient:
+            patient.add(form)
+    return WordList(language, categories, frozenset(patient))
+
+
+@cache
+def word_list(language: str) -> WordList:
+    """The committed list of `language` ("en" or "fr"), read once."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no family-safe word list for language {language!r}")
+    path = DATA / f"{language}.txt"
+    return parse_word_list(path.read_text(encoding="utf-8"), language, path.name)
+
+
+# --- the matcher: a trie of the forms, walked one character at a time -------------------
+
+# A walk's state: the trie nodes reached from each recent word start, and whether
+# the last character was a letter (the next letter then does not start a word).
+State = tuple[tuple[int, ...], bool]
+START: State = ((), False)
+
+
+class WordMatcher:
+    """A trie of one list's forms; `scan` walks text through it (the rule of the module doc)."""
+
+    def __init__(self, words: WordList) -> None:
+        self.words = words
+        self.children: list[dict[str, int]] = [{}]
+        self.end: list[int] = [0]  # EAGER, PATIENT or 0, per node
+        self.form: list[str] = [""]
+        for form in words.categories:
+            node = 0
+            for c in form:
+                nxt = self.children[node].get(c)
+                if nxt is None:
+                    nxt = self.children[node][c] = len(self.children)
+                    self.children.append({})
+                    self.end.append(0)
+                    self.form.append("")
+                node = nxt
+            self.end[node] = PATIENT if form in words.patient else EAGER
+            self.form[node] = form
+
+    def scan(self, state: State, text: str) -> tuple[list[str], State]:
+        """Walk folded `text` from `state`: the forms it finishes (each followed by a
+        non-letter inside `text`), and the state after it."""
+        active, letter = state
+        children, end = self.children, self.end
+        found: list[str] = []
+        for c in text:
+            is_letter = c.isalnum() and not c.isdecimal()
+            reached = []
+            for node in active:
+                if end[node] and not is_letter:
+                    found.append(self.form[node])
+                nxt = children[node].get(c)
+                if nxt is not None:
+                    reached.append(nxt)
+            if is_letter and not letter:
+                nxt = children[0].get(c)
+                if nxt is not None:
+                    reached.append(nxt)
+            active, letter = tuple(reached), is_letter
+        return found, (active, letter)
+
+    def ends_a_form(self, state: State, kinds: tuple[int, ...] = (EAGER, PATIENT)) -> bool:
+        """Whether a word in progress sits on a form of one of `kinds` (it would be
+        listed if it ended now)."""
+        end = self.end
+        return any(end[node] in kinds for node in state[0])
+
+    def finish(self, state: State) -> list[str]:
+        """The forms the end of the text finishes."""
+        return [self.form[node] for node in state[0] if self.end[node]]
+
+    def pattern(self) -> str:
+        """Every form as one regex over lower-cased (not folded) text, factored like the
+        trie so that `re` tries few branches; an apostrophe, hyphen or space in a form
+        matches each character that folds to it."""
+
+        def below(node: int) -> str | None:
+            alternatives = []
+            for c, child in sorted(self.children[node].items()):
+                rest = below(child)
+                if rest is not None:
+                    alternatives.append(_FOLDED_FROM.get(c, re.escape(c)) + rest)
+            if not alternatives:
+                return "" if self.end[node] else None
+            body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+            return f"(?:{body})?" if self.end[node] else body
+
+        return below(0) or "(?!)"
+
+
+@cache
+def matcher(language: str) -> WordMatcher:
+    return WordMatcher(word_list(language))
+
+
+# --- finished text -------------------------------------------------------------------------
+
+
+def listed_words(text: str, language: str) -> list[str]:
+    """The listed forms `text` holds as whole words, in order of their end (with repeats)."""
+    m = matcher(language)
+    found, state = m.scan(START, fold(text))
+    return found + m.finish(state)
+
+
+class UnsuitableRequestError(StoryRequestError):
+    """A story field holds a listed word: the page shows the message next to the field."""
+
+    def __init__(self, field: str, words: list[str]) -> None:
+        quoted = ", ".join(f"“{w}”" for w in words)
+        super().__init__(
+            field,
+            f"{field} holds {quoted}, which family-safe stories leave out: write it another "
+            "way, or turn off Family-safe under Advanced settings",
+        )
+        self.words = words
+
+
+def listed_request_fields(request: StoryRequest) -> dict[str, list[str]]:
+    """Each field the reader typed (character, setting, theme, tone, text) that holds a
+    listed word of the request's language, with the words."""
+    found = {}
+    for name in _REQUEST_FIELDS:
+        words = listed_words(getattr(request, name), request.language)
+        if words:
+            found[name] = list(dict.fromkeys(words))
+    return found
+
+
+def check_request(request: StoryRequest) -> None:
+    """Raise `UnsuitableRequestError` for the first field that holds a listed word."""
+    for name, words in listed_request_fields(request).items():
+        raise UnsuitableRequestError(name, words)
+
+
+# --- while sampling ---------------------------------------------------------------------
+
+
+class VocabularyTexts(Protocol):
+    """The part of `pyshell.tokenizer.Tokenizer` the filter reads."""
+
+    vocab_size: int
+
+    def token_text(self, i: int) -> str: ...
+
+    def id_to_piece(self, i: int) -> str: ...
+
+    def piece_type(self, i: int) -> int: ...
+
+
+class FamilyFilter:
+    """One tokenizer's view of one word list: the direct bans and what split words need.
+
+    Built once per (tokenizer, language, stop ids) by `family_filter`; each story
+    takes a `FamilyFilterState` from `start()`.
+    """
+
+    def __init__(
+        self, tokenizer: VocabularyTexts, language: str, stop_ids: Iterable[int] = ()
+    ) -> None:
+        self.language = language
+        self.matcher = matcher(language)
+        self.stop_ids = frozenset(stop_ids)
+        self._text = tokenizer.token_text
+        texts = [tokenizer.token_text(i) for i in range(tokenizer.vocab_size)]
+        # Byte-fallback pieces (`<0xE2>`): their text is "" past ASCII; read the byte.
+        self.byte_of = {
+            i: int(tokenizer.id_to_piece(i)[3:5], 16)
+            for i in [i for i, t in enumerate(texts) if len(t) < 2]
+            if tokenizer.piece_type(i) == BYTE
+        }
+        self.at_word_start, self.in_word = self._direct_bans(texts)
+
+    def _direct_bans(self, texts: list[str]) -> tuple[frozenset[int], frozenset[int]]:
+        """(ids banned when the text so far ends with a non-letter, ids banned after a
+        letter): the tokens that write a listed form at a word start by themselves.
+
+        A regex finds, in one pass over every token's text (lower case, joined by NUL),
+        the few tokens that hold a listed form anywhere; the per-step rule
+        (`FamilyFilterState`) then decides each of them from both starting points, so
+        the direct bans are that rule by construction.
+        """
+        lowered = [t.lower() for t in texts]
+        hits = re.compile(self.matcher.pattern()).finditer("\x00".join(lowered))
+        ends, position = [], -1  # where each token's text ends in the joined text
+        for t in lowered:
+            position += len(t) + 1
+            ends.append(position)
+        at_word_start, in_word = set(), set()
+        for hit in hits:
+            token = bisect_right(ends, hit.start())
+            text = fold(texts[token])
+            if _writes_a_form(self.matcher, text, letter=False):
+                at_word_start.add(token)
+            if _writes_a_form(self.matcher, text, letter=True):
+                in_word.add(token)
+        return frozenset(at_word_start), frozenset(in_word)
+
+    def start(self) -> FamilyFilterState:
+        """The per-story state, before any text."""
+        return FamilyFilterState(self)
+
+    def token_text(self, i: int) -> str:
+        return fold(self._text(i))
+
+
+def _writes_a_form(m: WordMatcher, text: str, letter: bool) -> bool:
+    """Whether folded `text`, written after a letter (`letter`) or not, with no listed
+    word in progress, finishes a form or stops on an EAGER one."""
+    found, after = m.scan(((), letter), text)
+    return bool(found) or m.ends_a_form(after, (EAGER,))
+
+
+class FamilyFilterState:
+    """One story's words in progress: which candidates would complete a listed word."""
+
+    def __init__(self, family: FamilyFilter) -> None:
+        self._family = family
+        self._matcher = family.matcher
+        self._state: State = START
+        self._pending = b""  # bytes of a character that byte-fallback pieces have begun
+
+    def follow(self, text: str) -> None:
+        """Take in text that is already written (the prompt's end, before the story)."""
+        _, self._state = self._matcher.scan(self._state, fold(text))
+
+    def push(self, token: int, text: str) -> None:
+        """Record the token just added and the text it showed (often "" for a byte piece)."""
+        byte = self._family.byte_of.get(token)
+        self._pending = self._pending_after(byte)[1] if byte is not None else b""
+        if text:
+            self.follow(text)
+
+    def banned(self, ids: list[int], last: bool = False) -> set[int]:
+        """The ids among `ids` that would complete a listed word. `last`: the token
+        chosen now ends the story, so the word it leaves must not be listed either."""
+        family = self._family
+        active, letter = self._state
+        if not active and not self._pending and not last:
+            table = family.in_word if letter else family.at_word_start
+            return {i for i in ids if i in table}
+        return {i for i in ids if self._completes(i, last)}
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _completes(self, i: int, last: bool) -> bool:
+        m, family = self._matcher, self._family
+        if i in family.stop_ids:
+            return m.ends_a_form(self._state)  # the story ends with this word
+        byte = family.byte_of.get(i)
+        if byte is None:
+            text = family.token_text(i)
+            if self._pending:  # a piece after unfinished bytes: they become U+FFFD
+                text = "\ufffd" + text
+        else:
+            text = fold(self._pending_after(byte)[0])
+            if not text:  # the character is unfinished: after a listed word, it may be no letter
+                return m.ends_a_form(self._state)
+        found, after = m.scan(self._state, text)
+        if found or m.ends_a_form(after, (EAGER,)):
+            return True
+        return last and m.ends_a_form(after)
+
+    def _pending_after(self, byte: int) -> tuple[str, bytes]:
+        """(text, bytes still pending) after one more byte, as the stream decoder sees it."""
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        decoder.setstate((self._pending, 0))
+        text = decoder.decode(bytes((byte,)))
+        return text, decoder.getstate()[0]
+
+
+# tokenizer → {(language, stop ids) → filter}; weak, so a dropped tokenizer takes its entries.
+_FILTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def family_filter(
+    tokenizer: VocabularyTexts, language: str, stop_ids: Iterable[int] = ()
+) -> FamilyFilter:
+    """The filter for `tokenizer` and `language`, built on first use and kept."""
+    key = (language, frozenset(stop_ids))
+    known = _FILTERS.setdefault(tokenizer, {})
+    if key not in known:
+        known[key] = FamilyFilter(tokenizer, language, key[1])
+    return known[key]
