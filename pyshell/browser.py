@@ -254,7 +254,9 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
     # A length the reader typed is a hard limit; the story length's budget is a
     # target the story may pass to finish its sentence (pyshell.story_policy).
     typed = _whole("max_new_tokens", settings.get("max_new_tokens"))
-    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=typed is None)
+    policy = story_policy(
+        tokenizer, config.stop_ids, finish_sentence=typed is None, language=request.language
+    )
     prompt = build_prompt(request, config.variant)
     token = CancelToken()
     _state.cancel = token
@@ -300,6 +302,7 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
                 "finish_sentence": policy.ending is not None,
                 "no_repeat_ngram": policy.no_repeat_ngram,
                 "penalize_prompt": policy.penalize_prompt,
+                "family_safe": policy.family is not None,
             },
             "policy": policy.describe(),
             "request": {

@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--length", choices=list(LENGTHS), help="short, medium or long")
     s.add_argument("--language", choices=list(LANGUAGES), help="en or fr (default: en)")
     s.add_argument("--surprise", action="store_true", help="pick a random story idea (uses --seed)")
+    s.add_argument(
+        "--no-family-safe", action="store_true",
+        help="let the story write the words family-safe stories leave out "
+        "(pyshell/data/family_safe/; the --language's list is used otherwise)",
+    )  # fmt: skip
     o = p.add_argument_group("output")
     o.add_argument("--ids", action="store_true", help="end with the generated token ids as JSON")
     o.add_argument("--quiet", action="store_true", help="no timing line on stderr")
@@ -196,7 +201,10 @@ async def run(args: argparse.Namespace) -> GenerationResult:
         raise UsageError(str(exc)) from None
     tokenizer = Tokenizer.from_file(model_dir / "tokenizer.model")
     # --max-tokens is a hard limit; a default budget may stretch to finish the sentence.
-    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=args.max_tokens is None)
+    policy = story_policy(
+        tokenizer, config.stop_ids, finish_sentence=args.max_tokens is None,
+        family_safe=not args.no_family_safe, language=args.language or "en",
+    )  # fmt: skip
     out = sys.stdout
     cancelled = False
 
