@@ -19,16 +19,17 @@ The rule, on case-folded text (pyshell.family_safe.fold):
 
 While sampling (never by cleaning streamed text), `FamilyFilter` bans:
 - directly, every token whose text writes a listed form at a word start: " murdered",
-  " Murder", "murder" when the text so far ends with a non-letter. Two id sets,
-  computed once per tokenizer and language over the whole vocabulary (one regex
-  pass: 0.3 s for Gemma's 262,144 pieces in CPython), for "the last character is
-  a letter" and "is not";
+  " Murder", "murder" when the text so far ends with a non-letter. That depends on
+  the token alone (and on whether a letter precedes it), so it is decided the first
+  time a token is a candidate and remembered: the page pays nothing at load time
+  (deciding all of Gemma's 262,144 pieces up front took 1.2-1.4 s per language in
+  Pyodide), and a step costs a dictionary look-up per candidate;
 - in sequence, a token that completes a listed word the story has begun: after
   "▁me" "ur" (a word start of "meurtre"), the token "tre" is banned. A story
   keeps the words in progress (`FamilyFilterState`: the nodes of a trie of the
-  forms reached so far from each recent word start) and checks each of the 64
-  candidates against them: a few dictionary look-ups per candidate, and none at
-  all while no listed word is in progress (the usual case).
+  forms reached so far from each recent word start) and walks each of the 64
+  candidates from them: most leave the trie at their first character, and there
+  is nothing to walk while no listed word is in progress (the usual case).
 The word in progress when the text ends counts too: at the story's last token
 and for the stop ids, a candidate that would leave "hell" as the last word is
 banned. French elision and hyphens need nothing special: an apostrophe or a
@@ -44,9 +45,7 @@ ids at every step, so the same seed still writes the same story.
 from __future__ import annotations
 
 import codecs
-import re
 import weakref
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -71,6 +70,7 @@ __all__ = [
 DATA = Path(__file__).resolve().parent / "data" / "family_safe"
 BYTE = 6  # pyshell.spm_model.BYTE: a byte-fallback piece `<0xHH>`
 EAGER, PATIENT = 1, 2  # how a trie node ends a form (0: it does not)
+SEEN_TOKENS = 20_000  # tokens whose decision is remembered; forgotten all at once when full
 # Apostrophes, hyphens and spaces are matched as one of each, whatever their code point.
 _FOLD = str.maketrans(
     {
@@ -80,14 +80,6 @@ _FOLD = str.maketrans(
     }
 )
 _REQUEST_FIELDS = ("character", "setting", "theme", "tone", "text")
-
-
-# For the vocabulary scan, which runs on lower-cased text: what each folded character
-# may have been.
-_FOLDED_FROM = {
-    target: "[" + re.escape(target + "".join(chr(c) for c, t in _FOLD.items() if t == target)) + "]"
-    for target in "'- "
-}
 
 
 def fold(text: str) -> str:
@@ -210,27 +202,15 @@ class WordMatcher:
         end = self.end
         return any(end[node] in kinds for node in state[0])
 
+    def writes_a_form(self, text: str, letter: bool) -> bool:
+        """Whether folded `text`, written with no listed word in progress after a letter
+        (`letter`) or not, finishes a form or stops on an EAGER one (a direct ban)."""
+        found, after = self.scan(((), letter), text)
+        return bool(found) or self.ends_a_form(after, (EAGER,))
+
     def finish(self, state: State) -> list[str]:
         """The forms the end of the text finishes."""
         return [self.form[node] for node in state[0] if self.end[node]]
-
-    def pattern(self) -> str:
-        """Every form as one regex over lower-cased (not folded) text, factored like the
-        trie so that `re` tries few branches; an apostrophe, hyphen or space in a form
-        matches each character that folds to it."""
-
-        def below(node: int) -> str | None:
-            alternatives = []
-            for c, child in sorted(self.children[node].items()):
-                rest = below(child)
-                if rest is not None:
-                    alternatives.append(_FOLDED_FROM.get(c, re.escape(c)) + rest)
-            if not alternatives:
-                return "" if self.end[node] else None
-            body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
-            return f"(?:{body})?" if self.end[node] else body
-
-        return below(0) or "(?!)"
 
 
 @cache
@@ -281,7 +261,7 @@ def check_request(request: StoryRequest) -> None:
 # --- while sampling ---------------------------------------------------------------------
 
 
-class VocabularyTexts(Protocol):
+class TokenTexts(Protocol):
     """The part of `pyshell.tokenizer.Tokenizer` the filter reads."""
 
     vocab_size: int
@@ -293,67 +273,58 @@ class VocabularyTexts(Protocol):
     def piece_type(self, i: int) -> int: ...
 
 
-class FamilyFilter:
-    """One tokenizer's view of one word list: the direct bans and what split words need.
+# What the filter remembers of a token (`FamilyFilter.seen`): its folded text, whether it
+# writes a listed form by itself after a non-letter (bit AT_WORD_START) and after a letter
+# (bit IN_WORD), and the byte of a byte-fallback piece (None for others).
+Seen = tuple[str, int, int | None]
+AT_WORD_START, IN_WORD = 1, 2
 
-    Built once per (tokenizer, language, stop ids) by `family_filter`; each story
-    takes a `FamilyFilterState` from `start()`.
+
+class FamilyFilter:
+    """One tokenizer's view of one word list: the direct bans, decided per token.
+
+    Built once per (tokenizer, language, stop ids) by `family_filter` (building it
+    reads the word list only); each story takes a `FamilyFilterState` from `start()`.
     """
 
-    def __init__(
-        self, tokenizer: VocabularyTexts, language: str, stop_ids: Iterable[int] = ()
-    ) -> None:
+    def __init__(self, tokenizer: TokenTexts, language: str, stop_ids: Iterable[int] = ()) -> None:
         self.language = language
         self.matcher = matcher(language)
         self.stop_ids = frozenset(stop_ids)
-        self._text = tokenizer.token_text
-        texts = [tokenizer.token_text(i) for i in range(tokenizer.vocab_size)]
-        # Byte-fallback pieces (`<0xE2>`): their text is "" past ASCII; read the byte.
-        self.byte_of = {
-            i: int(tokenizer.id_to_piece(i)[3:5], 16)
-            for i in [i for i, t in enumerate(texts) if len(t) < 2]
-            if tokenizer.piece_type(i) == BYTE
-        }
-        self.at_word_start, self.in_word = self._direct_bans(texts)
-
-    def _direct_bans(self, texts: list[str]) -> tuple[frozenset[int], frozenset[int]]:
-        """(ids banned when the text so far ends with a non-letter, ids banned after a
-        letter): the tokens that write a listed form at a word start by themselves.
-
-        A regex finds, in one pass over every token's text (lower case, joined by NUL),
-        the few tokens that hold a listed form anywhere; the per-step rule
-        (`FamilyFilterState`) then decides each of them from both starting points, so
-        the direct bans are that rule by construction.
-        """
-        lowered = [t.lower() for t in texts]
-        hits = re.compile(self.matcher.pattern()).finditer("\x00".join(lowered))
-        ends, position = [], -1  # where each token's text ends in the joined text
-        for t in lowered:
-            position += len(t) + 1
-            ends.append(position)
-        at_word_start, in_word = set(), set()
-        for hit in hits:
-            token = bisect_right(ends, hit.start())
-            text = fold(texts[token])
-            if _writes_a_form(self.matcher, text, letter=False):
-                at_word_start.add(token)
-            if _writes_a_form(self.matcher, text, letter=True):
-                in_word.add(token)
-        return frozenset(at_word_start), frozenset(in_word)
+        self._tokenizer = tokenizer
+        self._seen: dict[int, Seen] = {}
 
     def start(self) -> FamilyFilterState:
         """The per-story state, before any text."""
         return FamilyFilterState(self)
 
-    def token_text(self, i: int) -> str:
-        return fold(self._text(i))
+    def seen(self, i: int) -> Seen:
+        """What the filter knows of token `i`, decided on first sight (a pure function
+        of the token, so forgetting it changes nothing but time)."""
+        known = self._seen.get(i)
+        if known is None:
+            if len(self._seen) >= SEEN_TOKENS:
+                self._seen.clear()
+            tokenizer = self._tokenizer
+            byte = None
+            if tokenizer.piece_type(i) == BYTE:  # `<0xE2>`: its text is "" past ASCII
+                byte = int(tokenizer.id_to_piece(i)[3:5], 16)
+            text = fold(tokenizer.token_text(i))
+            alone = AT_WORD_START * self.matcher.writes_a_form(text, letter=False)
+            alone |= IN_WORD * self.matcher.writes_a_form(text, letter=True)
+            known = self._seen[i] = (text, alone, byte)
+        return known
 
-
-def _writes_a_form(m: WordMatcher, text: str, letter: bool) -> bool:
-    """Whether folded `text`, written after a letter (`letter`) or not, with no listed
-    word in progress, finishes a form or stops on an EAGER one."""
-    found, after = m.scan(((), letter), text)
-    return bool(found) or m.ends_a_form(after, (EAGER,))
+    def direct_bans(self, after_letter: bool) -> frozenset[int]:
+        """Every id the filter bans by itself, with no listed word in progress, after a
+        letter or not: the whole vocabulary decided at once (for tests and docs;
+        stories decide only their candidates)."""
+        m, tokenizer = self.matcher, self._tokenizer
+        return frozenset(
+            i
+            for i in range(tokenizer.vocab_size)
+            if m.writes_a_form(fold(tokenizer.token_text(i)), after_letter)
+        )
 
 
 class FamilyFilterState:
@@ -371,30 +342,64 @@ class FamilyFilterState:
 
     def push(self, token: int, text: str) -> None:
         """Record the token just added and the text it showed (often "" for a byte piece)."""
-        byte = self._family.byte_of.get(token)
+        byte = self._family.seen(token)[2]
         self._pending = self._pending_after(byte)[1] if byte is not None else b""
         if text:
             self.follow(text)
 
     def banned(self, ids: list[int], last: bool = False) -> set[int]:
         """The ids among `ids` that would complete a listed word. `last`: the token
-        chosen now ends the story, so the word it leaves must not be listed either."""
+        chosen now ends the story, so the word it leaves must not be listed either.
+
+        A candidate completes a listed word that either starts inside it (the direct
+        bans, looked up) or was begun before it (walked through the trie from the
+        words in progress: most candidates leave the trie at their first character).
+        """
         family = self._family
         active, letter = self._state
-        if not active and not self._pending and not last:
-            table = family.in_word if letter else family.at_word_start
-            return {i for i in ids if i in table}
-        return {i for i in ids if self._completes(i, last)}
+        if self._pending or last:  # rare: the whole rule for each candidate
+            return {i for i in ids if self._completes(i, last)}
+        bit = IN_WORD if letter else AT_WORD_START
+        seen, decide = family._seen, family.seen
+        banned = set()
+        for i in ids:
+            known = seen.get(i) or decide(i)
+            if known[1] & bit or (active and self._continues(i, known)):
+                banned.add(i)
+        return banned
 
     # --- helpers ---------------------------------------------------------------------
 
+    def _continues(self, i: int, known: Seen) -> bool:
+        """Whether candidate `i` completes a word in progress (no bytes pending)."""
+        m = self._matcher
+        if i in self._family.stop_ids:
+            return m.ends_a_form(self._state)  # the story ends with this word
+        if known[2] is not None:
+            return self._completes(i, False)
+        children, end = m.children, m.end
+        nodes = self._state[0]
+        for c in known[0]:
+            is_letter = c.isalnum() and not c.isdecimal()
+            reached = []
+            for node in nodes:
+                if end[node] and not is_letter:
+                    return True
+                nxt = children[node].get(c)
+                if nxt is not None:
+                    reached.append(nxt)
+            if not reached:
+                return False
+            nodes = reached
+        return any(end[node] == EAGER for node in nodes)
+
     def _completes(self, i: int, last: bool) -> bool:
+        """The rule for one candidate, from the words in progress and any pending bytes."""
         m, family = self._matcher, self._family
         if i in family.stop_ids:
             return m.ends_a_form(self._state)  # the story ends with this word
-        byte = family.byte_of.get(i)
+        text, _, byte = family.seen(i)
         if byte is None:
-            text = family.token_text(i)
             if self._pending:  # a piece after unfinished bytes: they become U+FFFD
                 text = "\ufffd" + text
         else:
@@ -419,7 +424,7 @@ _FILTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def family_filter(
-    tokenizer: VocabularyTexts, language: str, stop_ids: Iterable[int] = ()
+    tokenizer: TokenTexts, language: str, stop_ids: Iterable[int] = ()
 ) -> FamilyFilter:
     """The filter for `tokenizer` and `language`, built on first use and kept."""
     key = (language, frozenset(stop_ids))

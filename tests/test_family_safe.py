@@ -164,31 +164,28 @@ def test_a_request_field_that_is_listed_gets_a_field_error():
 # --- the token filter on the real tokenizer --------------------------------------------
 
 
-def test_direct_bans_cover_whole_pieces_and_only_word_starts(tokenizer, filters):
-    en = filters["en"]
+@pytest.fixture(scope="module")
+def direct_bans(filters) -> dict[tuple[str, bool], frozenset[int]]:
+    """(language, after a letter) → every id banned by itself (the whole vocabulary)."""
+    return {(lang, after): f.direct_bans(after) for lang, f in filters.items() for after in (0, 1)}
+
+
+def test_direct_bans_cover_whole_pieces_and_only_word_starts(tokenizer, direct_bans):
+    start, inside = direct_bans[("en", False)], direct_bans[("en", True)]
     murdered, murder_cap, murder = ids_of(tokenizer, "▁murdered", "▁Murder", "murder")
-    assert {murdered, murder_cap} <= en.at_word_start and {murdered, murder_cap} <= en.in_word
-    assert murder in en.at_word_start and murder not in en.in_word  # "murder" may end "Smurder"
+    assert {murdered, murder_cap} <= start and {murdered, murder_cap} <= inside
+    assert murder in start and murder not in inside  # "murder" may end "Smurder"
     drunk, sex = ids_of(tokenizer, "▁drunk", "sex")
-    assert drunk in en.at_word_start and sex in en.at_word_start and sex not in en.in_word
+    assert drunk in start and sex in start and sex not in inside
     harmless = ids_of(tokenizer, "▁hello", "▁Sussex", "▁Essex", "▁heroine", "▁hell", "▁ass")
-    assert not set(harmless) & (en.at_word_start | en.in_word)
-    assert not set(ids_of(tokenizer, "▁conte", "▁assez", "▁viol")) & filters["fr"].at_word_start
-
-
-def test_direct_bans_are_the_step_rule_for_every_piece(tokenizer, filters):
-    """The regex pass only shortlists pieces: none the per-step rule bans may be missed."""
-    texts = [fold(tokenizer.token_text(i)) for i in range(tokenizer.vocab_size)]
-    for language, family in filters.items():
-        m = family.matcher
-        for letter, table in ((False, family.at_word_start), (True, family.in_word)):
-            rule = set()
-            for i, text in enumerate(texts):
-                found, after = m.scan(((), letter), text)
-                if found or m.ends_a_form(after, (1,)):
-                    rule.add(i)
-            assert rule == table, language
-        assert len(family.at_word_start) > len(family.in_word) > 50
+    assert not set(harmless) & (start | inside)
+    assert not set(ids_of(tokenizer, "▁conte", "▁assez", "▁viol")) & direct_bans[("fr", False)]
+    # Every such piece writes a listed form, and every one is banned at a step.
+    state = StoryPolicy(family=family_filter(tokenizer, "en", {EOS})).start(tokenizer, 9, EOS)
+    assert all(listed_words(tokenizer.token_text(i), "en") for i in start | inside)
+    assert not set(state.candidates(Candidates(sorted(start), [0.0] * len(start))).ids) - {EOS}
+    for language in ("en", "fr"):
+        assert len(direct_bans[(language, False)]) > len(direct_bans[(language, True)]) > 50
 
 
 def test_a_split_word_is_blocked_in_sequence(tokenizer, filters):
@@ -263,6 +260,26 @@ def test_every_listed_form_is_blocked_however_it_is_cased_or_preceded(tokenizer,
             assert first_banned(state, tokenizer, text + " .") is not None, (before, text)
 
 
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_quick_paths_give_the_whole_rule(tokenizer, filters, language):
+    """`banned` looks most candidates up, or walks only the words in progress; at every
+    step of a text full of listed words that is the rule applied to each candidate."""
+    rng = random.Random(5)
+    forms = word_list(language).forms
+    text = " ".join(rng.choice([f, f.upper(), "le", "the", "Sussex", "con", "hell"]) for f in forms)
+    ids = tokenizer.encode(text[:6000])
+    state = filters[language].start()
+    decoder = tokenizer.stream_decoder()
+    slow_steps = 0
+    for k, token in enumerate(ids):
+        candidates = rng.sample(ids, 40) + [token, EOS]
+        whole = {i for i in candidates if state._completes(i, last=False)}
+        assert state.banned(candidates) == whole, (k, tokenizer.decode(ids[max(0, k - 5) : k]))
+        slow_steps += bool(state._state[0])
+        state.push(token, decoder.push(token))
+    assert slow_steps > 300  # many steps had a listed word in progress
+
+
 # --- inside the story policy -----------------------------------------------------------
 
 
@@ -319,10 +336,12 @@ def test_a_model_spelling_listed_words_never_gets_one_through(tokenizer, languag
 
 
 def test_the_filter_keeps_stories_deterministic(tokenizer):
-    """Two filters built apart ban the same ids, so the same seed writes the same story."""
+    """Two filters built apart ban the same ids, so the same seed writes the same story
+    (whatever each has decided and remembered before)."""
     a, b = FamilyFilter(tokenizer, "en", {EOS}), FamilyFilter(tokenizer, "en", {EOS})
-    assert a.at_word_start == b.at_word_start and a.in_word == b.in_word
-    pool = sorted(a.at_word_start)[:40] + list(range(1000, 1200))
+    a.seen(tokenizer.piece_to_id("▁murder"))  # one remembers a token the other has not seen
+    forms = word_list("en").forms[::4]
+    pool = sorted({i for f in forms for i in tokenizer.encode(" " + f)}) + list(range(1000, 1200))
     stories = []
     for family in (a, b):
         policy = StoryPolicy(banned=frozenset({0, 2}), family=family)
