@@ -45,6 +45,7 @@ ids at every step, so the same seed still writes the same story.
 from __future__ import annotations
 
 import codecs
+import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -173,6 +174,21 @@ class WordMatcher:
                 node = nxt
             self.end[node] = PATIENT if form in words.patient else EAGER
             self.form[node] = form
+        # Any form anywhere in folded text, one C-speed search: most tokens hold none.
+        self.anywhere = re.compile(self._pattern(0) or "(?!)")
+
+    def _pattern(self, node: int) -> str | None:
+        """The forms below `node` as a regex factored like the trie (few branches per
+        character for `re` to try); None when no form lies below."""
+        alternatives = []
+        for c, child in sorted(self.children[node].items()):
+            rest = self._pattern(child)
+            if rest is not None:
+                alternatives.append(re.escape(c) + rest)
+        if not alternatives:
+            return "" if self.end[node] else None
+        body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+        return f"(?:{body})?" if self.end[node] else body
 
     def scan(self, state: State, text: str) -> tuple[list[str], State]:
         """Walk folded `text` from `state`: the forms it finishes (each followed by a
@@ -202,9 +218,17 @@ class WordMatcher:
         end = self.end
         return any(end[node] in kinds for node in state[0])
 
-    def writes_a_form(self, text: str, letter: bool) -> bool:
-        """Whether folded `text`, written with no listed word in progress after a letter
-        (`letter`) or not, finishes a form or stops on an EAGER one (a direct ban)."""
+    def writes_alone(self, text: str) -> tuple[bool, bool]:
+        """Whether folded `text`, written with no listed word in progress, finishes a form
+        or stops on an EAGER one (a direct ban): (after a non-letter, after a letter)."""
+        if self.anywhere.search(text) is None:
+            return False, False
+        at_word_start = self._writes(text, letter=False)
+        if not _is_letter(text[0]):  # the letter before cannot matter
+            return at_word_start, at_word_start
+        return at_word_start, self._writes(text, letter=True)
+
+    def _writes(self, text: str, letter: bool) -> bool:
         found, after = self.scan(((), letter), text)
         return bool(found) or self.ends_a_form(after, (EAGER,))
 
@@ -310,9 +334,8 @@ class FamilyFilter:
             if tokenizer.piece_type(i) == BYTE:  # `<0xE2>`: its text is "" past ASCII
                 byte = int(tokenizer.id_to_piece(i)[3:5], 16)
             text = fold(tokenizer.token_text(i))
-            alone = AT_WORD_START * self.matcher.writes_a_form(text, letter=False)
-            alone |= IN_WORD * self.matcher.writes_a_form(text, letter=True)
-            known = self._seen[i] = (text, alone, byte)
+            at_word_start, in_word = self.matcher.writes_alone(text)
+            known = self._seen[i] = (text, AT_WORD_START * at_word_start | IN_WORD * in_word, byte)
         return known
 
     def direct_bans(self, after_letter: bool) -> frozenset[int]:
@@ -323,7 +346,7 @@ class FamilyFilter:
         return frozenset(
             i
             for i in range(tokenizer.vocab_size)
-            if m.writes_a_form(fold(tokenizer.token_text(i)), after_letter)
+            if m.writes_alone(fold(tokenizer.token_text(i)))[after_letter]
         )
 
 
