@@ -26,7 +26,14 @@ from typing import Any
 
 from pyshell.config import ConfigError, ModelConfig
 from pyshell.generate import CancelToken, EmptyPromptError, TokenEvent, generate
-from pyshell.prompts import LENGTHS, StoryRequest, StoryRequestError, build_prompt, surprise
+from pyshell.prompts import (
+    LANGUAGES,
+    LENGTHS,
+    StoryRequest,
+    StoryRequestError,
+    build_prompt,
+    surprise,
+)
 from pyshell.runner import Candidates, ContextFullError
 from pyshell.sampler import MAX_SEED, Sampler, SamplingConfig, SettingError
 from pyshell.story_policy import story_policy
@@ -114,7 +121,8 @@ def init(config_json: str, tokenizer_path: str) -> str:
             }
         )
     _state.tokenizer, _state.config = tokenizer, config
-    story_policy(tokenizer, config.stop_ids)  # the banned ids, computed once, before any story
+    for language in LANGUAGES:  # the banned ids and word lists, read once, before any story
+        story_policy(tokenizer, config.stop_ids, language=language)
     return _json(
         {
             "name": config.name,
