@@ -91,7 +91,7 @@ def test_help_documents_every_option():
     assert result.returncode == 0
     for option in (
         "--model", "--max-tokens", "--temperature", "--top-k", "--top-p",
-        "--repetition-penalty", "--seed", "--greedy", "--ids",
+        "--repetition-penalty", "--seed", "--greedy", "--ids", "--no-family-safe",
     ):  # fmt: skip
         assert option in result.stdout
 
@@ -146,8 +146,9 @@ def test_bad_requests_with_a_model(tiny_model_dir, args, words):
 
 def test_tiny_greedy_story_equals_an_independent_loop(tiny_model_dir):
     result = pyshell(
-        "--model", str(tiny_model_dir), "--greedy", "--max-tokens", "30", "--ids", PROMPT
-    )
+        "--model", str(tiny_model_dir), "--greedy", "--max-tokens", "30", "--ids",
+        "--no-family-safe", PROMPT,  # the independent loop knows the banned ids only
+    )  # fmt: skip
     ids = printed_ids(result)
     assert ids == independent_greedy(tiny_model_dir, PROMPT, 30)
     assert result.stdout.startswith(PROMPT + decode(tiny_model_dir, ids))
@@ -196,8 +197,9 @@ def test_story_options_build_the_prompt(tiny_model_dir):
 @pytest.mark.real_model
 def test_real_greedy_story_equals_an_independent_loop(real_model_dir):
     result = pyshell(
-        "--model", str(real_model_dir), "--greedy", "--max-tokens", "48", "--ids", PROMPT
-    )
+        "--model", str(real_model_dir), "--greedy", "--max-tokens", "48", "--ids",
+        "--no-family-safe", PROMPT,  # the independent loop knows the banned ids only
+    )  # fmt: skip
     ids = printed_ids(result)
     assert len(ids) >= 40
     assert ids == independent_greedy(real_model_dir, PROMPT, 48)
@@ -214,3 +216,15 @@ def test_real_seeded_story_is_identical_across_runs(real_model_dir):
     assert len(printed_ids(first)) > 0
     assert printed_ids(first) == printed_ids(second)
     assert first.stdout == second.stdout
+
+
+@pytest.mark.real_model
+def test_real_story_is_family_safe_unless_told_otherwise(real_model_dir):
+    from pyshell.family_safe import listed_words
+
+    prompt = "The soldiers laughed and drank a bottle of"
+    args = ("--model", str(real_model_dir), "--greedy", "--max-tokens", "12", "--no-echo")
+    plain, safe = pyshell(*args, "--no-family-safe", prompt), pyshell(*args, prompt)
+    assert plain.returncode == safe.returncode == 0, (plain.stderr, safe.stderr)
+    assert "wine" in listed_words(plain.stdout, "en")  # greedy: " wine.\n…"
+    assert listed_words(safe.stdout, "en") == [] and safe.stdout.strip()
