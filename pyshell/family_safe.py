@@ -21,9 +21,10 @@ While sampling (never by cleaning streamed text), `FamilyFilter` bans:
 - directly, every token whose text writes a listed form at a word start: " murdered",
   " Murder", "murder" when the text so far ends with a non-letter. That depends on
   the token alone (and on whether a letter precedes it), so it is decided the first
-  time a token is a candidate and remembered: the page pays nothing at load time
-  (deciding all of Gemma's 262,144 pieces up front took 1.2-1.4 s per language in
-  Pyodide), and a step costs a dictionary look-up per candidate;
+  time a token is a candidate (one regex search says "no listed form here" for most)
+  and remembered: the page only reads the word list at load time (deciding all of
+  Gemma's 262,144 pieces up front took 1.2-1.4 s per language in Pyodide), and a
+  step costs a dictionary look-up per candidate;
 - in sequence, a token that completes a listed word the story has begun: after
   "▁me" "ur" (a word start of "meurtre"), the token "tre" is banned. A story
   keeps the words in progress (`FamilyFilterState`: the nodes of a trie of the
@@ -54,6 +55,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pyshell.prompts import LANGUAGES, StoryRequest, StoryRequestError
+from pyshell.spm_model import BYTE
 
 __all__ = [
     "FamilyFilter",
@@ -69,7 +71,6 @@ __all__ = [
 ]
 
 DATA = Path(__file__).resolve().parent / "data" / "family_safe"
-BYTE = 6  # pyshell.spm_model.BYTE: a byte-fallback piece `<0xHH>`
 EAGER, PATIENT = 1, 2  # how a trie node ends a form (0: it does not)
 SEEN_TOKENS = 20_000  # tokens whose decision is remembered; forgotten all at once when full
 # Apostrophes, hyphens and spaces are matched as one of each, whatever their code point.
