@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from pyshell.config import ConfigError, ModelConfig
+from pyshell.family_safe import check_request
 from pyshell.generate import EmptyPromptError, GenerationResult, TokenEvent, generate
 from pyshell.prompts import (
     LANGUAGES,
@@ -153,6 +154,8 @@ def story_prompt(args: argparse.Namespace, variant: str) -> tuple[str, int | Non
         request = surprise(args.seed, language, length)
     else:
         request = StoryRequest(**fields, length=length, language=language, text=args.prompt or "")
+    if not args.no_family_safe:
+        check_request(request)  # a listed word in a field: an error naming the field
     return build_prompt(request, variant), request.max_new_tokens
 
 

@@ -260,8 +260,8 @@ class UnsuitableRequestError(StoryRequestError):
         quoted = ", ".join(f"“{w}”" for w in words)
         super().__init__(
             field,
-            f"{field} holds {quoted}, which family-safe stories leave out: write it another "
-            "way, or turn off Family-safe under Advanced settings",
+            f"{field} holds {quoted}, which family-safe stories leave out: say it another "
+            "way, or turn family-safe stories off",
         )
         self.words = words
 

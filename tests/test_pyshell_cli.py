@@ -137,6 +137,8 @@ def test_bad_settings_fail_before_loading_the_model(tmp_path, args, words):
         (["--top-k", "65", "Hello"], "top_k must be between 1 and 64"),
         (["--max-tokens", "0", "Hello"], "--max-tokens must be between 1 and"),
         (["--character", "x" * 300], "character is 300 characters long"),
+        (["--character", "a drunk pirate"], "character holds “drunk”, which family-safe"),
+        (["--theme", "un meurtre", "--language", "fr"], "theme holds “meurtre”"),
     ],
 )
 def test_bad_requests_with_a_model(tiny_model_dir, args, words):
