@@ -37,7 +37,7 @@ from pyshell.errors import (
     PyshellError,
 )
 from pyshell.generate import CancelToken, TokenEvent
-from pyshell.prompts import StoryRequest, surprise
+from pyshell.prompts import LANGUAGES, StoryRequest, surprise
 from pyshell.runner import Candidates
 from pyshell.spm_model import TokenizerModelError
 from pyshell.story import write_story
@@ -111,7 +111,8 @@ def init(config_json: str, tokenizer_path: str) -> str:
         )
         return _error("model", mismatch)
     _state.tokenizer, _state.config = tokenizer, config
-    story_policy(tokenizer, config.stop_ids)  # the banned ids, computed once, before any story
+    for language in LANGUAGES:  # the banned ids and word lists, read once, before any story
+        story_policy(tokenizer, config.stop_ids, language=language)
     return _json(
         {
             "name": config.name,

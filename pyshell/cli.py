@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     s.add_argument("--language", choices=list(LANGUAGES), help="en or fr (default: en)")
     s.add_argument("--surprise", action="store_true", help="pick a random story idea (uses --seed)")
+    s.add_argument(
+        "--no-family-safe", action="store_true",
+        help="let the story write the words family-safe stories leave out "
+        "(pyshell/data/family_safe/; the --language's list is used otherwise)",
+    )  # fmt: skip
     o = p.add_argument_group("output")
     o.add_argument("--ids", action="store_true", help="end with the generated token ids as JSON")
     o.add_argument("--quiet", action="store_true", help="no timing line on stderr")
@@ -119,6 +124,7 @@ def settings_values(args: argparse.Namespace) -> dict[str, object]:
         "repetition_penalty": args.repetition_penalty,
         "seed": args.seed,
         "max_new_tokens": args.max_tokens,
+        "family_safe": not args.no_family_safe,
     }
     if args.greedy:
         if args.temperature not in (None, 0):
@@ -175,8 +181,9 @@ async def run(args: argparse.Namespace) -> GenerationResult:
     model_dir = find_model(args.model)
     config = load_config(model_dir)
     story = story_of(args)
-    length = args.length or "medium"
-    plan_story(config, story, settings, length=length)  # the prompt, the budget, top-k
+    length, language = args.length or "medium", args.language or "en"
+    # the prompt, the budget, top-k, and no listed word in a family-safe request
+    plan_story(config, story, settings, length=length, language=language)
     try:
         runner = OnnxRunner(model_dir)
     except ModelFolderError as exc:
@@ -202,7 +209,7 @@ async def run(args: argparse.Namespace) -> GenerationResult:
     previous = signal.signal(signal.SIGINT, on_interrupt)  # Ctrl-C stops within a step
     try:
         written = await write_story(
-            runner, tokenizer, config, story, settings, length=length,
+            runner, tokenizer, config, story, settings, length=length, language=language,
             on_prompt=None if args.no_echo else echo, on_token=on_token, on_notice=on_notice,
             cancel=lambda: cancelled,
         )  # fmt: skip

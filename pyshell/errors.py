@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     NOT_TEXT = "not_text"
     NOT_ONE_OF = "not_one_of"
     UNKNOWN_FIELD = "unknown_field"
+    UNSUITABLE_WORDS = "unsuitable_words"  # pyshell.family_safe
     # the settings (pyshell.settings)
     NOT_A_NUMBER = "not_a_number"
     NOT_FINITE = "not_finite"
@@ -67,6 +68,8 @@ _ENGLISH: dict[ErrorCode, str] = {
     ErrorCode.NOT_TEXT: "{label} must be text (got {type})",
     ErrorCode.NOT_ONE_OF: "{label} must be one of {choices} (got {got})",
     ErrorCode.UNKNOWN_FIELD: "unknown {label} {name!r}",
+    ErrorCode.UNSUITABLE_WORDS: "{label} holds {words}, which family-safe stories leave out: "
+    "say it another way, or turn family-safe stories off",
     ErrorCode.NOT_A_NUMBER: "{label} must be a number (got {got})",
     ErrorCode.NOT_FINITE: "{label} must be a finite number (got {got})",
     ErrorCode.NOT_WHOLE: "{label} must be a whole number (got {got})",

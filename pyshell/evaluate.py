@@ -13,6 +13,9 @@ Options set the sampling and the policy, so the same command measures the
 defaults and any alternative. `--plain` turns the story policy off (no banned
 ids, a hard stop at the budget, the prompt inside the repetition penalty): with
 the framing of that time, it gave the "before" table of docs/stories.md.
+`--no-family-safe` keeps the policy but lets stories write the words of the
+family-safe lists (pyshell/family_safe.py); the "listed %" column counts the
+stories that hold one either way.
 `--rescore` scores saved stories again after a measure changes.
 """
 
@@ -30,7 +33,7 @@ from pathlib import Path
 
 from pyshell.config import ModelConfig
 from pyshell.generate import GenerationResult, TokenizerLike
-from pyshell.prompts import StoryRequest
+from pyshell.prompts import LANGUAGES, StoryRequest
 from pyshell.runner import Runner
 from pyshell.settings import SamplingConfig, parse_sampling
 from pyshell.story import write_story
@@ -136,6 +139,7 @@ def summarize(rows: list[dict]) -> dict:
     return {
         "stories": n,
         "clean": pct([s["clean"] for s in scores]),
+        "listed": pct([bool(s["listed"]) for s in scores]),
         "sentence_end": pct([s["sentence_end"] for s in scores]),
         "character_back": pct([s["character"] for s in with_character]),
         "character_stories": len(with_character),
@@ -150,6 +154,7 @@ def summarize(rows: list[dict]) -> dict:
 COLUMNS = (
     ("stories", "stories", "{:.0f}"),
     ("clean", "no control/markup %", "{:.0f}"),
+    ("listed", "listed %", "{:.0f}"),
     ("sentence_end", "ends a sentence %", "{:.0f}"),
     ("character_back", "character back %", "{:.0f}"),
     ("loops", "loops %", "{:.1f}"),
@@ -203,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="whether the repetition penalty also weighs on the prompt's tokens",
     )  # fmt: skip
     p.add_argument("--plain", action="store_true", help="no story policy: no bans, hard stop")
+    p.add_argument(
+        "--no-family-safe", action="store_true",
+        help="let stories write the words family-safe stories leave out",
+    )  # fmt: skip
     p.add_argument("--json", type=Path, metavar="FILE", help="write every story and score here")
     p.add_argument(
         "--markdown", type=Path, metavar="FILE",
@@ -228,22 +237,26 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         "temperature": args.temperature,
         "top_p": args.top_p,
         "repetition_penalty": args.repetition_penalty,
+        "family_safe": not args.no_family_safe,
     }
-    policy = (
-        StoryPolicy()
+    policies = {
+        language: StoryPolicy()
         if args.plain
         else story_policy(
             tokenizer,
             config.stop_ids,
             no_repeat_ngram=args.no_repeat_ngram,
             penalize_prompt=args.penalize_prompt,
+            family_safe=not args.no_family_safe,
+            language=language,
         )
-    )
+        for language in LANGUAGES
+    }  # the family-safe word list is the story's language's
     settings = {
         "sampling": {
             k: v for k, v in asdict(parse_sampling(sampling, config.top_k)).items() if k != "seed"
         },
-        "policy": policy.describe(),
+        "policy": policies["en"].describe(),
         "model": config.name,
         "requests": str(args.requests.name),
         "part": args.part,
@@ -253,6 +266,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     rows = []
     started = time.perf_counter()
     for n, case in enumerate(cases, 1):
+        policy = policies[case.request.language]
         prompt, budget, result = await write_one(runner, tokenizer, config, case, sampling, policy)
         scored = score(case, result.text, len(result.ids), budget).to_dict()
         rows.append({
@@ -263,6 +277,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         })  # fmt: skip
         if not args.quiet:
             flags = ["loop"] if scored["loop"] else []
+            flags += [f"listed {', '.join(scored['listed'])}"] if scored["listed"] else []
             flags += [f"no {k}" for k in ("clean", "sentence_end", "language_ok") if not scored[k]]
             print(
                 f"[{n}/{len(cases)} {time.perf_counter() - started:.0f} s] {case.id} "

@@ -221,8 +221,8 @@ async def generate(
     - `sampler`: a Sampler, a SamplingConfig, or None for the defaults.
     - `stop_ids`: ids that end the story (ModelConfig.stop_ids); defaults
       to the tokenizer's EOS.
-    - `policy`: banned ids, the ending rule and repetition rules
-      (pyshell.story_policy); None is a plain continuation that stops at
+    - `policy`: banned ids, the family-safe filter, the ending rule and repetition
+      rules (pyshell.story_policy); None is a plain continuation that stops at
       exactly `max_new_tokens`. With an ending rule the story may run past
       `max_new_tokens` (the budget) up to the rule's limit.
     - `on_token(TokenEvent)`: each new token's text delta and live stats.
@@ -252,6 +252,7 @@ async def generate(
     generated: list[int] = []
     pieces: list[str] = []
     seen = steering.penalized(prompt_ids)
+    steering.follow_prompt(prompt_ids)
     decoder = tokenizer.stream_decoder()
     reason = StopReason.MAX_TOKENS
     stop_token = None

@@ -24,17 +24,20 @@ from pyshell.prompts import LANGUAGES, LENGTHS, MAX_FIELD_CHARS, MAX_TEXT_CHARS,
 
 __all__ = [
     "CONTEXT_MARGIN",
+    "FAMILY_SAFE",
     "MAX_NEW_TOKENS",
     "MAX_SEED",
     "REPETITION_PENALTY",
     "SEED",
     "SETTINGS",
+    "SWITCHES",
     "TEMPERATURE",
     "TOP_K",
     "TOP_P",
     "SamplingConfig",
     "Setting",
     "StorySettings",
+    "Switch",
     "check_budget",
     "default_budget",
     "page_settings",
@@ -117,6 +120,34 @@ MAX_NEW_TOKENS = Setting("max_new_tokens", "max length", 1, None, None, whole=Tr
 SETTINGS: dict[str, Setting] = {
     s.name: s for s in (TEMPERATURE, TOP_P, REPETITION_PENALTY, MAX_NEW_TOKENS, SEED, TOP_K)
 }
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A setting that is on or off: the page sends a JSON boolean, the CLI a flag."""
+
+    name: str
+    label: str
+    default: bool
+
+    def read(self, value: object) -> bool:
+        """`value` as typed: missing or "" takes the default; anything but a boolean is refused."""
+        if _blank(value):
+            return self.default
+        if isinstance(value, bool):
+            return value
+        raise SettingError(
+            self.name, ErrorCode.NOT_ONE_OF, self.label, choices=["true", "false"], got=_got(value)
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The switch for the page (page_settings)."""
+        return {"default": self.default}
+
+
+# Family-safe stories (pyshell.family_safe): on unless the reader turns it off.
+FAMILY_SAFE = Switch("family_safe", "family-safe stories", True)
+SWITCHES: dict[str, Switch] = {FAMILY_SAFE.name: FAMILY_SAFE}
 
 
 # --- values given in code (SamplingConfig, the CLI's parsed options) ---------------------
@@ -222,7 +253,7 @@ def read_whole(setting: Setting, text: object) -> int | None:
 
 
 def _refuse_unknown(values: Mapping[str, Any]) -> None:
-    unknown = sorted(set(values) - set(SETTINGS))
+    unknown = sorted(set(values) - set(SETTINGS) - set(SWITCHES))
     if unknown:
         raise SettingError(unknown[0], ErrorCode.UNKNOWN_FIELD, "setting", name=unknown[0])
 
@@ -289,6 +320,7 @@ class StorySettings:
     # Typed by the reader: the story stops there. Otherwise the budget is a target
     # the story may pass to finish its sentence (pyshell.story_policy).
     hard_limit: bool
+    family_safe: bool = FAMILY_SAFE.default  # the word lists of pyshell.family_safe apply
 
 
 def parse_settings(
@@ -298,7 +330,7 @@ def parse_settings(
     on a model with `context_length` tokens and `candidates` per step."""
     sampling = parse_sampling(values, candidates)
     budget, typed = parse_budget(values, length, context_length)
-    return StorySettings(sampling, budget, typed)
+    return StorySettings(sampling, budget, typed, FAMILY_SAFE.read(values.get(FAMILY_SAFE.name)))
 
 
 def page_settings() -> dict[str, Any]:
@@ -313,5 +345,6 @@ def page_settings() -> dict[str, Any]:
             "tones": {language: list(tones) for language, tones in TONES.items()},
         },
         "settings": {name: setting.describe() for name, setting in SETTINGS.items()},
+        "switches": {name: switch.describe() for name, switch in SWITCHES.items()},
         "context_margin": CONTEXT_MARGIN,
     }

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyshell.config import ModelConfig
+from pyshell.family_safe import UnsuitableRequestError, check_request, listed_words
 from pyshell.generate import Callback, GenerationResult, TokenizerLike, generate, require_text
 from pyshell.prompts import StoryRequest, build_prompt
 from pyshell.runner import Runner
@@ -35,6 +36,7 @@ class StoryPlan:
     prompt: str
     request: StoryRequest | None  # None for a prompt given as text (the CLI's PROMPT)
     settings: StorySettings
+    language: str  # the request's, or the one given with a text prompt
 
 
 def plan_story(
@@ -43,14 +45,17 @@ def plan_story(
     settings: Mapping[str, Any],
     *,
     length: str = "medium",
+    language: str = "en",
     context_length: int | None = None,
 ) -> StoryPlan:
     """The prompt for `story` (a request, or the prompt itself) and its settings.
 
     `settings` are the settings form's values (pyshell.settings.parse_settings);
-    `length` gives a text prompt its default budget (a request has its own).
-    Cheap: the CLI calls it to refuse mistakes before the model loads. Raises
-    SettingError or EmptyPromptError (pyshell.errors).
+    `length` and `language` are a text prompt's (a request has its own): its
+    default budget and its family-safe word list. Cheap: the CLI calls it to
+    refuse mistakes before the model loads. Raises SettingError, EmptyPromptError
+    or, when family-safe stories are on and a field holds a listed word,
+    UnsuitableRequestError (a StoryRequestError naming the field).
     """
     request = story if isinstance(story, StoryRequest) else None
     prompt = build_prompt(request, config.variant) if request is not None else story
@@ -61,7 +66,14 @@ def plan_story(
         config.context_length if context_length is None else context_length,
         config.top_k,
     )
-    return StoryPlan(prompt, request, parsed)
+    if request is not None:
+        language = request.language
+    if parsed.family_safe:
+        if request is not None:
+            check_request(request)
+        elif words := listed_words(prompt, language):
+            raise UnsuitableRequestError("prompt", list(dict.fromkeys(words)))
+    return StoryPlan(prompt, request, parsed, language)
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class StoryResult:
                 "finish_sentence": self.policy.ending is not None,
                 "no_repeat_ngram": self.policy.no_repeat_ngram,
                 "penalize_prompt": self.policy.penalize_prompt,
+                "family_safe": self.policy.family is not None,
             },
             "policy": self.policy.describe(),
             "request": (
@@ -112,6 +125,7 @@ async def write_story(
     settings: Mapping[str, Any],
     *,
     length: str = "medium",
+    language: str = "en",
     policy: StoryPolicy | None = None,
     on_prompt: Callable[[str], Any] | None = None,
     on_token: Callback | None = None,
@@ -120,19 +134,25 @@ async def write_story(
 ) -> StoryResult:
     """Write one story and stream it.
 
-    - `story`: a StoryRequest (the form), or the prompt as text.
+    - `story`: a StoryRequest (the form), or the prompt as text with its
+      `length` and `language`.
     - `settings`: the settings form's values, as typed ("" or missing: defaults).
     - `policy`: the story policy; None takes the default one, whose ending rule
-      lets the story finish its sentence unless the reader typed a max length.
+      lets the story finish its sentence unless the reader typed a max length,
+      family-safe unless the settings turn it off.
     - `on_prompt(text)`: the prompt, before the first token, when the model is a
       pretrained one (it continues the opening, so the opening is part of the story).
     - `on_token`, `on_notice`, `cancel`: as in `pyshell.generate.generate`.
     """
-    plan = plan_story(config, story, settings, length=length, context_length=runner.context_length)
+    plan = plan_story(
+        config, story, settings,
+        length=length, language=language, context_length=runner.context_length,
+    )  # fmt: skip
     if policy is None:
         policy = story_policy(
-            tokenizer, config.stop_ids, finish_sentence=not plan.settings.hard_limit
-        )
+            tokenizer, config.stop_ids, finish_sentence=not plan.settings.hard_limit,
+            family_safe=plan.settings.family_safe, language=plan.language,
+        )  # fmt: skip
     sampler = Sampler(plan.settings.sampling, config.top_k)
     if on_prompt is not None and not config.instruction_tuned:
         on_prompt(plan.prompt)

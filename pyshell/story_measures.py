@@ -11,6 +11,8 @@ every story of the evaluation (pyshell/evaluate.py):
 - sentence end: the text stops after a finished sentence, with no quotation
   left open (pyshell/sentences.py);
 - clean: no control token, no HTML tag, no HTML entity anywhere;
+- listed: the words of the family-safe list of the story's language it holds
+  (pyshell/family_safe.py, the rule the filter enforces while sampling);
 - length: generated tokens over the requested budget.
 
 Words are runs of letters and digits (apostrophes inside a word kept: "don't",
@@ -24,6 +26,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from pyshell.characters import head_noun, words
+from pyshell.family_safe import listed_words
 from pyshell.sentences import ends_sentence, quote_open
 
 __all__ = [
@@ -130,6 +133,7 @@ class StoryScore:
     language_ok: bool
     sentence_end: bool
     clean: bool
+    listed: list[str]  # family-safe listed words found, in order, with repeats
     tokens: int
     length_ratio: float  # generated tokens / requested budget
 
@@ -148,6 +152,7 @@ def score_story(
         language_ok=language_of(story) == language,
         sentence_end=ends_sentence(story.rstrip()) and not quote_open(story),
         clean=is_clean(story),
+        listed=listed_words(story, language),
         tokens=tokens,
         length_ratio=tokens / budget if budget else 0.0,
     )

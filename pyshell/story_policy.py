@@ -4,9 +4,13 @@ The sampler (pyshell/sampler.py) knows nothing about stories; the loop
 (pyshell/generate.py) asks a `Steering`, made from a `StoryPolicy` for one
 story, three things at every step:
 - `candidates(c)`: the graph's candidates with banned ids dropped
-  (pyshell/banned_tokens.py: control tokens, markup), with tokens that would
-  repeat an n-gram of the story dropped (when `no_repeat_ngram` is on), and,
-  past the length budget, with sentence-end tokens made more likely;
+  (pyshell/banned_tokens.py: control tokens, markup), with the tokens that would
+  write a listed word dropped (pyshell/family_safe.py, on by default), with
+  tokens that would repeat an n-gram of the story dropped (when
+  `no_repeat_ngram` is on), and, past the length budget, with sentence-end
+  tokens made more likely. When nothing is left the story ends (EOS): the
+  "nothing printable left" rule, which a family-safe story reaches only when all
+  64 candidates would write a listed word (docs/stories.md counts how often);
 - `ends_before(token)`: whether the story should stop here, because a
   sentence has just finished inside the ending window;
 - `limit`: the most tokens the story may take (the budget plus the ending's
@@ -37,12 +41,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pyshell.banned_tokens import banned_ids
+from pyshell.family_safe import FamilyFilter, family_filter
 from pyshell.runner import Candidates
 from pyshell.sentences import QuoteTracker, ends_sentence, is_sentence_end_token
 
 __all__ = ["Ending", "Steering", "StoryPolicy", "story_policy"]
 
 TAIL_CHARS = 16  # text kept to decide whether a sentence has just ended
+# Prompt tokens the family filter reads before the story: enough for the longest
+# listed phrase the prompt may have begun ("… a little black" + " men").
+PROMPT_TAIL_TOKENS = 12
 # The last tokens of the ending's room, where only a sentence end may be chosen
 # whenever the candidates hold one (a story can reach them inside a quotation).
 FINAL_TOKENS = 8
@@ -85,12 +93,15 @@ class StoryPolicy:
     - penalize_prompt: whether the repetition penalty also weighs on the
       prompt's tokens (Hugging Face's rule) or only on the story's own. The
       prompt names the character; penalizing it pushes the story away from it.
+    - family: the family-safe word filter of the story's language
+      (pyshell.family_safe), or None for none.
     """
 
     banned: frozenset[int] = frozenset()
     ending: Ending | None = None
     no_repeat_ngram: int = 0
     penalize_prompt: bool = True
+    family: FamilyFilter | None = None
 
     def start(
         self, tokenizer: TokenTexts, budget: int, eos_id: int, room: int | None = None
@@ -110,6 +121,7 @@ class StoryPolicy:
             "ending_boost": ending.boost if ending else 0.0,
             "no_repeat_ngram": self.no_repeat_ngram,
             "penalize_prompt": self.penalize_prompt,
+            "family_safe": self.family is not None,
         }
 
 
@@ -130,21 +142,30 @@ def story_policy(
     no_repeat_ngram: int = DEFAULT_NO_REPEAT_NGRAM,
     penalize_prompt: bool = DEFAULT_PENALIZE_PROMPT,
     ending: Ending = DEFAULT_ENDING,
+    family_safe: bool = True,
+    language: str = "en",
 ) -> StoryPolicy:
     """The policy every story is written under, in the page, the CLI and the evaluation.
 
     The banned set is computed once per tokenizer and kept (it takes one pass
-    over the vocabulary). `finish_sentence=False` keeps the budget a hard limit.
+    over the vocabulary), and so is the family filter of each language.
+    `finish_sentence=False` keeps the budget a hard limit; `family_safe=False`
+    lets the story write listed words (the reader's choice, for adults);
+    `language` ("en" or "fr") picks the word list.
     """
     stops = frozenset(stop_ids)
     known = _BANNED_CACHE.setdefault(tokenizer, {})
     if stops not in known:
         known[stops] = banned_ids(tokenizer, stops)  # type: ignore[arg-type]
+    family = None
+    if family_safe:
+        family = family_filter(tokenizer, language, stops)  # type: ignore[arg-type]
     return StoryPolicy(
         banned=known[stops],
         ending=ending if finish_sentence else None,
         no_repeat_ngram=no_repeat_ngram,
         penalize_prompt=penalize_prompt,
+        family=family,
     )
 
 
@@ -173,6 +194,7 @@ class Steering:
         self._tail = ""
         self._quotes = QuoteTracker()
         self._seen_ngrams: dict[tuple[int, ...], set[int]] = {}
+        self._words = policy.family.start() if policy.family is not None else None
 
     # --- the steps -------------------------------------------------------------------
 
@@ -180,13 +202,21 @@ class Steering:
         """The ids the repetition penalty starts with (the story's are added as it goes)."""
         return set(prompt_ids) if self.policy.penalize_prompt else set()
 
+    def follow_prompt(self, prompt_ids: list[int]) -> None:
+        """The story goes on from the prompt's last word: the family filter reads it
+        (a story must not finish "… the mur" as "murder")."""
+        if self._words is not None:
+            tail = prompt_ids[-PROMPT_TAIL_TOKENS:]
+            self._words.follow("".join(self._tokenizer.token_text(i) for i in tail))
+
     def candidates(self, c: Candidates) -> Candidates:
         """The candidates the sampler may choose from at this step (see the module doc)."""
         ids, scores = c.ids, c.scores
         banned = self.policy.banned
-        if banned:
-            kept = [n for n, i in enumerate(ids) if i not in banned]
-            if not kept:  # nothing printable left: end the story
+        unsafe = self._words.banned(ids, last=self._last_token()) if self._words else ()
+        if banned or unsafe:
+            kept = [n for n, i in enumerate(ids) if i not in banned and i not in unsafe]
+            if not kept:  # nothing printable (or family-safe) left: end the story
                 return Candidates([self._eos], [0.0])
             ids, scores = [ids[n] for n in kept], [scores[n] for n in kept]
         repeats = self._repeating(ids)
@@ -215,8 +245,15 @@ class Steering:
             self._seen_ngrams.setdefault(tuple(gram[:-1]), set()).add(gram[-1])
         self._tail = (self._tail + text)[-TAIL_CHARS:]
         self._quotes.push(text)
+        if self._words is not None:
+            self._words.push(token, text)
 
     # --- helpers ---------------------------------------------------------------------
+
+    def _last_token(self) -> bool:
+        """Whether the token chosen now is the story's last (the limit is reached):
+        the word it leaves then ends, so it must not be a listed one."""
+        return len(self._story) + 1 >= self.limit
 
     def _repeating(self, ids: list[int]) -> set[int]:
         """Candidates that would complete an n-gram the story already holds."""

@@ -39,7 +39,7 @@ def test_select_by_part_length_and_language():
 def row(part, language, **score):
     base = {
         "loop": False, "distinct_3": 1.0, "character": True, "language_ok": True,
-        "sentence_end": True, "clean": True, "tokens": 160, "length_ratio": 1.0,
+        "sentence_end": True, "clean": True, "listed": [], "tokens": 160, "length_ratio": 1.0,
     }  # fmt: skip
     return {"part": part, "language": language, "score": {**base, **score}}
 
@@ -48,12 +48,13 @@ def test_summary_percentages_and_means():
     rows = [
         row("tuning", "en"),
         row("tuning", "en", loop=True, sentence_end=False, distinct_3=0.5, length_ratio=1.5),
-        row("tuning", "fr", character=None, clean=False),
+        row("tuning", "fr", character=None, clean=False, listed=["drunk", "drunk"]),
         row("tuning", "fr", character=False, language_ok=False),
     ]
     s = summarize(rows)
     assert s["stories"] == 4
     assert s["clean"] == 75.0 and s["sentence_end"] == 75.0 and s["loops"] == 25.0
+    assert s["listed"] == 25.0  # stories holding a listed word, not words
     assert s["language"] == 75.0
     assert s["character_back"] == 100 * 2 / 3 and s["character_stories"] == 3
     assert s["distinct_3"] == 0.875 and s["length_ratio"] == 1.125
@@ -66,7 +67,7 @@ def test_table_has_a_line_per_part_and_language():
     lines = table(rows).splitlines()
     names = [line.split("|")[1].strip() for line in lines[2:]]
     assert names == ["tuning", "held-out", "tuning en", "held-out fr", "all"]
-    assert "| held-out | 1 | 100 | 0 |" in table(rows)
+    assert "| held-out | 1 | 100 | 0 | 0 |" in table(rows)  # stories, clean, listed, ends
 
 
 def test_the_command_end_to_end_on_the_tiny_model(tiny_model_dir, tmp_path):
@@ -85,8 +86,10 @@ def test_the_command_end_to_end_on_the_tiny_model(tiny_model_dir, tmp_path):
     assert [s["language"] for s in stories] == ["en", "fr"]
     assert data["settings"]["policy"]["finish_sentence"] is True
     assert data["settings"]["policy"]["banned_ids"] > 0
+    assert data["settings"]["policy"]["family_safe"] is True
     for story in stories:
         assert story["score"]["clean"]  # the banned ids keep markup out even of noise
+        assert story["score"]["listed"] == []
         # The tiny model's 256-token context halves the short budget, as on the page.
         assert story["score"]["tokens"] <= 128 + 32
 
@@ -95,13 +98,14 @@ def test_rescore_scores_saved_stories_again(tmp_path):
     saved = tmp_path / "stories.json"
     story = {
         "id": "fr-26", "part": "tuning", "language": "fr", "length": "short",
-        "text": " Il vit l'ours.", "score": {"tokens": 6, "character": False},
+        "text": " Il vit l'ours ivre.", "score": {"tokens": 6, "character": False},
     }  # fmt: skip
     saved.write_text(json.dumps({"settings": {"seconds": 1.0}, "stories": [story]}))
     rows, settings = rescore(saved)
     assert settings == {"seconds": 1.0}
     assert rows[0]["score"]["character"] is True  # "un ours endormi" comes back as "l'ours"
     assert rows[0]["score"]["length_ratio"] == 6 / 160
+    assert rows[0]["score"]["listed"] == ["ivre"]  # a measure added after the stories
 
 
 def test_the_evaluation_writes_through_write_story_not_the_page_module():

@@ -91,7 +91,7 @@ def test_help_documents_every_option():
     assert result.returncode == 0
     for option in (
         "--model", "--max-tokens", "--temperature", "--top-k", "--top-p",
-        "--repetition-penalty", "--seed", "--greedy", "--ids",
+        "--repetition-penalty", "--seed", "--greedy", "--ids", "--no-family-safe",
     ):  # fmt: skip
         assert option in result.stdout
 
@@ -137,6 +137,8 @@ def test_bad_settings_fail_before_loading_the_model(tmp_path, args, words):
         (["--top-k", "65", "Hello"], "top-k must be between 1 and 64 (got 65)"),
         (["--max-tokens", "0", "Hello"], "max length must be between 1 and 254 (got 0)"),
         (["--character", "x" * 300], "character is 300 characters long"),
+        (["--character", "a drunk pirate"], "character holds “drunk”, which family-safe"),
+        (["--theme", "un meurtre", "--language", "fr"], "theme holds “meurtre”"),
     ],
 )
 def test_bad_requests_with_a_model(tiny_model_dir, args, words):
@@ -146,8 +148,9 @@ def test_bad_requests_with_a_model(tiny_model_dir, args, words):
 
 def test_tiny_greedy_story_equals_an_independent_loop(tiny_model_dir):
     result = pyshell(
-        "--model", str(tiny_model_dir), "--greedy", "--max-tokens", "30", "--ids", PROMPT
-    )
+        "--model", str(tiny_model_dir), "--greedy", "--max-tokens", "30", "--ids",
+        "--no-family-safe", PROMPT,  # the independent loop knows the banned ids only
+    )  # fmt: skip
     ids = printed_ids(result)
     assert ids == independent_greedy(tiny_model_dir, PROMPT, 30)
     assert result.stdout.startswith(PROMPT + decode(tiny_model_dir, ids))
@@ -218,8 +221,9 @@ def test_story_options_build_the_prompt(tiny_model_dir):
 @pytest.mark.real_model
 def test_real_greedy_story_equals_an_independent_loop(real_model_dir):
     result = pyshell(
-        "--model", str(real_model_dir), "--greedy", "--max-tokens", "48", "--ids", PROMPT
-    )
+        "--model", str(real_model_dir), "--greedy", "--max-tokens", "48", "--ids",
+        "--no-family-safe", PROMPT,  # the independent loop knows the banned ids only
+    )  # fmt: skip
     ids = printed_ids(result)
     assert len(ids) >= 40
     assert ids == independent_greedy(real_model_dir, PROMPT, 48)
@@ -236,3 +240,15 @@ def test_real_seeded_story_is_identical_across_runs(real_model_dir):
     assert len(printed_ids(first)) > 0
     assert printed_ids(first) == printed_ids(second)
     assert first.stdout == second.stdout
+
+
+@pytest.mark.real_model
+def test_real_story_is_family_safe_unless_told_otherwise(real_model_dir):
+    from pyshell.family_safe import listed_words
+
+    prompt = "The soldiers laughed and drank a bottle of"
+    args = ("--model", str(real_model_dir), "--greedy", "--max-tokens", "12", "--no-echo")
+    plain, safe = pyshell(*args, "--no-family-safe", prompt), pyshell(*args, prompt)
+    assert plain.returncode == safe.returncode == 0, (plain.stderr, safe.stderr)
+    assert "wine" in listed_words(plain.stdout, "en")  # greedy: " wine.\n…"
+    assert listed_words(safe.stdout, "en") == [] and safe.stdout.strip()

@@ -13,7 +13,7 @@ import asyncio
 import pytest
 
 from pyshell.config import ModelConfig
-from pyshell.errors import EmptyPromptError, ErrorCode, SettingError
+from pyshell.errors import EmptyPromptError, ErrorCode, SettingError, StoryRequestError
 from pyshell.generate import generate
 from pyshell.onnx_runner import OnnxRunner
 from pyshell.prompts import LENGTHS, StoryRequest, build_prompt
@@ -92,7 +92,7 @@ def test_the_result_has_the_page_shape(tiny):
     }  # fmt: skip
     assert set(result["sampling"]) == {
         "temperature", "top_k", "top_p", "repetition_penalty", "seed", "max_new_tokens",
-        "finish_sentence", "no_repeat_ngram", "penalize_prompt",
+        "finish_sentence", "no_repeat_ngram", "penalize_prompt", "family_safe",
     }  # fmt: skip
     assert result["seed"] == result["sampling"]["seed"] == "20261123"
     assert result["sampling"]["max_new_tokens"] == 5 and len(result["ids"]) <= 5
@@ -142,3 +142,36 @@ def test_mistakes_are_found_before_the_model_runs(tiny, story, settings, error, 
     with pytest.raises(error) as info:
         plan_story(config, story, settings)
     assert info.value.code == code
+
+
+def test_family_safe_is_on_by_default_and_the_settings_turn_it_off(tiny):
+    config, tokenizer, runner = tiny
+    greedy = {"temperature": "0", "max_new_tokens": "4"}
+    on = asyncio.run(write_story(runner, tokenizer, config, REQUEST, greedy))
+    off = asyncio.run(
+        write_story(runner, tokenizer, config, REQUEST, {**greedy, "family_safe": False})
+    )
+    assert on.policy.family is not None and on.to_dict()["sampling"]["family_safe"] is True
+    assert off.policy.family is None and off.to_dict()["sampling"]["family_safe"] is False
+
+
+def test_a_listed_word_in_a_field_is_refused_while_family_safe(tiny):
+    config, _, _ = tiny
+    drunk = StoryRequest(character="a drunk pirate", language="en")
+    with pytest.raises(StoryRequestError) as info:
+        plan_story(config, drunk, {})
+    assert info.value.field == "character" and info.value.code == ErrorCode.UNSUITABLE_WORDS
+    assert info.value.params == {"words": "“drunk”"}
+    assert "family-safe" in str(info.value)
+    assert plan_story(config, drunk, {"family_safe": False}).request == drunk  # the reader's call
+    with pytest.raises(StoryRequestError) as info:  # a text prompt is read with its language
+        plan_story(config, "Il était une fois un pirate ivre", {}, language="fr")
+    assert info.value.field == "prompt" and info.value.params == {"words": "“ivre”"}
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0.5])
+def test_the_family_safe_switch_takes_only_booleans(tiny, value):
+    config, _, _ = tiny
+    with pytest.raises(SettingError) as info:
+        plan_story(config, REQUEST, {"family_safe": value})
+    assert info.value.field == "family_safe" and info.value.code == ErrorCode.NOT_ONE_OF

@@ -102,3 +102,11 @@ def test_score_story_combines_the_measures():
     assert speech.sentence_end is False  # the quotation is still open
     cut = score_story(" Le dragon chantait et", 5, 10, "un dragon", "en")
     assert cut.sentence_end is False and cut.language_ok is False and cut.length_ratio == 0.5
+    assert s.listed == [] and s.to_dict()["listed"] == []
+
+
+def test_listed_words_are_those_of_the_story_s_language():
+    text = " The drunk dragon murdered the wine merchant. Il était ivre."
+    assert score_story(text, 12, 160, "", "en").listed == ["drunk", "murdered", "wine"]
+    assert score_story(text, 12, 160, "", "fr").listed == ["ivre"]
+    assert score_story(" Un violon dans le Sussex.", 6, 160, "", "fr").listed == []

@@ -48,6 +48,10 @@ def test_story_policy_bans_markup_and_control_but_not_the_stop_ids():
     assert policy.banned == frozenset({0, 2, 30})
     assert policy.ending == Ending() and policy.describe()["banned_ids"] == 3
     assert story_policy(Texts(), {EOS}, finish_sentence=False).ending is None
+    # Family-safe by default, with the story language's word list (pyshell/family_safe.py).
+    assert policy.describe()["family_safe"] is True and policy.family.language == "en"
+    assert story_policy(Texts(), {EOS}, language="fr").family.language == "fr"
+    assert story_policy(Texts(), {EOS}, family_safe=False).describe()["family_safe"] is False
 
 
 def test_ending_window():

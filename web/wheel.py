@@ -15,12 +15,14 @@ import json
 import zipfile
 from pathlib import Path
 
-__all__ = ["PACKAGE", "build_wheel", "write_lock_file"]
+__all__ = ["DATA_FILES", "PACKAGE", "build_wheel", "write_lock_file"]
 
 PACKAGE = "pyshell"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 # Modules that need numpy/onnxruntime or a terminal: useless in the page.
 CPYTHON_ONLY = {"onnx_runner.py", "cli.py", "__main__.py", "evaluate.py"}  # need onnxruntime
+# Data files pyshell reads at run time: the page has no other way to reach them.
+DATA_FILES = ("data/family_safe/*.txt",)  # pyshell/family_safe.py's word lists
 
 
 def _record_hash(data: bytes) -> str:
@@ -42,6 +44,13 @@ def build_wheel(source: Path, out_dir: Path, version: str) -> Path:
         raise FileNotFoundError(f"{source} is not a Python package (no __init__.py)")
     dist_info = f"{PACKAGE}-{version}.dist-info"
     files = {f"{PACKAGE}/{p.name}": p.read_bytes() for p in modules}
+    for pattern in DATA_FILES:
+        data = sorted(source.glob(pattern))
+        if not data:
+            raise FileNotFoundError(f"{source}: no {pattern} (pyshell needs them at run time)")
+        files.update(
+            {f"{PACKAGE}/{p.relative_to(source).as_posix()}": p.read_bytes() for p in data}
+        )
     files[f"{dist_info}/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: {version}\n"
         "Summary: Conteur's tokenizer, sampler, generation loop and prompts (pure Python)\n"

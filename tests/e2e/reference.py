@@ -51,7 +51,8 @@ def first_step(model_dir: Path, prompt_ids: list[int], backend: str) -> Candidat
 def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
     """The story CPython writes with the page's prompt, sampling settings and story policy
     (pyshell.story_policy: the same banned ids; the ending rule unless the page was
-    given a max length)."""
+    given a max length; the family-safe filter of the story's language unless the page
+    turned it off)."""
     config, tokenizer, runner = _model(model_dir, backend)
     s = last["sampling"]
     policy = story_policy(
@@ -60,6 +61,8 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         finish_sentence=s.get("finish_sentence", False),
         no_repeat_ngram=s.get("no_repeat_ngram", DEFAULT_NO_REPEAT_NGRAM),
         penalize_prompt=s.get("penalize_prompt", DEFAULT_PENALIZE_PROMPT),
+        family_safe=s.get("family_safe", True),
+        language=last["request"].get("language", "en"),
     )
     sampling = SamplingConfig(
         temperature=s["temperature"],

@@ -91,6 +91,7 @@ def test_lock_file_lists_only_the_pyshell_wheel(tiny_site):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
     assert "pyshell/browser.py" in names and "pyshell/tokenizer.py" in names
+    assert "pyshell/data/family_safe/en.txt" in names  # read at run time (family_safe.py)
     assert "pyshell/onnx_runner.py" not in names  # numpy/onnxruntime: CPython only
     assert any(n.endswith(".dist-info/RECORD") for n in names)
 

@@ -16,7 +16,9 @@ import { SETTINGS } from "../shared/pyshell-settings.js";
 const STORY_FIELDS = ["character", "setting", "theme", "tone", "text"];
 // The advanced settings' inputs; each one's range and default is in SETTINGS.settings.
 const SETTING_FIELDS = ["temperature", "top_p", "repetition_penalty", "max_new_tokens", "seed"];
-const FIELDS = [...STORY_FIELDS, "length", "language", ...SETTING_FIELDS];
+// On/off settings (checkboxes); each one's default is in SETTINGS.switches.
+const SWITCH_FIELDS = ["family_safe"];
+const FIELDS = [...STORY_FIELDS, "length", "language", ...SETTING_FIELDS, ...SWITCH_FIELDS];
 const SAVED_KEY = "conteur-settings";
 const TEXT_LIMIT = SETTINGS.story.max_text_chars; // pyshell.prompts.MAX_TEXT_CHARS
 const TONES = SETTINGS.story.tones; // suggestions per story language (pyshell.prompts.TONES)
@@ -42,6 +44,9 @@ export class StoryForm {
       this.languageChosen = true;
       this.updateTones();
     });
+    for (const name of SWITCH_FIELDS) {
+      this.input(name).addEventListener("change", () => this.rememberSwitch(name));
+    }
     doc.getElementById("reset-settings").addEventListener("click", () => this.resetSettings());
     this.showRanges();
     onLanguageChange(() => this.followInterface());
@@ -85,6 +90,7 @@ export class StoryForm {
     request.language = this.input("language").value;
     const settings = {};
     for (const name of SETTING_FIELDS) settings[name] = this.input(name).value.trim();
+    for (const name of SWITCH_FIELDS) settings[name] = this.input(name).checked;
     return { request, settings };
   }
 
@@ -113,7 +119,7 @@ export class StoryForm {
   showError(field, report) {
     this.clearErrors();
     const name = FIELDS.includes(field) ? field : "text";
-    if (SETTING_FIELDS.includes(name)) this.advanced.open = true;
+    if (SETTING_FIELDS.includes(name) || SWITCH_FIELDS.includes(name)) this.advanced.open = true;
     const input = name === "length" ? this.form.querySelector('input[name="length"]') : this.input(name);
     input?.setAttribute("aria-invalid", "true");
     input?.setAttribute("aria-describedby", `${name}-error`);
@@ -170,15 +176,32 @@ export class StoryForm {
     }
   }
 
-  restoreSettings() {
-    let saved = {};
+  /** The settings saved by saveSettings ({} when none or unreadable). */
+  savedSettings() {
     try {
-      saved = JSON.parse(localStorage.getItem(SAVED_KEY) ?? "{}") ?? {};
+      const saved = JSON.parse(localStorage.getItem(SAVED_KEY) ?? "{}");
+      return saved && typeof saved === "object" ? saved : {};
     } catch {
-      saved = {};
+      return {};
     }
+  }
+
+  /** A switch is remembered as soon as it changes: it is a choice, not a typed value. */
+  rememberSwitch(name) {
+    this.clearError(name);
+    // "…family-safe stories leave out": the advice was followed, the error no longer holds
+    if (this.error?.report?.code === "unsuitable_words") this.clearError(this.error.field);
+    this.saveSettings({ ...this.savedSettings(), [name]: this.input(name).checked });
+  }
+
+  restoreSettings() {
+    const saved = this.savedSettings();
     for (const name of SETTING_FIELDS) {
       if (typeof saved[name] === "string") this.input(name).value = saved[name];
+    }
+    for (const name of SWITCH_FIELDS) {
+      const on = saved[name];
+      this.input(name).checked = typeof on === "boolean" ? on : SETTINGS.switches[name].default;
     }
   }
 
@@ -187,6 +210,7 @@ export class StoryForm {
       this.input(name).value = "";
       this.clearError(name);
     }
+    for (const name of SWITCH_FIELDS) this.input(name).checked = SETTINGS.switches[name].default;
     this.saveSettings({});
   }
 }
