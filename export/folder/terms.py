@@ -68,7 +68,8 @@ class TermsReader(HTMLParser):
             if tag == "br" and self._collecting():
                 self._emit("<br>")
             return
-        if self._skip or tag in SKIPPED or "hidden" in values or values.get("aria-hidden") == "true":
+        hidden = "hidden" in values or values.get("aria-hidden") == "true"
+        if self._skip or tag in SKIPPED or hidden:
             self._skip += 1
             return
         if tag == "title":
