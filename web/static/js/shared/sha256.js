@@ -1,0 +1,31 @@
+// SHA-256 fed piece by piece as a file streams in, from hash-wasm (vendored from npm by
+// web/build.py into vendor/hash-wasm/).
+//
+// Every stored or loaded file is checked against the sha256 the build (sw.js) or the
+// export (conteur.json) lists. crypto.subtle.digest wants the whole file and copies it
+// first: for the 220 MB graph data that copy stayed in the page for seconds after
+// start-up. An incremental hasher needs no copy and no secure context. hash-wasm was
+// measured against the hand-written hasher it replaced and @noble/hashes, 200 MB in
+// 64 KiB pieces in headless Chromium (docs/architecture.md): the fastest of the three.
+
+import { createSHA256 } from "../../vendor/hash-wasm/index.esm.min.js";
+
+/**
+ * @typedef {{update: (bytes: Uint8Array) => void, hex: () => string}} Sha256
+ * update: add the next bytes; hex: the digest as lowercase hex (the hasher is done).
+ */
+
+/**
+ * A fresh incremental SHA-256 (its WebAssembly is compiled once per worker).
+ * @returns {Promise<Sha256>}
+ */
+export async function createSha256() {
+  const hasher = await createSHA256();
+  hasher.init();
+  return {
+    update: (bytes) => {
+      hasher.update(bytes);
+    },
+    hex: () => hasher.digest("hex"),
+  };
+}
