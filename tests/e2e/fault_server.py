@@ -3,9 +3,10 @@
 It serves a folder of built sites exactly as web/serve.py does (same handler: types,
 isolation headers, CSP, byte ranges), and each test arranges faults per file path:
 
-- `cut(path, at, ...)`: the next answer for the file stops at file byte `at` and the
-  connection closes, its Content-Length unmet (the browser sees a network error);
-  each further `at` applies to the answer after;
+- `cut(path, at, ...)`: the next answer for the file stops at file byte `at`, stalls
+  for half a second (as a failing network does; the browser hands on what it
+  received meanwhile) and the connection closes, its Content-Length unmet (the
+  browser sees a network error); each further `at` applies to the answer after;
 - `corrupt(path)`: the next answer has the right size and wrong bytes;
 - `ignore_range(path)`: every answer is the whole file with 200, Range or not;
 - `hold(path, at)`: answers pause at byte `at` until the test calls `release(path)`.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
@@ -29,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 from web.serve import SiteHandler
 
 BLOCK = 1 << 16
+STALL_S = 0.5  # between the last byte of a cut answer and the dropped connection
 
 
 @dataclass
@@ -149,6 +152,7 @@ class FaultHandler(SiteHandler):
         self.close_connection = True
         try:
             self.wfile.flush()
+            time.sleep(STALL_S)
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass

@@ -4,8 +4,8 @@ Uses its own server (so it can stop it) and a persistent profile, as an
 installed app would have, on each backend: the service worker keeps the core
 files and the files of the backend that ran, and the page says it works offline
 only once they are kept. A new site version then waits beside the old one until
-the reader reloads through the banner, moving those files over rather than
-downloading them, and the old cache goes once no page uses it.
+the reader reloads through the banner, keeping those files rather than downloading
+or copying them, and the old version's files go once no page uses it.
 """
 
 from __future__ import annotations
@@ -56,20 +56,19 @@ def cached_paths(page, site_name: str) -> set[str]:
     return set(page.page.evaluate(CACHED_PATHS, f"/{site_name}/"))
 
 
-def cache_contents(page, site_name: str) -> dict[str, set[str]]:
-    """Each of the site's caches (named after a version) → the paths it holds."""
-    return {
-        name.rsplit(":", 1)[1]: set(paths)
-        for name, paths in page.page.evaluate(CACHES_BY_VERSION, f"/{site_name}/").items()
-    }
+def kept_versions(page, site_name: str) -> dict[str, int]:
+    """Paths of the site's kept files → how many versions of each are kept; and manifests."""
+    return page.page.evaluate(KEPT_VERSIONS, f"/{site_name}/")
 
 
-CACHES_BY_VERSION = """async (prefix) => {
+KEPT_VERSIONS = """async (prefix) => {
   const out = {};
   for (const name of await caches.keys()) {
     if (!name.startsWith(`conteur:${prefix}`)) continue;
-    const keys = await (await caches.open(name)).keys();
-    out[name] = keys.map((r) => new URL(r.url).pathname.slice(prefix.length));
+    for (const request of await (await caches.open(name)).keys()) {
+      const path = new URL(request.url).pathname.slice(prefix.length);
+      out[path] = (out[path] ?? 0) + 1;
+    }
   }
   return out;
 }"""
@@ -138,10 +137,10 @@ def test_works_offline_after_one_visit(
         server.server_close()
 
 
-def test_a_new_version_waits_for_the_reader_and_moves_the_kept_files(
+def test_a_new_version_waits_for_the_reader_and_keeps_the_unchanged_files(
     browser, new_page, origin, tiny_site, allowed_origins
 ):
-    """The new version downloads only what changed; the backend's files move over once."""
+    """The new version downloads only what changed and keeps the backend's files as they are."""
     site = E2E / "update"
     copy_site(tiny_site, site)
     page = new_page(browser, f"{origin}/update/?backend=wasm")
@@ -164,10 +163,11 @@ def test_a_new_version_waits_for_the_reader_and_moves_the_kept_files(
     )
     assert banner.inner_text().startswith("A new version is ready — reload")
     assert page.page.get_attribute("html", "data-version") == old_version  # still the old one
-    caches = cache_contents(page, "update")
-    assert set(caches) == {old_version, version}
-    assert wasm_files <= caches[version]  # moved, not copied: one copy of each file
-    assert not wasm_files & caches[old_version]
+    kept = kept_versions(page, "update")
+    assert kept["app.css"] == 2  # the changed file, once for each version
+    assert all(kept[path] == 1 for path in wasm_files)  # unchanged: kept once, not copied
+    assert kept[f"__conteur__/versions/{old_version}.json"] == 1
+    assert kept[f"__conteur__/versions/{version}.json"] == 1
 
     page.page.click('[data-testid="update-reload"]')
     page.page.wait_for_function(f"document.documentElement.dataset.version === '{version}'")
@@ -175,12 +175,13 @@ def test_a_new_version_waits_for_the_reader_and_moves_the_kept_files(
     page.assert_ready()
     css = page.page.evaluate("fetch('app.css').then(r => r.text())")
     assert css.rstrip().endswith("/* new version */")
-    page.page.wait_for_function(  # the old cache goes once no page uses it
-        "caches.keys().then(k => k.filter(n => n.startsWith('conteur:/update/')).length === 1)",
+    page.page.wait_for_function(  # the old version goes once no page uses it
+        "caches.open('conteur:/update/:versions').then(c => c.keys()).then(k => k.length === 1)",
         timeout=30_000,
     )
-    assert set(cache_contents(page, "update")) == {version}
-    assert wasm_files <= cached_paths(page, "update")
+    kept = kept_versions(page, "update")
+    assert f"__conteur__/versions/{old_version}.json" not in kept
+    assert kept["app.css"] == 1 and all(kept[path] == 1 for path in wasm_files)
     downloaded = {urlparse(url).path.removeprefix("/update/") for url in page.downloads[before:]}
     assert "app.css" in downloaded  # the one changed file
     assert not downloaded & wasm_files, sorted(downloaded & wasm_files)

@@ -8,25 +8,27 @@
 // web/build.py replaces the BUILD line with the site's version (a hash of every
 // file's sha256), its file list (url, bytes, sha256, download group) and its CSP.
 //
-// Storage: one cache per version, `conteur:<scope>:<version>`, holding that version's
-// files and its manifest (MANIFEST: the file list, when it was installed, when it
-// took over). An entry is only ever stored after its bytes matched the build's
-// sha256 (`verifier`), so a stored file is served with X-Conteur-Checked and the
-// page does not hash it again. Install precaches the "core" group (the page,
-// Pyodide, the tokenizer, the terms, conteur.json) and moves every unchanged file
-// of any group out of older caches, one at a time (copy, then delete the old entry):
-// an update needs room for one more file, not for two copies. A file missing from
-// the cache (a backend's graph and runtime on first use, or a core file the browser
-// dropped) is downloaded once when asked for, streamed to the page and, after its
-// sha256 matched, stored; when the device has no room for it the page still gets it
-// and is told (`storage-short`).
+// Storage: two caches per site. `conteur:<scope>:files` holds every kept file of
+// every version in use, keyed by its URL and sha256 (`keyOf`), so a file that did
+// not change between versions is kept once and an update copies nothing: it needs
+// room only for what changed. `conteur:<scope>:versions` holds each version's
+// manifest (its file list, when it was installed, when it took over). An entry is
+// only ever stored after its bytes matched the build's sha256 (`verifier`), so a
+// stored file is served with X-Conteur-Checked and the page does not hash it again.
+// Install keeps the "core" group (the page, Pyodide, the tokenizer, the terms,
+// conteur.json) that is not kept yet. A file missing from the store (a backend's
+// graph and runtime on first use, or a core file the browser dropped) is downloaded
+// once when asked for, streamed to the page and, after its sha256 matched, stored;
+// when the device has no room for it the page still gets it and is told
+// (`storage-short`).
 //
 // Versions: a new version installs beside the running one and waits. It takes over
 // when a page asks (the "reload" button of page/update-banner.js) and no other page
 // is loading or writing, or when no page of the old version is left. A page's module
 // worker carries its page's version in its URL (js/worker/main.js?build=<version>),
 // so a worker that started under the old version keeps getting the old version's
-// files after the switch; an old cache is deleted once no page or worker uses it.
+// files after the switch; an old version's manifest and the files only it lists are
+// deleted once no page or worker uses it.
 
 import { resumableBody } from "./js/shared/resumable-download.js";
 import { createSha256 } from "./js/shared/sha256.js";
@@ -36,9 +38,9 @@ const BUILD = { version: "dev", files: [] };
 const SCOPE = new URL(self.registration.scope);
 // Caches are per origin: the scope in the name keeps two sites on one origin apart.
 const PREFIX = `conteur:${SCOPE.pathname}:`;
-const CACHE = PREFIX + BUILD.version;
+const FILES = PREFIX + "files"; // the kept files of every version in use
+const VERSIONS = PREFIX + "versions"; // each version's manifest
 const INDEX = new URL("index.html", SCOPE).href;
-const MANIFEST = new URL("__conteur__/build.json", SCOPE).href;
 const VERSION_PARAM = "build"; // js/worker/main.js?build=<version>
 const SHA_HEADER = "X-Conteur-Sha256";
 const CHECKED_HEADER = "X-Conteur-Checked"; // the bytes matched SHA_HEADER when they were stored
@@ -64,11 +66,13 @@ const ROOM_MARGIN_BYTES = 1 << 20; // the cache's own bookkeeping
 const CORE = "core";
 const groupOf = (file) => file.group ?? CORE;
 const urlOf = (file) => new URL(file.url, SCOPE).href;
+const keyOf = (url, sha256) => `${url}?sha256=${sha256}`; // a file's entry in FILES
+const manifestKey = (version) => new URL(`__conteur__/versions/${version}.json`, SCOPE).href;
 const BY_URL = new Map(BUILD.files.map((file) => [urlOf(file), file]));
 
-const saving = new Map(); // URL → promise of a verified copy being stored now
+const saving = new Map(); // keyOf(url, sha256) → promise of a verified copy being stored now
 const short = new Map(); // download group → {needed, available}: no room to keep it
-const versions = new Map(); // client id → the version it runs
+const versionsOfClients = new Map(); // client id → the version it runs
 const manifests = new Map(); // version → its file list, read from its cache
 
 self.addEventListener("install", (event) => event.waitUntil(install()));
@@ -109,7 +113,7 @@ async function respond(event, url) {
     const file = (await filesOf(version)).get(key);
     // Not one of the site's files (or not yet built): the network's answer, isolated.
     if (!file) return isolate(await fetch(request));
-    const stored = await findStored(key, file.sha256, version);
+    const stored = await findStored(key, file.sha256);
     if (stored) return served(stored, file, version, true);
     return await download(event, key, file, version);
   } catch (error) {
@@ -128,10 +132,11 @@ async function respond(event, url) {
  * for the stored copy instead of downloading it again.
  */
 async function download(event, url, file, version) {
-  const running = saving.get(url);
+  const key = keyOf(url, file.sha256);
+  const running = saving.get(key);
   if (running) {
     await running.catch(() => {});
-    const stored = await findStored(url, file.sha256, version);
+    const stored = await findStored(url, file.sha256);
     if (stored) return served(stored, file, version, true);
   }
   const response = await fetch(url, { cache: "no-store" });
@@ -139,13 +144,13 @@ async function download(event, url, file, version) {
   const body = resumableBody(response, {
     url, size: file.bytes, onEvent: (e) => console.info(`[conteur] ${e.type} ${file.url} at byte ${e.at}`),
   });
-  const keep = version === BUILD.version && (await caches.has(CACHE)) && (await roomFor(file));
+  const keep = await roomFor(file);
   if (!keep) return served(new Response(body), file, version, false);
   const [toCache, toPage] = body.tee();
   const saved = keepVerified(toCache, url, file);
-  saving.set(url, saved);
+  saving.set(key, saved);
   // The page may stop reading early (a reload): the stored copy still completes.
-  event.waitUntil(saved.catch(() => {}).finally(() => saving.delete(url)));
+  event.waitUntil(saved.catch(() => {}).finally(() => saving.delete(key)));
   return served(new Response(toPage), file, version, false);
 }
 
@@ -180,7 +185,7 @@ function typeOf(path) {
 async function keepVerified(stream, url, file) {
   const verified = stream.pipeThrough(await verifier(file));
   try {
-    await (await caches.open(CACHE)).put(url, new Response(verified, { headers: storedHeaders(file) }));
+    await (await caches.open(FILES)).put(keyOf(url, file.sha256), new Response(verified, { headers: storedHeaders(file) }));
   } catch (error) {
     if (error?.name === "QuotaExceededError") await reportShortage(groupOf(file), true);
     throw error;
@@ -215,20 +220,15 @@ function storedHeaders(file) {
   return { "Content-Type": typeOf(file.url), "Content-Length": String(file.bytes), [SHA_HEADER]: file.sha256 };
 }
 
-/**
- * The stored copy of `url` with `sha256`: in `version`'s cache first, else in any
- * other version's (an update moves unchanged files into the new version's cache).
- */
-async function findStored(url, sha256, version) {
-  const own = PREFIX + version;
-  const names = (await caches.keys()).filter((name) => name.startsWith(PREFIX));
-  names.sort((a, b) => Number(b === own) - Number(a === own));
-  for (const name of names) {
-    const response = await (await caches.open(name)).match(url);
-    if (response?.headers.get(SHA_HEADER) === sha256) return response;
-    await response?.body?.cancel();
-  }
-  return null;
+/** The stored copy of `url` with `sha256`, or null. */
+async function findStored(url, sha256) {
+  return (await (await caches.open(FILES)).match(keyOf(url, sha256))) ?? null;
+}
+
+async function isStored(file) {
+  const response = await findStored(urlOf(file), file.sha256);
+  await response?.body?.cancel();
+  return Boolean(response);
 }
 
 // --- room on the device ----------------------------------------------------------------
@@ -242,12 +242,17 @@ async function roomFor(file) {
 
 /**
  * The bytes `group` still needs stored and those the browser grants; when they do not
- * fit (or `failed`: a store just failed for lack of room), the pages are told.
- * @returns {Promise<{needed: number, available: number | null} | null>} null: it fits
+ * fit, or `failed` (the browser just refused to store a file for lack of room), the
+ * pages are told. `refused`: the estimate said it fits, yet the browser refused, so
+ * how much is missing is unknown (Chromium's estimate() reports the usage plus up to
+ * 10 GiB whatever the real limit: docs/architecture.md).
+ * @returns {Promise<{needed: number, available: number | null, refused: boolean} | null>} null: it fits
  */
 async function reportShortage(group, failed) {
-  const shortage = await room(group);
-  if (!failed && (shortage.available === null || shortage.needed <= shortage.available)) return null;
+  const { needed, available } = await room(group);
+  const fits = available === null || needed <= available;
+  if (fits && !failed) return null;
+  const shortage = { needed, available, refused: fits };
   short.set(group, shortage);
   await broadcast({ type: "storage-short", group, ...shortage });
   return shortage;
@@ -256,7 +261,7 @@ async function reportShortage(group, failed) {
 async function room(group) {
   let needed = 0;
   for (const file of BUILD.files) {
-    if (groupOf(file) === group && !(await findStored(urlOf(file), file.sha256, BUILD.version))) needed += file.bytes;
+    if (groupOf(file) === group && !(await isStored(file))) needed += file.bytes;
   }
   if (needed) needed += ROOM_MARGIN_BYTES;
   const estimate = await self.navigator.storage?.estimate?.().catch(() => null);
@@ -270,12 +275,12 @@ async function whatIsStored(group, version = BUILD.version) {
   const missing = [];
   for (const file of (await filesOf(version)).values()) {
     const needed = groupOf(file) === CORE || groupOf(file) === group;
-    if (needed && !(await findStored(urlOf(file), file.sha256, version))) missing.push(file.url);
+    if (needed && !(await isStored(file))) missing.push(file.url);
   }
   let shortage = short.get(group) ?? short.get(CORE) ?? null;
   if (missing.length && !shortage) {
     const { needed, available } = await room(group);
-    if (available !== null && needed > available) shortage = { needed, available };
+    if (available !== null && needed > available) shortage = { needed, available, refused: false };
   }
   return { version, stored: missing.length === 0, missing, short: shortage };
 }
@@ -283,44 +288,38 @@ async function whatIsStored(group, version = BUILD.version) {
 // --- install ---------------------------------------------------------------------------
 
 async function install() {
-  const cache = await caches.open(CACHE);
   await writeManifest({ installedAt: Date.now(), activatedAt: null });
-  const older = [];
-  for (const name of await caches.keys()) {
-    if (name.startsWith(PREFIX) && name !== CACHE) older.push(await caches.open(name));
-  }
-  for (const file of BUILD.files) await carryOver(cache, older, file); // one at a time
+  const store = await caches.open(FILES);
   const missing = [];
-  for (const file of BUILD.files.filter((f) => groupOf(f) === CORE)) {
-    if (await holds(cache, file)) report(file, file.bytes);
+  for (const file of BUILD.files) {
+    // Kept already (an unchanged file, or a resumed install), or moved over from the
+    // older one-cache-per-version layout: nothing to download.
+    const kept = (await isStored(file)) || (await moveFromOlderLayout(store, file));
+    if (groupOf(file) !== CORE) continue;
+    if (kept) report(file, file.bytes);
     else missing.push(file);
   }
   if (missing.length && (await reportShortage(CORE, false))) throw new Error("not enough storage for Conteur");
   const queue = missing.sort((a, b) => b.bytes - a.bytes); // big files start first
   const workers = Array.from({ length: PARALLEL }, async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) await precache(cache, file);
+    for (let file = queue.shift(); file; file = queue.shift()) await precache(store, file);
   });
   await Promise.all(workers);
   await broadcast({ type: "precache-done", version: BUILD.version });
 }
 
-async function holds(cache, file) {
-  const response = await cache.match(urlOf(file));
-  await response?.body?.cancel();
-  return response?.headers.get(SHA_HEADER) === file.sha256;
-}
-
 /**
- * True when `cache` holds `file` (a resumed install) or now does, moved out of an older
- * version's cache: copied, then deleted there, so only one file is ever held twice.
+ * Earlier versions kept one cache per version (`conteur:<scope>:<version>`, files under
+ * their URL): take `file` from there when its sha256 matches, copied then deleted.
  */
-async function carryOver(cache, older, file) {
-  if (await holds(cache, file)) return true;
+async function moveFromOlderLayout(store, file) {
   const url = urlOf(file);
-  for (const old of older) {
+  for (const name of await caches.keys()) {
+    if (!name.startsWith(PREFIX) || name === FILES || name === VERSIONS) continue;
+    const old = await caches.open(name);
     const previous = await old.match(url);
     if (previous?.headers.get(SHA_HEADER) === file.sha256) {
-      await cache.put(url, previous);
+      await store.put(keyOf(url, file.sha256), previous);
       await old.delete(url);
       return true;
     }
@@ -330,7 +329,7 @@ async function carryOver(cache, older, file) {
 }
 
 /** Download one core file (resumed after network errors) and store it once it matched. */
-async function precache(cache, file) {
+async function precache(store, file) {
   const url = urlOf(file);
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok || !response.body) throw new Error(`${file.url}: HTTP ${response.status}`);
@@ -345,7 +344,7 @@ async function precache(cache, file) {
   report(file, 0);
   const body = resumableBody(response, { url, size: file.bytes }).pipeThrough(await verifier(file, progress));
   try {
-    await cache.put(url, new Response(body, { headers: storedHeaders(file) }));
+    await store.put(keyOf(url, file.sha256), new Response(body, { headers: storedHeaders(file) }));
   } catch (error) {
     if (error?.name === "QuotaExceededError") await reportShortage(CORE, true);
     throw error;
@@ -367,34 +366,33 @@ async function versionOf(event, url) {
   if (named) return named;
   const id = event.clientId;
   if (!id) return BUILD.version;
-  if (!versions.has(id)) {
+  if (!versionsOfClients.has(id)) {
     const client = await self.clients.get(id);
-    versions.set(id, (client && new URL(client.url).searchParams.get(VERSION_PARAM)) || BUILD.version);
+    versionsOfClients.set(id, (client && new URL(client.url).searchParams.get(VERSION_PARAM)) || BUILD.version);
   }
-  return versions.get(id);
+  return versionsOfClients.get(id);
 }
 
 /** URL → file of `version`: this build's list, or an older version's manifest. */
 async function filesOf(version) {
   if (version === BUILD.version) return BY_URL;
   if (!manifests.has(version)) {
-    const manifest = await readManifest(PREFIX + version);
+    const manifest = await readManifest(version);
     manifests.set(version, manifest ? new Map(manifest.files.map((file) => [urlOf(file), file])) : null);
   }
-  return manifests.get(version) ?? BY_URL; // its cache is gone: the best guess is this build
+  return manifests.get(version) ?? BY_URL; // its manifest is gone: the best guess is this build
 }
 
-async function readManifest(name) {
-  if (!(await caches.has(name))) return null;
-  const response = await (await caches.open(name)).match(MANIFEST);
+async function readManifest(version) {
+  const response = await (await caches.open(VERSIONS)).match(manifestKey(version));
   return response ? response.json() : null;
 }
 
 /** Write (or update) this version's manifest: its files, when installed, when activated. */
 async function writeManifest(fields) {
-  const manifest = { version: BUILD.version, files: BUILD.files, ...(await readManifest(CACHE)), ...fields };
-  const body = JSON.stringify(manifest);
-  await (await caches.open(CACHE)).put(MANIFEST, new Response(body, { headers: { "Content-Type": "application/json" } }));
+  const manifest = { version: BUILD.version, files: BUILD.files, ...(await readManifest(BUILD.version)), ...fields };
+  const headers = { "Content-Type": "application/json" };
+  await (await caches.open(VERSIONS)).put(manifestKey(BUILD.version), new Response(JSON.stringify(manifest), { headers }));
 }
 
 // --- the pages ---------------------------------------------------------------------------
@@ -431,9 +429,9 @@ async function askPages() {
 }
 
 /**
- * Delete the caches no page or worker uses: every older version nobody runs, and
- * installs abandoned before this version took over. A newer version installing or
- * waiting keeps its cache; a page that does not answer keeps everything for now.
+ * Forget the versions no page or worker runs, and delete the files only they listed.
+ * A newer version installing or waiting keeps its files; an install abandoned before
+ * this version took over does not; a page that does not answer keeps everything for now.
  */
 async function cleanUp() {
   const inUse = new Set([BUILD.version]);
@@ -446,18 +444,26 @@ async function cleanUp() {
     if (!answer) return;
     inUse.add(answer.version);
   }
-  const current = await readManifest(CACHE);
-  for (const name of await caches.keys()) {
-    if (!name.startsWith(PREFIX) || inUse.has(name.slice(PREFIX.length))) continue;
-    const manifest = await readManifest(name);
-    const pending = manifest && !manifest.activatedAt && manifest.installedAt > (current?.activatedAt ?? 0);
-    if (!pending) {
-      await caches.delete(name);
-      manifests.delete(name.slice(PREFIX.length));
+  const current = await readManifest(BUILD.version);
+  const versions = await caches.open(VERSIONS);
+  const wanted = new Set();
+  for (const request of await versions.keys()) {
+    const manifest = await (await versions.match(request)).json();
+    const pending = !manifest.activatedAt && manifest.installedAt > (current?.activatedAt ?? 0);
+    if (inUse.has(manifest.version) || pending) {
+      for (const file of manifest.files) wanted.add(keyOf(urlOf(file), file.sha256));
+    } else {
+      await versions.delete(request);
+      manifests.delete(manifest.version);
     }
   }
+  const store = await caches.open(FILES);
+  for (const request of await store.keys()) if (!wanted.has(request.url)) await store.delete(request);
+  for (const name of await caches.keys()) {
+    if (name.startsWith(PREFIX) && name !== FILES && name !== VERSIONS) await caches.delete(name); // older layout
+  }
   const alive = new Set((await self.clients.matchAll({ type: "all", includeUncontrolled: true })).map((c) => c.id));
-  for (const id of versions.keys()) if (!alive.has(id)) versions.delete(id);
+  for (const id of [...versionsOfClients.keys()]) if (!alive.has(id)) versionsOfClients.delete(id);
 }
 
 async function broadcast(message) {

@@ -29,14 +29,15 @@ const UPDATE_CHECK_MS = 60 * 60 * 1000; // a page left open looks for a new vers
  * device (whether they are is `Pwa.stored`'s answer); note: what to tell the reader.
  *
  * @typedef {{version: string, stored: boolean, missing: string[],
- *            short: {needed: number, available: number} | null}} StoredAnswer
+ *            short: {needed: number, available: number | null, refused: boolean} | null}} StoredAnswer
  * stored: every core file and every file of the backend is kept; short: the device
- * lacks room (bytes needed, bytes the browser grants).
+ * lacks room (bytes needed, bytes the browser grants; refused: the browser refused a
+ * store its estimate had room for).
  *
  * @typedef {object} PwaCallbacks
  * @property {(p: {file: string, loaded: number, total: number}) => void} onProgress
  * @property {(message: import("../shared/i18n.js").Message) => void} onPhase
- * @property {(shortage: {group: string, needed: number, available: number}) => void} onStorageShort
+ * @property {(shortage: {group: string, needed: number, available: number | null, refused: boolean}) => void} onStorageShort
  * @property {() => void} onUpdateReady a new version waits, or took over elsewhere
  */
 

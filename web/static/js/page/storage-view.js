@@ -23,7 +23,7 @@ export class StorageView {
     this.state = doc.querySelector('[data-testid="offline-state"]');
     this.warning = doc.querySelector('[data-testid="storage-warning"]');
     this.progressTitle = doc.querySelector("#progress .progress-title");
-    /** @type {{needed: number, available: number} | null} the last shortage shown */
+    /** @type {{needed: number, available: number | null, refused: boolean} | null} the last shortage shown */
     this.shortage = null;
   }
 
@@ -35,15 +35,23 @@ export class StorageView {
 
   /**
    * The device lacks room: say how much is needed and missing, and that stories still work.
-   * @param {{needed: number, available: number}} shortage bytes
+   * @param {{needed: number, available: number | null, refused?: boolean}} shortage bytes;
+   *   refused: the browser refused to store although its estimate left room, so what
+   *   is missing is unknown
    */
-  showShortage({ needed, available }) {
-    this.shortage = { needed, available };
-    const missing = Math.max(needed - available, 0);
-    localize(this.warning, msg("storage.short", { needed: megabytes(needed), missing: megabytes(missing) }));
+  showShortage({ needed, available, refused = false }) {
+    this.shortage = { needed, available, refused };
+    const size = megabytes(needed);
+    if (refused || available === null) {
+      localize(this.warning, msg("storage.refused", { needed: size }));
+      delete this.warning.dataset.missing;
+    } else {
+      const missing = Math.max(needed - available, 0);
+      localize(this.warning, msg("storage.short", { needed: size, missing: megabytes(missing) }));
+      this.warning.dataset.missing = String(missing);
+    }
     this.warning.hidden = false;
     this.warning.dataset.needed = String(needed);
-    this.warning.dataset.missing = String(missing);
     localize(this.progressTitle, msg("progress.titleNotKept"));
     if (this.state.dataset.state === "yes") this.setOffline("no-space");
   }

@@ -12,8 +12,9 @@
  * @property {object | null} timings the worker's load timings, plus page_s (since navigation)
  * @property {boolean | null} offline every file this page needs is kept on the device
  *   (the service worker's answer once the model is ready; null until then)
- * @property {{needed: number, available: number} | null} storage the storage shortage
- *   the page reported (bytes needed, bytes the browser grants), if any
+ * @property {{needed: number, available: number | null, refused: boolean} | null} storage
+ *   the storage shortage the page reported (bytes needed, bytes the browser grants,
+ *   whether the browser refused a store its estimate had room for), if any
  * @property {object | null} last the last finished story's result (ids, prompt ids,
  *   first-step candidates, sampling, stats…)
  * @property {object | null} selfCheck the WebGPU self-check's verdict: {status, problems, seconds, steps, key}

@@ -188,6 +188,7 @@ export const EN = {
   "update.ready": "A new version is ready — reload",
   "update.reload": "Reload",
   "update.waiting": "A new version is ready: it loads as soon as the other Conteur tab has finished loading or writing.",
+  "storage.refused": "Not enough storage to keep Conteur on this device: the browser refused to store the {needed} MB it needs. Stories still work while this page stays open; free some space and reload to use Conteur offline.",
   "storage.short": "Not enough storage to keep Conteur on this device: it needs {needed} MB, and {missing} MB more must be freed. Stories still work while this page stays open; free some space and reload to use Conteur offline.",
   "pwa.noServiceWorker": "This browser cannot keep Conteur for offline use.",
   "pwa.unavailable": "Offline use is unavailable here.",

@@ -187,6 +187,7 @@ export const FR = {
   "update.ready": "Une nouvelle version est prête — rechargez",
   "update.reload": "Recharger",
   "update.waiting": "Une nouvelle version est prête\u00a0: elle se chargera dès que l'autre onglet Conteur aura fini de charger ou d'écrire.",
+  "storage.refused": "Pas assez d'espace de stockage pour garder Conteur sur cet appareil\u00a0: le navigateur a refusé d'enregistrer les {needed}\u00a0Mo nécessaires. Les histoires s'écrivent tant que cette page reste ouverte\u00a0; libérez de la place et rechargez pour utiliser Conteur hors ligne.",
   "storage.short": "Pas assez d'espace de stockage pour garder Conteur sur cet appareil\u00a0: il lui faut {needed}\u00a0Mo, et {missing}\u00a0Mo de plus doivent être libérés. Les histoires s'écrivent tant que cette page reste ouverte\u00a0; libérez de la place et rechargez pour utiliser Conteur hors ligne.",
   "pwa.noServiceWorker": "Ce navigateur ne peut pas garder Conteur pour l'usage hors ligne.",
   "pwa.unavailable": "L'usage hors ligne n'est pas possible ici.",
