@@ -9,7 +9,8 @@ isolation headers, CSP, byte ranges), and each test arranges faults per file pat
   browser sees a network error); each further `at` applies to the answer after;
 - `corrupt(path)`: the next answer has the right size and wrong bytes;
 - `ignore_range(path)`: every answer is the whole file with 200, Range or not;
-- `hold(path, at)`: answers pause at byte `at` until the test calls `release(path)`.
+- `hold(path, at)`: answers pause at file byte `at` (0: before the first byte) until
+  the test calls `release(path)`.
 
 It counts what it sends (`sent[path]`: body bytes written, `requests`: every
 request's path, Range header and status), which is how the tests measure the bytes
@@ -121,17 +122,17 @@ class FaultHandler(SiteHandler):
         position = self.answer_start
         try:
             while remaining is None or remaining > 0:
+                if hold is not None and not hold[1].is_set() and position >= hold[0]:
+                    hold[1].wait()  # a hold reached: wait for the test
+                    continue
+                if cut is not None and position >= cut:
+                    self._drop_connection()
+                    return
                 size = BLOCK if remaining is None else min(BLOCK, remaining)
                 if cut is not None:
                     size = min(size, cut - position)
-                if hold is not None and not hold[1].is_set() and position < hold[0]:
+                if hold is not None and not hold[1].is_set():
                     size = min(size, hold[0] - position)
-                if size <= 0:
-                    if cut is not None and position >= cut:
-                        self._drop_connection()
-                        return
-                    hold[1].wait()  # a hold reached: wait for the test
-                    continue
                 data = source.read(size)
                 if not data:
                     break

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
@@ -162,11 +163,21 @@ def check_for_update(page) -> None:
     registration(page, "r.update()")
 
 
-def wait_new_version_waiting(page, timeout: int = 60_000) -> None:
-    page.page.wait_for_function(
-        "navigator.serviceWorker.getRegistration().then((r) => r.waiting !== null)",
-        timeout=timeout,
-        polling=250,
+def wait_true(page, expression: str, timeout_s: float = 60) -> None:
+    """Until `expression` (which may be a promise) is truthy in the page.
+
+    Playwright's wait_for_function takes a returned promise for a truthy value at once,
+    so questions to the service worker or CacheStorage are polled from here.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.page.wait_for_timeout(250)
+
+
+def wait_new_version_waiting(page, timeout_s: float = 60) -> None:
+    wait_true(
+        page, "navigator.serviceWorker.getRegistration().then((r) => r.waiting !== null)", timeout_s
     )
 
 

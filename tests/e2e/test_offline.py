@@ -27,6 +27,7 @@ from tests.e2e.conftest import (
     start_server,
 )
 from tests.e2e.deploy import deploy_new_version
+from tests.e2e.faults import wait_true
 from tests.e2e.story_page import StoryPage
 
 pytestmark = pytest.mark.browser
@@ -175,9 +176,10 @@ def test_a_new_version_waits_for_the_reader_and_keeps_the_unchanged_files(
     page.assert_ready()
     css = page.page.evaluate("fetch('app.css').then(r => r.text())")
     assert css.rstrip().endswith("/* new version */")
-    page.page.wait_for_function(  # the old version goes once no page uses it
+    wait_true(  # the old version goes once no page uses it
+        page,
         "caches.open('conteur:/update/:versions').then(c => c.keys()).then(k => k.length === 1)",
-        timeout=30_000,
+        timeout_s=30,
     )
     kept = kept_versions(page, "update")
     assert f"__conteur__/versions/{old_version}.json" not in kept
