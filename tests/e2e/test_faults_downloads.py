@@ -148,7 +148,7 @@ def test_a_cut_at_70_percent_of_gemma_s_data_file_costs_the_file_once(
     site = faulty_real
     size = site.file(DATA)["bytes"]
     site.faults.cut(site.path(DATA), int(size * 0.7))
-    page = open_page(new_page, browser, site, timeout_ms=600_000)
+    page = open_page(browser, new_page, site, timeout_ms=600_000)
     assert_calm(page)
     sent = site.faults.sent[site.path(DATA)]
     ratio = sent / size
@@ -160,10 +160,10 @@ def test_a_cut_at_70_percent_of_gemma_s_data_file_costs_the_file_once(
     assert wait_offline_known(page, timeout=300_000) is True
     entry = page.page.evaluate(
         """async ([prefix, path]) => {
-      for (const name of await caches.keys()) {
-        if (!name.startsWith(`conteur:${prefix}`)) continue;
-        const hit = await (await caches.open(name)).match(new URL(path, location.href));
-        if (!hit) continue;
+      const store = await caches.open(`conteur:${prefix}:files`);
+      for (const request of await store.keys()) {
+        if (new URL(request.url).pathname !== prefix + path) continue;
+        const hit = await store.match(request);
         const digest = await crypto.subtle.digest("SHA-256", await hit.arrayBuffer());
         return { header: hit.headers.get("X-Conteur-Sha256"),
                  actual: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") };

@@ -36,8 +36,8 @@ def test_terms_and_notice_open_as_documents_not_as_the_app(browser, new_page, or
         with page.page.context.expect_page() as opened:
             page.page.click(f'.ai-notice a[href="{href}"]')
         document = opened.value
-        response = document.wait_for_event("load") and document.evaluate("location.href")
-        assert response == f"{origin}/tiny/{href}"
+        document.wait_for_load_state("load")
+        assert document.url == f"{origin}/tiny/{href}"
         assert document.evaluate("document.contentType") == kind
         assert document.evaluate("typeof window.conteur") == "undefined"  # not the app
         assert document.workers == []
