@@ -140,7 +140,6 @@ function listen(worker) {
     const notice = backendView.notice; // "" when the backend is the expected one
     setState("ready", msg("status.loaded", { seconds: decimal(pageSeconds, 1), notice }));
     if (hook.offline === null) storageView.confirm(pwa, hook.backend.name).then((offline) => { hook.offline = offline; });
-    pwa.checkForUpdate();
   });
   worker.addEventListener(EVENT.prompt, ({ detail }) => {
     const run = storyOf(detail);

@@ -145,12 +145,8 @@ export class Pwa {
       });
     });
     container.addEventListener("controllerchange", ready); // the new version took over
+    // The browser looks on each navigation; a page left open looks hourly too (offline: nothing).
     setInterval(() => registration.update().catch(() => {}), UPDATE_CHECK_MS);
-  }
-
-  /** Look for a new version now (the browser also does on each navigation). */
-  checkForUpdate() {
-    this.registration?.update().catch(() => {}); // offline: nothing to find
   }
 }
 
