@@ -47,19 +47,24 @@ def module(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def sha256_module(tmp_path_factory) -> str:
-    """js/shared/sha256.js in a folder laid out as the built site (hash-wasm under vendor/)."""
-    site = tmp_path_factory.mktemp("site")
-    (site / "js" / "shared").mkdir(parents=True)
-    shutil.copy(ROOT / "web" / "static" / "js" / "shared" / "sha256.js", site / "js" / "shared")
-    (site / HASH_WASM[1]).parent.mkdir(parents=True)
-    shutil.copy(NODE_MODULES / HASH_WASM[0], site / HASH_WASM[1])
-    return json.dumps((site / "js" / "shared" / "sha256.js").as_uri())
+    """Imports defining createSha256 as the worker does: hash-wasm's build, then js/shared/sha256.js.
+
+    hash-wasm's build is copied beside a package.json saying "module": Node then reads
+    it as the browser's module worker does (a script defining globalThis.hashwasm), not
+    as CommonJS.
+    """
+    vendor = tmp_path_factory.mktemp("vendor")
+    (vendor / "package.json").write_text('{"type": "module"}')
+    shutil.copy(NODE_MODULES / HASH_WASM[0], vendor / "hash-wasm.js")
+    hash_wasm = json.dumps((vendor / "hash-wasm.js").as_uri())
+    wrapper = json.dumps((ROOT / "web" / "static" / "js" / "shared" / "sha256.js").as_uri())
+    return f"import {hash_wasm}; import {wrapper}; const {{ createSha256 }} = globalThis;"
 
 
 @pytest.mark.parametrize("size", [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 3 * MIB + 7])
 def test_sha256_matches_hashlib_however_the_bytes_arrive(sha256_module, size):
     script = f"""
-    import {{ createSha256 }} from {sha256_module};
+    {sha256_module}
     import {{ createHash }} from "node:crypto";
     let seed = {size} + 1;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
@@ -82,7 +87,7 @@ def test_sha256_matches_hashlib_however_the_bytes_arrive(sha256_module, size):
 def test_sha256_of_known_text(sha256_module):
     text = "Once upon a time"
     got = run_node(
-        f"import {{ createSha256 }} from {sha256_module};"
+        f"{sha256_module}"
         "const hasher = await createSha256();"
         f"hasher.update(new TextEncoder().encode({json.dumps(text)}));"
         "console.log(JSON.stringify(hasher.hex()));"

@@ -28,7 +28,8 @@ PATH = "/files/weights.data"
 
 DOWNLOAD = """
 import { createHash } from "node:crypto";
-import { resumableBody } from %(module)s;
+import %(module)s;  // a classic script: it defines globalThis.resumableBody
+const { resumableBody } = globalThis;
 const [url, size] = [process.argv[1], Number(process.argv[2])];
 const events = [];
 const hash = createHash("sha256");

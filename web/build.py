@@ -60,9 +60,9 @@ ORT_FILES = {
 BACKENDS = tuple(ORT_FILES)
 CORE = "core"  # the download group precached at install; the others are the backends
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
-# hash-wasm's ES module build (its sha256 and the rest, compiled on first use): node_modules path
-# → site path. js/shared/sha256.js imports it from there.
-HASH_WASM = ("hash-wasm/dist/index.esm.min.js", "vendor/hash-wasm/index.esm.min.js")
+# hash-wasm's sha256 build (a classic script defining `hashwasm`): node_modules path → site
+# path. The service worker loads it with importScripts, the worker imports it for its effect.
+HASH_WASM = ("hash-wasm/dist/sha256.umd.min.js", "vendor/hash-wasm/sha256.umd.min.js")
 # Model files the page loads or links besides the graphs (conteur.json lists them all).
 REQUIRED_MODEL_FILES = ["tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
 # Filled in by the build; the placeholders are what web/static holds.

@@ -1,5 +1,4 @@
-// Conteur's service worker (a module: page/pwa.js registers it with type "module").
-// It keeps the app, Pyodide, onnxruntime-web and the model on the device so the page
+// Conteur's service worker. It keeps the app, Pyodide, onnxruntime-web and the model on the device so the page
 // works with the network off, downloads through dropped connections, stores only
 // files whose sha256 matched, and lets a new version take over only when no page is
 // loading or writing. Every response it builds carries the cross-origin isolation
@@ -30,8 +29,12 @@
 // files after the switch; an old version's manifest and the files only it lists are
 // deleted once no page or worker uses it.
 
-import { resumableBody } from "./js/shared/resumable-download.js";
-import { createSha256 } from "./js/shared/sha256.js";
+// A classic worker (every browser runs one, and registrations made by earlier versions
+// keep updating): the code it shares with the model worker comes in by importScripts,
+// each script defining one global (resumableBody, createSha256).
+importScripts(
+  "vendor/hash-wasm/sha256.umd.min.js", "js/shared/sha256.js", "js/shared/resumable-download.js",
+);
 
 const BUILD = { version: "dev", files: [] };
 

@@ -63,7 +63,7 @@ export class Pwa {
     container.startMessages();
     const wasControlled = Boolean(container.controller);
     try {
-      this.registration = await container.register("sw.js", { type: "module" });
+      this.registration = await container.register("sw.js");
     } catch (error) {
       return { serviceWorker: false, note: msg("pwa.unavailableBecause", { detail: error.message }) };
     }

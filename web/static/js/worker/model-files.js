@@ -13,9 +13,13 @@
 
 import { DownloadError, ModelFileCorruptError, ModelFileMissingError } from "../shared/errors.js";
 import { modelConfig } from "../shared/model-config.js";
-import { resumableBody } from "../shared/resumable-download.js";
-import { createSha256 } from "../shared/sha256.js";
 import { ChunkedFile, releaseFile } from "./chunked-file.js";
+// Classic scripts shared with the service worker: each defines one global.
+import "../../vendor/hash-wasm/sha256.umd.min.js";
+import "../shared/sha256.js";
+import "../shared/resumable-download.js";
+
+const { createSha256, resumableBody } = globalThis;
 
 export const MODEL_FOLDER = "model/";
 const PROGRESS_INTERVAL_MS = 100;
