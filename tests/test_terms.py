@@ -57,7 +57,7 @@ def parsed(page: str) -> Elements:
     return elements
 
 
-def test_the_saved_page_is_what_the_issue_describes(saved_page):
+def test_the_saved_page_loads_scripts_and_fonts_from_elsewhere(saved_page):
     """The package's page loads scripts and fonts from other sites: the reason for the cleaner."""
     assert saved_page.count("<script") >= 3
     assert len(re.findall(r'(?:src|href)="(?:https?:)?//(?:www\.gstatic|fonts\.)', saved_page)) >= 5

@@ -71,7 +71,7 @@ def assert_progress_never_moves_back(page) -> list:
     return by_row
 
 
-# --- item 4: nothing damaged is kept ------------------------------------------------------
+# --- nothing damaged is kept ------------------------------------------------------------
 
 
 def test_a_damaged_download_is_never_kept_and_a_reload_gets_a_good_copy(browser, new_page, faulty):
@@ -95,7 +95,7 @@ def test_a_damaged_download_is_never_kept_and_a_reload_gets_a_good_copy(browser,
     assert [s for _, s in faulty.faults.requests_for(faulty.path(DATA))] == [200, 200]
 
 
-# --- item 5: resume ---------------------------------------------------------------------
+# --- resume -----------------------------------------------------------------------------
 
 
 def test_a_cut_at_70_percent_resumes_where_it_stopped(browser, new_page, faulty):
@@ -175,7 +175,7 @@ def test_a_cut_at_70_percent_of_gemma_s_data_file_costs_the_file_once(
     assert entry["header"] == entry["actual"] == site.file(DATA)["sha256"]
 
 
-# --- item 6: storage --------------------------------------------------------------------
+# --- storage ----------------------------------------------------------------------------
 #
 # Chromium's navigator.storage.estimate() reports the usage plus up to 10 GiB, whatever
 # the real limit (its "static storage quota"), and does not follow a quota set with
@@ -292,7 +292,7 @@ def test_an_update_needs_room_only_for_what_changed(browser, new_page, faulty):
     assert cdp.send("Storage.getUsageAndQuota", {"origin": faulty.origin})["usage"] <= quota
 
 
-# --- item 8: a core file that fell out ----------------------------------------------------
+# --- a core file that fell out ----------------------------------------------------------
 
 FELL_OUT = ["model/tokenizer.model", "vendor/pyodide/pyodide.asm.wasm", "js/page/main.js"]
 
