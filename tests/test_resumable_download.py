@@ -126,7 +126,8 @@ def test_a_server_that_ignores_range_restarts_from_zero_and_drops_what_it_had(se
     assert (result["bytes"], result["sha256"]) == (SIZE, sha256_of(folder))
     [event] = result["events"]
     assert event["type"] == "restart"
-    assert [status for _, status in server.faults.requests_for(PATH)] == [200, 200]
+    asked = server.faults.requests_for(PATH)
+    assert [status for _, status in asked] == [200, 200] and asked[1][0] == f"bytes={event['at']}-"
     assert server.faults.sent[PATH] == int(SIZE * 0.7) + SIZE  # the whole file came again
 
 

@@ -96,6 +96,7 @@ class FaultHandler(SiteHandler):
 
     def send_head(self):
         path = self._url_path()
+        self.asked_range = self.headers.get("Range")  # logged as asked, even when ignored
         if path in self.faults.ignore_ranges and "Range" in self.headers:
             del self.headers["Range"]
         self.answer_start = 0
@@ -104,7 +105,7 @@ class FaultHandler(SiteHandler):
     def send_response(self, code, message=None):
         path = self._url_path()
         with self.faults.lock:
-            self.faults.requests.append((path, self.headers.get("Range"), code))
+            self.faults.requests.append((path, getattr(self, "asked_range", None), code))
         if code == 206:
             self.answer_start = self.served_start()
         super().send_response(code, message)
