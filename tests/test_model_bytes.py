@@ -1,7 +1,8 @@
 """How the page holds downloaded model files, run by Node.
 
-- web/static/js/worker/sha256.js hashes a file piece by piece as it streams in; it must
-  give hashlib's digest however the bytes are split.
+- web/static/js/shared/sha256.js (hash-wasm, vendored by web/build.py) hashes a file
+  piece by piece as it streams in; it must give hashlib's digest however the bytes
+  are split.
 - web/static/js/worker/chunked-file.js holds a graph data file as chunks that onnxruntime
   copies out tensor by tensor; each chunk goes once every byte in it was handed
   over, and a real onnxruntime-web session opened from it computes what one
@@ -20,6 +21,7 @@ import onnx
 import pytest
 
 from tests.conftest import ROOT
+from web.build import HASH_WASM, NODE_MODULES
 
 JS = ROOT / "web" / "static" / "js" / "worker"
 MIB = 1024 * 1024
@@ -43,32 +45,52 @@ def module(name: str) -> str:
     return json.dumps((JS / name).as_uri())
 
 
+@pytest.fixture(scope="module")
+def sha256_module(tmp_path_factory) -> str:
+    """Imports defining createSha256 as the worker does: hash-wasm's build, then js/shared/sha256.js.
+
+    hash-wasm's build is copied beside a package.json saying "module": Node then reads
+    it as the browser's module worker does (a script defining globalThis.hashwasm), not
+    as CommonJS.
+    """
+    vendor = tmp_path_factory.mktemp("vendor")
+    (vendor / "package.json").write_text('{"type": "module"}')
+    shutil.copy(NODE_MODULES / HASH_WASM[0], vendor / "hash-wasm.js")
+    hash_wasm = json.dumps((vendor / "hash-wasm.js").as_uri())
+    wrapper = json.dumps((ROOT / "web" / "static" / "js" / "shared" / "sha256.js").as_uri())
+    return f"import {hash_wasm}; import {wrapper}; const {{ createSha256 }} = globalThis;"
+
+
 @pytest.mark.parametrize("size", [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 3 * MIB + 7])
-def test_sha256_matches_hashlib_however_the_bytes_arrive(size):
+def test_sha256_matches_hashlib_however_the_bytes_arrive(sha256_module, size):
     script = f"""
-    import {{ Sha256 }} from {module("sha256.js")};
+    {sha256_module}
     import {{ createHash }} from "node:crypto";
     let seed = {size} + 1;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
     const bytes = new Uint8Array({size}).map(() => next() % 256);
-    const pieces = new Sha256();
+    const pieces = await createSha256();
     for (let at = 0; at < bytes.length; ) {{
       const count = 1 + (next() % 70000);
       pieces.update(bytes.subarray(at, at + count));
       at += count;
     }}
+    const whole = await createSha256();
+    whole.update(bytes);
     const python = createHash("sha256").update(bytes).digest("hex");
-    console.log(JSON.stringify({{ whole: new Sha256().update(bytes).hex(), pieces: pieces.hex(), python }}));
+    console.log(JSON.stringify({{ whole: whole.hex(), pieces: pieces.hex(), python }}));
     """
     got = run_node(script)
     assert got["whole"] == got["pieces"] == got["python"]
 
 
-def test_sha256_of_known_text():
+def test_sha256_of_known_text(sha256_module):
     text = "Once upon a time"
     got = run_node(
-        f"import {{ Sha256 }} from {module('sha256.js')};"
-        f"console.log(JSON.stringify(new Sha256().update(new TextEncoder().encode({json.dumps(text)})).hex()));"
+        f"{sha256_module}"
+        "const hasher = await createSha256();"
+        f"hasher.update(new TextEncoder().encode({json.dumps(text)}));"
+        "console.log(JSON.stringify(hasher.hex()));"
     )
     assert got == hashlib.sha256(text.encode()).hexdigest()
 

@@ -4,15 +4,16 @@ The site is self-contained: every byte the page needs comes from its own
 origin (docs/facts/browser.md). It holds
 - web/static/ (the page, its modules, the service worker, the manifest);
 - icons drawn by web/icons.py;
-- the few onnxruntime-web and Pyodide files the page loads, from node_modules/;
+- the few onnxruntime-web and Pyodide files the page loads, and hash-wasm (the
+  sha256 the service worker and the worker check downloads with), from node_modules/;
 - pyshell as a wheel plus our own Pyodide lock file listing it (web/wheel.py);
 - the exported model folder, checked against the sha256 in its conteur.json;
 - js/shared/pyshell-settings.js, generated from `pyshell.settings.page_settings()`: the
   form's limits, tones, ranges and defaults, so the page never copies a pyshell rule.
 
-The service worker's file list and the site version (a hash of every file's
-sha256) are written into sw.js, so any changed byte makes browsers install the
-new version and drop the old cache. Each file has a download group: "core"
+The service worker's file list, the site version (a hash of every file's sha256)
+and the Content-Security-Policy (web/serve.py's, also written into index.html) are
+written into sw.js, so any changed byte makes browsers install the new version. Each file has a download group: "core"
 (the page, Pyodide, the tokenizer, conteur.json) is precached when the service
 worker installs; "webgpu" and "wasm" (a backend's onnxruntime build and the files
 of its own graph) are cached the first time the page fetches them, so a reader
@@ -34,6 +35,7 @@ from pathlib import Path
 from pyshell.config import read_graphs
 from pyshell.settings import page_settings
 from web.icons import write_icons
+from web.serve import CONTENT_SECURITY_POLICY
 from web.wheel import PACKAGE, build_wheel, write_lock_file
 
 __all__ = ["SETTINGS_MODULE", "BuildError", "build_site", "main", "write_settings_module"]
@@ -58,12 +60,17 @@ ORT_FILES = {
 BACKENDS = tuple(ORT_FILES)
 CORE = "core"  # the download group precached at install; the others are the backends
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
+# hash-wasm's sha256 build (a classic script defining `hashwasm`): node_modules path → site
+# path. The service worker loads it with importScripts, the worker imports it for its effect.
+HASH_WASM = ("hash-wasm/dist/sha256.umd.min.js", "vendor/hash-wasm/sha256.umd.min.js")
 # Model files the page loads or links besides the graphs (conteur.json lists them all).
 REQUIRED_MODEL_FILES = ["tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
 # Filled in by the build; the placeholders are what web/static holds.
 SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [] };'
 HTML_PLACEHOLDER = 'data-version="dev"'
 ORT_VERSION_PLACEHOLDER = 'data-ort-version="dev"'
+CSP_PLACEHOLDER = 'content="dev-policy"'
+HEADER_ONLY_DIRECTIVES = {"frame-ancestors", "report-uri", "sandbox"}  # ignored in <meta>
 NOT_PRECACHED = {"sw.js"}  # the browser fetches the service worker itself
 SETTINGS_MODULE = "js/shared/pyshell-settings.js"  # generated, never in web/static
 
@@ -173,6 +180,7 @@ def check_model(model_dir: Path) -> dict:
 def _check_node_modules() -> None:
     wanted = [NODE_MODULES / "onnxruntime-web" / "dist" / n for n in _ort_names()]
     wanted += [NODE_MODULES / "pyodide" / n for n in PYODIDE_FILES]
+    wanted.append(NODE_MODULES / HASH_WASM[0])
     missing = [str(p.relative_to(ROOT)) for p in wanted if not p.is_file()]
     if missing:
         raise BuildError(
@@ -226,6 +234,12 @@ def write_settings_module(path: Path) -> None:
     )
 
 
+def meta_policy(policy: str) -> str:
+    """`policy` without the directives a <meta> policy ignores (and warns about)."""
+    kept = [d.strip() for d in policy.split(";") if d.split()[0] not in HEADER_ONLY_DIRECTIVES]
+    return "; ".join(kept)
+
+
 def _fill(path: Path, placeholder: str, value: str) -> None:
     text = path.read_text()
     if placeholder not in text:
@@ -256,6 +270,7 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
         )
     for name in PYODIDE_FILES:
         _place(NODE_MODULES / "pyodide" / name, out / "vendor" / "pyodide" / name, link)
+    _place(NODE_MODULES / HASH_WASM[0], out / HASH_WASM[1], link)
     version = _pyshell_version()
     wheel = build_wheel(ROOT / PACKAGE, out / "py", version)
     write_lock_file(
@@ -267,6 +282,7 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
 
     # The page remembers WebGPU self-check verdicts per onnxruntime-web version.
     _fill(out / "index.html", ORT_VERSION_PLACEHOLDER, f'data-ort-version="{_ort_version()}"')
+    _fill(out / "index.html", CSP_PLACEHOLDER, f'content="{meta_policy(CONTENT_SECURITY_POLICY)}"')
     # index.html carries the version too, so it is hashed as its template.
     files = _file_list(out, model_config)
     site_version = _site_version(files)
@@ -275,7 +291,10 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
         if f["url"] == "index.html":
             path = out / "index.html"
             f.update(bytes=path.stat().st_size, sha256=_sha256(path))
-    build = {"version": site_version, "model": model_config.get("name", "model"), "files": files}
+    build = {
+        "version": site_version, "model": model_config.get("name", "model"), "files": files,
+        "csp": CONTENT_SECURITY_POLICY,
+    }  # fmt: skip
     _fill(out / "sw.js", SW_PLACEHOLDER, f"const BUILD = {json.dumps(build)};")
     groups = {group: 0 for group in (CORE, *BACKENDS)}
     for f in files:

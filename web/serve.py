@@ -2,21 +2,30 @@
 
 A small threaded static server for trying the page locally. It sends the
 MIME types the runtimes insist on (a `.wasm` served as anything but
-`application/wasm` makes Pyodide hang; `.mjs` must be JavaScript) and the
-cross-origin isolation headers that let onnxruntime-web use threads. Any
-static host works too: the service worker adds those headers itself.
+`application/wasm` makes Pyodide hang; `.mjs` must be JavaScript), the
+cross-origin isolation headers that let onnxruntime-web use threads and the
+site's Content-Security-Policy. It answers `Range: bytes=N-` and `N-M` with 206
+and a Content-Range, as static hosts do, so an interrupted download resumes
+where it stopped (`If-Range` with the ETag or date it sent is honoured), and it
+never lists a folder. Any static host works too: the service worker adds the
+isolation headers and the policy itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from functools import partial
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["ISOLATION_HEADERS", "MIME_TYPES", "SiteHandler", "main", "make_server"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY", "ISOLATION_HEADERS", "MIME_TYPES", "RangeNotSatisfiable",
+    "SiteHandler", "byte_range", "main", "make_server",
+]  # fmt: skip
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SITE = ROOT / "build" / "site"
@@ -47,10 +56,47 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+# Nothing from elsewhere, no inline script or style, no string evaluated as code.
+# 'wasm-unsafe-eval' lets Pyodide, onnxruntime-web and hash-wasm compile WebAssembly;
+# neither needs 'unsafe-eval' (measured: docs/architecture.md, "Content-Security-Policy").
+# web/build.py writes the same policy into index.html and sw.js (the service worker
+# sends it on every response it builds).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
+)
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+class RangeNotSatisfiable(ValueError):
+    """A Range header that asks for bytes the file does not have (416)."""
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive byte span `header` asks of a `size`-byte file; None serves it all.
+
+    One span only (`bytes=N-`, `bytes=N-M`, `bytes=-K`: the last K bytes); several
+    spans or a header that does not parse are ignored (a full 200, as RFC 9110 allows).
+    """
+    match = RANGE.fullmatch(header.strip())
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":  # a suffix: the last `last` bytes
+        count = int(last)
+        if count == 0 or size == 0:
+            raise RangeNotSatisfiable(header)
+        return max(size - count, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise RangeNotSatisfiable(header)
+    return start, end
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
-    """Static files with exact MIME types, isolation headers and revalidation."""
+    """Static files with exact MIME types, isolation headers, a CSP, ranges and revalidation."""
 
     extensions_map = MIME_TYPES
     quiet = False
@@ -58,10 +104,59 @@ class SiteHandler(SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         for name, value in ISOLATION_HEADERS.items():
             self.send_header(name, value)
+        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         self.send_header("X-Content-Type-Options", "nosniff")
         # Revalidate every time: the service worker is the app's cache, not HTTP.
         self.send_header("Cache-Control", "no-cache")
+        if getattr(self, "file_validator", None):
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("ETag", self.file_validator)
         super().end_headers()
+
+    def send_head(self):
+        """A file whole (200) or the span its Range asks for (206); folders as before."""
+        self.file_validator = None
+        self.remaining = None  # bytes copyfile may send (a 206), None: all
+        path = self.translate_path(self.path)
+        if not os.path.isfile(path) or self.path.split("?")[0].endswith("/"):
+            return super().send_head()  # a folder: its index.html, a redirect or a 404
+        stat = os.stat(path)
+        self.file_validator = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+        asked = self.headers.get("Range")
+        if not asked or not self._range_still_valid(stat.st_mtime):
+            return super().send_head()
+        try:
+            span = byte_range(asked, stat.st_size)
+        except RangeNotSatisfiable:
+            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+            self.send_header("Content-Range", f"bytes */{stat.st_size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if span is None:
+            return super().send_head()
+        start, end = span
+        source = open(path, "rb")  # noqa: SIM115 (closed by the caller, as send_head's contract says)
+        source.seek(start)
+        self.remaining = end - start + 1
+        self.send_response(HTTPStatus.PARTIAL_CONTENT)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{stat.st_size}")
+        self.send_header("Content-Length", str(self.remaining))
+        self.send_header("Last-Modified", self.date_time_string(stat.st_mtime))
+        self.end_headers()
+        return source
+
+    def _range_still_valid(self, mtime: float) -> bool:
+        """False when If-Range names another version of the file: then it is sent whole."""
+        condition = self.headers.get("If-Range")
+        if condition is None:
+            return True
+        return condition in (self.file_validator, self.date_time_string(mtime))
+
+    def list_directory(self, path):
+        """Folders are never listed: a folder without index.html is not found."""
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
 
     def log_message(self, format: str, *args) -> None:
         if not self.quiet:
@@ -69,9 +164,22 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     def copyfile(self, source, outputfile) -> None:
         try:
-            super().copyfile(source, outputfile)
+            if self.remaining is None:
+                super().copyfile(source, outputfile)
+            else:
+                copy_bytes(source, outputfile, self.remaining)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser cancelled a download (a reload, a closed tab)
+
+
+def copy_bytes(source, target, count: int, block: int = 1 << 16) -> None:
+    """Copy the next `count` bytes of `source` to `target`."""
+    while count > 0:
+        data = source.read(min(block, count))
+        if not data:
+            break
+        target.write(data)
+        count -= len(data)
 
 
 def make_server(

@@ -4,7 +4,7 @@ model.onnx      + model.onnx.data      the WebGPU graph (export/graphs/webgpu_gr
 model-cpu.onnx  + model-cpu.onnx.data  the CPU graph (export/graphs/cpu_graph.py)
 tokenizer.model, tokenizer.pieces      the tokenizer and its fast-load cache
 conteur.json                           the folder's description (export/folder/write.py)
-GEMMA_TERMS.html, NOTICE               the terms and the notice of modifications
+GEMMA_TERMS.html, NOTICE               the terms (clean text, folder/terms.py) and the notice
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from export.errors import OutputError
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-EXPORT_VERSION = "2026.12-1"
+EXPORT_VERSION = "2026.12-2"  # -2: GEMMA_TERMS.html as clean text (folder/terms.py)
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph

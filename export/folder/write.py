@@ -9,12 +9,12 @@ chunk offsets, which output tokens its head keeps and how onnxruntime opens it.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from export.folder.data_files import GraphFile, data_chunks, save_graphs
 from export.folder.layout import CONFIG_FILE, EXPORT_VERSION, FORMAT_VERSION
 from export.folder.notice import notice_text
+from export.folder.terms import write_terms
 from export.graphs.interface import TOP_K
 from export.quantize.schemes import Scheme
 from export.quantize.shortlist import RULE
@@ -41,8 +41,8 @@ def write_folder(
     (staging / "tokenizer.model").write_bytes(loaded.tokenizer_model)
     write_pieces_cache(staging / "tokenizer.model", staging / "tokenizer.pieces")
     terms = terms_file()
-    if terms is not None:
-        shutil.copyfile(terms, staging / "GEMMA_TERMS.html")
+    if terms is not None:  # as clean text: the saved page loads scripts from other sites
+        write_terms(terms, staging / "GEMMA_TERMS.html")
     notice = notice_text(
         loaded.weights.source, variant, scheme, loaded.weights.config.vocab_size,
         graphs["wasm"].head,

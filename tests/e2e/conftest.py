@@ -218,6 +218,10 @@ def new_page(requests_seen):
     ) -> StoryPage:  # fmt: skip
         # English unless a test asks for another locale (navigator.language picks the UI's).
         options.setdefault("locale", "en-US")
+        # Playwright's wait_for_function evaluates strings in the page, which the site's
+        # Content-Security-Policy refuses (no 'unsafe-eval'): tests look past the policy,
+        # except test_site_policy.py, which checks the page under it.
+        options.setdefault("bypass_csp", True)
         context = record(browser.new_context(**options), requests_seen)
         contexts.append(context)
         if init_script:  # runs before the page's own scripts, e.g. a speechSynthesis stub

@@ -2,15 +2,15 @@
 
 Uses its own server (so it can stop it) and a persistent profile, as an
 installed app would have, on each backend: the service worker keeps the core
-files and the files of the backend that ran. A new site version then replaces
-the old cache, carrying those files over.
+files and the files of the backend that ran, and the page says it works offline
+only once they are kept. A new site version then waits beside the old one until
+the reader reloads through the banner, keeping those files rather than downloading
+or copying them, and the old version's files go once no page uses it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import time
 from urllib.parse import urlparse
 
@@ -26,6 +26,8 @@ from tests.e2e.conftest import (
     record,
     start_server,
 )
+from tests.e2e.deploy import deploy_new_version
+from tests.e2e.faults import wait_true
 from tests.e2e.story_page import StoryPage
 
 pytestmark = pytest.mark.browser
@@ -44,7 +46,7 @@ CACHED_PATHS = """async (prefix) => {
 def open_persistent(playwright, profile, requests_seen, webgpu=False):
     args = CHROMIUM_ARGS + ([WEBGPU_ARG] if webgpu else [])
     context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=str(CHROMIUM), args=args
+        str(profile), executable_path=str(CHROMIUM), args=args, bypass_csp=True
     )
     record(context, requests_seen)
     return context
@@ -53,6 +55,30 @@ def open_persistent(playwright, profile, requests_seen, webgpu=False):
 def cached_paths(page, site_name: str) -> set[str]:
     """Paths under /site_name/ held in the site's service-worker caches."""
     return set(page.page.evaluate(CACHED_PATHS, f"/{site_name}/"))
+
+
+def kept_versions(page, site_name: str) -> dict[str, int]:
+    """Paths of the site's kept files → how many versions of each are kept; and manifests."""
+    return page.page.evaluate(KEPT_VERSIONS, f"/{site_name}/")
+
+
+KEPT_VERSIONS = """async (prefix) => {
+  const out = {};
+  for (const name of await caches.keys()) {
+    if (!name.startsWith(`conteur:${prefix}`)) continue;
+    for (const request of await (await caches.open(name)).keys()) {
+      const path = new URL(request.url).pathname.slice(prefix.length);
+      out[path] = (out[path] ?? 0) + 1;
+    }
+  }
+  return out;
+}"""
+
+
+def wait_offline_known(page) -> bool:
+    """Whether the page says it works offline, once the service worker has answered."""
+    page.page.wait_for_function("window.conteur.offline !== null", timeout=60_000)
+    return page.hook("offline")
 
 
 def wait_cached(page, site_name: str, paths: set[str], timeout_s: float = 30) -> set[str]:
@@ -80,7 +106,9 @@ def test_works_offline_after_one_visit(
         page.wait_loaded()
         page.assert_ready()
         assert page.backend() == backend
-        assert page.hook("offline") is True
+        assert wait_offline_known(page) is True
+        assert page.page.get_attribute('[data-testid="offline-state"]', "data-state") == "yes"
+        assert page.page.inner_text('[data-testid="offline-state"]') == "works offline"
         first = page.hook("timings")
         online = page.write("Once upon a time", {"max_new_tokens": "8", "seed": "5"})
         cached = wait_cached(page, "tiny", backend_only_files(config, backend))
@@ -110,56 +138,52 @@ def test_works_offline_after_one_visit(
         server.server_close()
 
 
-def _bump_version(site) -> str:
-    """Change one small file as a rebuild would, and update sw.js to match."""
-    css = site / "app.css"
-    text = css.read_text() + "\n/* new version */\n"
-    css.unlink()
-    css.write_text(text)
-    sw = site / "sw.js"
-    source = sw.read_text()
-    match = re.search(r"^const BUILD = (\{.*\});$", source, re.MULTILINE)
-    build = json.loads(match.group(1))
-    for entry in build["files"]:
-        if entry["url"] == "app.css":
-            entry.update(bytes=len(text.encode()), sha256=hashlib.sha256(text.encode()).hexdigest())
-    build["version"] = "updated" + build["version"][7:]
-    sw.unlink()
-    sw.write_text(source.replace(match.group(0), f"const BUILD = {json.dumps(build)};"))
-    return build["version"]
-
-
-def test_a_new_version_replaces_the_old_cache(
+def test_a_new_version_waits_for_the_reader_and_keeps_the_unchanged_files(
     browser, new_page, origin, tiny_site, allowed_origins
 ):
-    """The new version downloads only what changed: the backend's files come over too."""
+    """The new version downloads only what changed and keeps the backend's files as they are."""
     site = E2E / "update"
     copy_site(tiny_site, site)
     page = new_page(browser, f"{origin}/update/?backend=wasm")
     page.assert_ready()
-    caches = "caches.keys().then(k => k.filter(n => n.startsWith('conteur:/update/')))"
-    old = page.page.evaluate(caches)
-    assert len(old) == 1
+    old_version = page.page.get_attribute("html", "data-version")
     wasm_files = backend_only_files(
         json.loads((site / "model" / "conteur.json").read_text()), "wasm"
     )
     assert wasm_files <= wait_cached(page, "update", wasm_files)
 
-    version = _bump_version(site)
+    version = deploy_new_version(site)
     before = len(page.downloads)
-    page.page.reload()
-    page.wait_loaded()
-    page.page.wait_for_function(
-        f"{caches}.then(k => k.length === 1 && k[0].endsWith('{version}'))", timeout=60_000
-    )
-    assert page.page.evaluate("navigator.serviceWorker.controller !== null")
-    page.page.reload()
+    page.page.reload()  # the old version loads; the browser finds and installs the new one
     page.wait_loaded()
     page.assert_ready()
-    assert page.page.evaluate("document.styleSheets.length") >= 1
+    banner = page.page.locator('[data-testid="update-ready"]')
+    page.page.wait_for_function(
+        "document.querySelector('[data-testid=\"update-ready\"]').dataset.state === 'ready'",
+        timeout=60_000,
+    )
+    assert banner.inner_text().startswith("A new version is ready — reload")
+    assert page.page.get_attribute("html", "data-version") == old_version  # still the old one
+    kept = kept_versions(page, "update")
+    assert kept["app.css"] == 2  # the changed file, once for each version
+    assert all(kept[path] == 1 for path in wasm_files)  # unchanged: kept once, not copied
+    assert kept[f"__conteur__/versions/{old_version}.json"] == 1
+    assert kept[f"__conteur__/versions/{version}.json"] == 1
+
+    page.page.click('[data-testid="update-reload"]')
+    page.page.wait_for_function(f"document.documentElement.dataset.version === '{version}'")
+    page.wait_loaded()
+    page.assert_ready()
     css = page.page.evaluate("fetch('app.css').then(r => r.text())")
     assert css.rstrip().endswith("/* new version */")
-    assert wasm_files <= cached_paths(page, "update")  # copied from the old cache
+    wait_true(  # the old version goes once no page uses it
+        page,
+        "caches.open('conteur:/update/:versions').then(c => c.keys()).then(k => k.length === 1)",
+        timeout_s=30,
+    )
+    kept = kept_versions(page, "update")
+    assert f"__conteur__/versions/{old_version}.json" not in kept
+    assert kept["app.css"] == 1 and all(kept[path] == 1 for path in wasm_files)
     downloaded = {urlparse(url).path.removeprefix("/update/") for url in page.downloads[before:]}
     assert "app.css" in downloaded  # the one changed file
     assert not downloaded & wasm_files, sorted(downloaded & wasm_files)
@@ -170,7 +194,8 @@ def test_without_a_service_worker_the_page_still_loads(browser, new_page, origin
     page = new_page(browser, f"{origin}/tiny/?backend=wasm", service_workers="block")
     page.assert_ready()
     assert page.hook("offline") is False
-    assert "online only" in page.page.inner_text("#offline-state")
+    assert page.page.inner_text('[data-testid="offline-state"]') == "online only"
+    assert page.page.get_attribute('[data-testid="offline-state"]', "data-state") == "no"
     # Progress was shown per file, then hidden.
     assert page.page.locator("#progress-files li").count() >= 1
     assert page.page.is_hidden("#progress")

@@ -17,14 +17,16 @@ from pyshell.config import read_graphs
 from pyshell.settings import page_settings
 from tests.e2e.backend_files import ORT_ONLY, graph_files
 from web.build import (
+    HASH_WASM,
     SETTINGS_MODULE,
     BuildError,
     build_site,
     check_model,
     download_groups,
+    meta_policy,
     model_files,
 )
-from web.serve import make_server
+from web.serve import CONTENT_SECURITY_POLICY, make_server
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 BACKEND_DIRS = ("vendor/ort/", "model/")
@@ -262,3 +264,18 @@ def test_server_sends_exact_types_and_isolation_headers(served, path, mime):
         assert response.headers["Content-Type"].split(";")[0] == mime
         assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
         assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+
+
+def test_the_site_carries_its_policy_hash_wasm_and_clean_terms(tiny_site):
+    build = sw_build(tiny_site)
+    assert build["csp"] == CONTENT_SECURITY_POLICY
+    index = (tiny_site / "index.html").read_text()
+    assert (
+        f'http-equiv="Content-Security-Policy" content="{meta_policy(CONTENT_SECURITY_POLICY)}"'
+        in index
+    )
+    assert "frame-ancestors" not in meta_policy(CONTENT_SECURITY_POLICY)  # a meta policy ignores it
+    groups = {f["url"]: f["group"] for f in build["files"]}
+    assert groups[HASH_WASM[1]] == "core"  # the service worker checks every download with it
+    terms = (tiny_site / "model" / "GEMMA_TERMS.html").read_text()
+    assert "<script" not in terms and "Gemma Terms of Use" in terms

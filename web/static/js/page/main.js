@@ -14,16 +14,18 @@ import { backendPreference, urlPreference, wireBackendChoice } from "./backend-p
 import { BackendView } from "./backend-view.js";
 import { StoryForm } from "./form.js";
 import { ProgressView } from "./progress-view.js";
-import { preparePwa } from "./pwa.js";
+import { Pwa } from "./pwa.js";
 import { fieldError, pyshellMessage } from "../shared/pyshell-codes.js";
 import { ReadAloud } from "./read-aloud.js";
 import { forgetVerdict, rememberedFailures, rememberVerdict } from "./self-check-verdicts.js";
 import { SpeedCheckPanel } from "./speed-check-panel.js";
 import { StatusView } from "./status-view.js";
+import { StorageView } from "./storage-view.js";
 import { StoryView } from "./story-view.js";
 import { createTestHook, measureMemory } from "./test-hook.js";
 import { setUpTheme } from "./theme.js";
 import { Toast } from "./toast.js";
+import { UpdateBanner } from "./update-banner.js";
 import { WorkerClient } from "./worker-client.js";
 
 const SPEED_INTERVAL_MS = 250; // the live tokens/s line is redrawn at most this often
@@ -60,6 +62,17 @@ const form = new StoryForm(doc);
 const readAloud = new ReadAloud(doc);
 const toast = new Toast(doc);
 const backendView = new BackendView(doc, status);
+const storageView = new StorageView(doc);
+const pwa = new Pwa(doc.documentElement.dataset.version, {
+  onProgress: (p) => progress.update(p),
+  onPhase: (message) => setState("loading", message),
+  onStorageShort: (shortage) => {
+    storageView.showShortage(shortage);
+    hook.storage = storageView.shortage;
+  },
+  onUpdateReady: () => updateBanner.show(),
+});
+const updateBanner = new UpdateBanner(doc, () => pwa.takeUpdate());
 const buttons = {
   generate: doc.getElementById("generate"),
   stop: doc.getElementById("stop"),
@@ -76,6 +89,7 @@ const speedPanel = new SpeedCheckPanel(doc, {
 function setState(state, message, options) {
   status.set(state, message, options);
   hook.state = state;
+  pwa.setBusy(state === "loading" || state === "generating"); // no new version takes over meanwhile
   if (state === "error") hook.errors.push(render(message));
   updateButtons();
 }
@@ -125,6 +139,7 @@ function listen(worker) {
     localize(doc.getElementById("model-name"), detail.model.name);
     const notice = backendView.notice; // "" when the backend is the expected one
     setState("ready", msg("status.loaded", { seconds: decimal(pageSeconds, 1), notice }));
+    if (hook.offline === null) storageView.confirm(pwa, hook.backend.name).then((offline) => { hook.offline = offline; });
   });
   worker.addEventListener(EVENT.prompt, ({ detail }) => {
     const run = storyOf(detail);
@@ -281,16 +296,16 @@ async function boot() {
   wireControls();
   doc.getElementById("version").textContent = doc.documentElement.dataset.version;
   setState("loading", msg("status.starting"));
-  const pwa = await preparePwa({
-    onProgress: (p) => progress.update(p),
-    onPhase: (message) => setState("loading", message),
-    onUpdate: () => toast.show(msg("pwa.update")),
-  });
-  hook.offline = pwa.offline;
-  localize(doc.getElementById("offline-state"), msg(pwa.offline ? "offline.yes" : "offline.no"));
-  if (pwa.note) toast.show(pwa.note);
-  // After the service worker: the worker's downloads then go through its cache.
-  page.worker = new WorkerClient(new URL("../worker/main.js", import.meta.url));
+  const kept = await pwa.prepare();
+  if (!kept.serviceWorker) {
+    hook.offline = false;
+    storageView.setOffline("no");
+  }
+  if (kept.note) toast.show(kept.note);
+  // After the service worker: the worker's downloads then go through its cache. The
+  // worker's URL names this page's version, so it gets this version's files (sw.js).
+  const version = encodeURIComponent(doc.documentElement.dataset.version);
+  page.worker = new WorkerClient(new URL(`../worker/main.js?build=${version}`, import.meta.url));
   listen(page.worker);
   setState("loading", msg("phase.python"));
   page.worker.start({

@@ -31,14 +31,17 @@ export class ProgressView {
   }
 
   /**
-   * Record a file's progress (from the service worker or the worker).
+   * Record a file's progress (from the service worker or the worker). A bar never
+   * moves back: a file the service worker stored first and the worker then reads
+   * from the cache, or a download resumed after a cut, continues where it was.
    * @param {{file: string, loaded: number, total: number}} p
    */
   update({ file, loaded, total }) {
     const name = file.split("/").pop();
     const label = total >= LARGE_FILE ? name : OTHERS;
     const entry = this.rows.get(label) ?? this.addRow(label);
-    entry.files.set(file, { loaded, total });
+    const before = entry.files.get(file);
+    entry.files.set(file, { loaded: before?.total === total ? Math.max(before.loaded, loaded) : loaded, total });
     this.showAmount(entry);
     this.box.hidden = false;
   }

@@ -10,7 +10,11 @@
  *   what its output head keeps (conteur.json's `head`)
  * @property {object | null} model pyshell.browser.init's description of the model
  * @property {object | null} timings the worker's load timings, plus page_s (since navigation)
- * @property {boolean | null} offline the app is cached for offline use
+ * @property {boolean | null} offline every file this page needs is kept on the device
+ *   (the service worker's answer once the model is ready; null until then)
+ * @property {{needed: number, available: number | null, refused: boolean} | null} storage
+ *   the storage shortage the page reported (bytes needed, bytes the browser grants,
+ *   whether the browser refused a store its estimate had room for), if any
  * @property {object | null} last the last finished story's result (ids, prompt ids,
  *   first-step candidates, sampling, stats…)
  * @property {object | null} selfCheck the WebGPU self-check's verdict: {status, problems, seconds, steps, key}
@@ -36,6 +40,7 @@ export function createTestHook({ language, memory }) {
     model: null,
     timings: null,
     offline: null,
+    storage: null,
     last: null,
     selfCheck: null,
     speed: null,

@@ -1,14 +1,25 @@
 // The model folder's files, fetched with progress and checked against conteur.json.
 //
 // Every file is verified (size and sha256) before onnxruntime or the tokenizer
-// sees it: a truncated download or a damaged cache entry must give a clear
-// message, not a confusing failure inside the runtime. A damaged file is also
-// dropped from the service worker's cache, so a reload downloads it again.
+// sees it: a truncated or damaged download must give a clear message, not a
+// confusing failure inside the runtime. The service worker stores a file only after
+// its own sha256 check passed (sw.js), so a damaged download is never kept and a
+// reload downloads it again; a file it serves from its store carries
+// X-Conteur-Checked and is not hashed again here.
+//
+// A dropped connection resumes where it stopped (shared/resumable-download.js): in
+// the service worker when it serves the file (X-Conteur-Served), here otherwise (no
+// service worker, or a hard reload that bypassed it).
 
 import { DownloadError, ModelFileCorruptError, ModelFileMissingError } from "../shared/errors.js";
 import { modelConfig } from "../shared/model-config.js";
 import { ChunkedFile, releaseFile } from "./chunked-file.js";
-import { Sha256 } from "./sha256.js";
+// Classic scripts shared with the service worker: each defines one global.
+import "../../vendor/hash-wasm/sha256.umd.min.js";
+import "../shared/sha256.js";
+import "../shared/resumable-download.js";
+
+const { createSha256, resumableBody } = globalThis;
 
 export const MODEL_FOLDER = "model/";
 const PROGRESS_INTERVAL_MS = 100;
@@ -82,14 +93,15 @@ export async function fetchModelFile(base, config, name, onProgress, chunkStarts
   const url = new URL(MODEL_FOLDER + name, base);
   const response = await get(url, name);
   const report = (p) => onProgress({ ...p, file: MODEL_FOLDER + name }); // one progress row per file
-  // The service worker marks cached backend files whose download this check passed:
-  // hashing them again would cost ~1 s on every start.
+  // The service worker marks the files it stored after their sha256 matched: hashing
+  // them again would cost about a second on every start.
   const checked = response.headers.get("X-Conteur-Checked") === "1" && response.headers.get("X-Conteur-Sha256") === expected.sha256;
-  const hasher = checked ? null : new Sha256();
+  const hasher = checked ? null : await createSha256();
+  const body = response.headers.has("X-Conteur-Served") ? response.body : resumableBody(response, { url: url.href, size: expected.bytes });
   const target = chunkStarts ? new ChunkedFile(expected.bytes, chunkStarts) : new Uint8Array(expected.bytes);
-  const bytes = await readAll(response, name, target, report, hasher);
+  const bytes = await readAll(body, name, target, report, hasher);
   if (hasher && hasher.hex() !== expected.sha256) {
-    await forgetCached(url);
+    releaseFile(bytes);
     throw new ModelFileCorruptError(name, "its sha256 checksum does not match conteur.json");
   }
   return bytes;
@@ -108,12 +120,12 @@ async function get(url, name) {
 }
 
 /**
- * Stream the body into `bytes` (a Uint8Array or ChunkedFile of the expected size),
+ * Stream `body` into `bytes` (a Uint8Array or ChunkedFile of the expected size),
  * reporting progress and hashing each piece as it arrives.
  */
-async function readAll(response, name, bytes, onProgress, hasher) {
+async function readAll(body, name, bytes, onProgress, hasher) {
   const total = bytes.byteLength;
-  const reader = response.body.getReader();
+  const reader = body.getReader();
   let loaded = 0;
   let reported = 0;
   onProgress({ file: name, loaded: 0, total });
@@ -123,7 +135,6 @@ async function readAll(response, name, bytes, onProgress, hasher) {
       if (done) break;
       if (loaded + value.length > total) {
         await reader.cancel();
-        await forgetCached(new URL(response.url));
         throw new ModelFileCorruptError(name, `it is larger than the ${total.toLocaleString("en")} bytes conteur.json lists`);
       }
       if (bytes instanceof ChunkedFile) bytes.write(value, loaded);
@@ -142,20 +153,7 @@ async function readAll(response, name, bytes, onProgress, hasher) {
   }
   onProgress({ file: name, loaded, total });
   if (loaded !== total) {
-    await forgetCached(new URL(response.url));
     throw new ModelFileCorruptError(name, `it has ${loaded.toLocaleString("en")} bytes, conteur.json lists ${total.toLocaleString("en")}`);
   }
   return bytes;
-}
-
-/** Drop a damaged file from this site's service-worker caches (see sw.js for the naming). */
-async function forgetCached(url) {
-  if (!globalThis.caches) return;
-  try {
-    for (const key of await caches.keys()) {
-      if (key.startsWith("conteur:")) await (await caches.open(key)).delete(url.href, { ignoreSearch: true });
-    }
-  } catch {
-    // Storage may be unavailable (private mode): nothing cached, nothing to drop.
-  }
 }

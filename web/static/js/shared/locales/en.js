@@ -18,6 +18,7 @@ export const EN = {
   "offline.checking": "offline copy: checking",
   "offline.yes": "works offline",
   "offline.no": "online only",
+  "offline.noSpace": "online only: not enough storage",
   "theme.auto": "Auto",
   "theme.light": "Light",
   "theme.dark": "Dark",
@@ -141,6 +142,7 @@ export const EN = {
   "phase.preparing": "Preparing the model…",
   "phase.selfCheck": "Checking that the graphics adapter computes correctly…",
   "progress.title": "First visit: downloading Conteur once. It then works offline.",
+  "progress.titleNotKept": "Downloading Conteur for this visit: there is not enough storage to keep it.",
   "progress.others": "other files",
   "progress.file": "Downloading {file}",
   "progress.othersFile": "Downloading the other files",
@@ -186,7 +188,11 @@ export const EN = {
   "readAloud.failed": "Reading aloud failed ({error}).",
 
   // --- offline support (pwa.js)
-  "pwa.update": "A new version of Conteur is installed: reload the page to use it.",
+  "update.ready": "A new version is ready — reload",
+  "update.reload": "Reload",
+  "update.waiting": "A new version is ready: it loads as soon as the other Conteur tab has finished loading or writing.",
+  "storage.refused": "Not enough storage to keep Conteur on this device: the browser refused to store the {needed} MB it needs. Stories still work while this page stays open; free some space and reload to use Conteur offline.",
+  "storage.short": "Not enough storage to keep Conteur on this device: it needs {needed} MB, and {missing} MB more must be freed. Stories still work while this page stays open; free some space and reload to use Conteur offline.",
   "pwa.noServiceWorker": "This browser cannot keep Conteur for offline use.",
   "pwa.unavailable": "Offline use is unavailable here.",
   "pwa.unavailableBecause": "Offline use is unavailable here ({detail}).",

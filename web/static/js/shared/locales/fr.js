@@ -17,6 +17,7 @@ export const FR = {
   "offline.checking": "copie hors ligne\u00a0: vérification",
   "offline.yes": "fonctionne hors ligne",
   "offline.no": "en ligne seulement",
+  "offline.noSpace": "en ligne seulement\u00a0: espace de stockage insuffisant",
   "theme.auto": "Auto",
   "theme.light": "Clair",
   "theme.dark": "Sombre",
@@ -140,6 +141,7 @@ export const FR = {
   "phase.preparing": "Préparation du modèle…",
   "phase.selfCheck": "Vérification des calculs de l'adaptateur graphique…",
   "progress.title": "Première visite\u00a0: Conteur se télécharge une seule fois, puis fonctionne hors ligne.",
+  "progress.titleNotKept": "Téléchargement de Conteur pour cette visite\u00a0: l'espace de stockage ne suffit pas pour le garder.",
   "progress.others": "autres fichiers",
   "progress.file": "Téléchargement de {file}",
   "progress.othersFile": "Téléchargement des autres fichiers",
@@ -185,7 +187,11 @@ export const FR = {
   "readAloud.failed": "La lecture à voix haute a échoué.",
 
   // --- usage hors ligne (pwa.js)
-  "pwa.update": "Une nouvelle version de Conteur est installée\u00a0: rechargez la page pour l'utiliser.",
+  "update.ready": "Une nouvelle version est prête — rechargez",
+  "update.reload": "Recharger",
+  "update.waiting": "Une nouvelle version est prête\u00a0: elle se chargera dès que l'autre onglet Conteur aura fini de charger ou d'écrire.",
+  "storage.refused": "Pas assez d'espace de stockage pour garder Conteur sur cet appareil\u00a0: le navigateur a refusé d'enregistrer les {needed}\u00a0Mo nécessaires. Les histoires s'écrivent tant que cette page reste ouverte\u00a0; libérez de la place et rechargez pour utiliser Conteur hors ligne.",
+  "storage.short": "Pas assez d'espace de stockage pour garder Conteur sur cet appareil\u00a0: il lui faut {needed}\u00a0Mo, et {missing}\u00a0Mo de plus doivent être libérés. Les histoires s'écrivent tant que cette page reste ouverte\u00a0; libérez de la place et rechargez pour utiliser Conteur hors ligne.",
   "pwa.noServiceWorker": "Ce navigateur ne peut pas garder Conteur pour l'usage hors ligne.",
   "pwa.unavailable": "L'usage hors ligne n'est pas possible ici.",
   "pwa.unavailableBecause": "L'usage hors ligne n'est pas possible ici.",
