@@ -20,6 +20,9 @@ import { withinTime } from "./time-limit.js";
  */
 export const STEP_LIMIT_MS = { hardware: 60_000, software: 600_000 };
 
+/** How long `why()` waits for device.lost after a step failed (ms). */
+const LOST_WAIT_MS = 250;
+
 /** Watches one WebGPU session's device and bounds its runs; `failure` says what broke. */
 export class GpuGuard {
   /**
@@ -31,13 +34,18 @@ export class GpuGuard {
   constructor(ort, session, gpu) {
     /** @type {Error | null} why the GPU can no longer be used (null: it can) */
     this.failure = null;
+    /** @type {{reason: string, message: string} | null} device.lost's answer, once it came */
+    this.lostInfo = null;
     this.limitMs = gpu.fallback ? STEP_LIMIT_MS.software : STEP_LIMIT_MS.hardware;
     this.lost = new Promise((_, reject) => {
       this.rejectLost = reject;
     });
     this.lost.catch(() => {}); // only ever awaited through a race
     const device = ort.env?.webgpu?.device;
-    device?.lost?.then((info) => this.fail(new Error(`the WebGPU device was lost (${info.reason || "unknown"}): ${info.message}`)));
+    this.deviceLost = device?.lost?.then((info) => {
+      this.lostInfo = { reason: info.reason || "unknown", message: info.message };
+      this.fail(new Error(`the WebGPU device was lost (${this.lostInfo.reason}): ${info.message}`));
+    }) ?? new Promise(() => {});
     const run = session.run.bind(session);
     session.run = (...args) => this.run(run(...args));
   }
@@ -45,6 +53,18 @@ export class GpuGuard {
   /** @returns {boolean} a step failed or the device was lost: move to WASM */
   get failed() {
     return this.failure !== null;
+  }
+
+  /**
+   * What went wrong, in a few English words for the reader's notice: the device's loss
+   * when it was lost (a failing step often comes a moment before \`lost\` resolves, so
+   * this waits up to LOST_WAIT_MS for it), else that a step failed.
+   * @returns {Promise<string>}
+   */
+  async why() {
+    await Promise.race([this.deviceLost, new Promise((resolve) => setTimeout(resolve, LOST_WAIT_MS))]);
+    if (this.lostInfo) return `the WebGPU device was lost: ${this.lostInfo.reason}`;
+    return this.failure?.name === "TimeLimitError" ? this.failure.message : "a WebGPU step failed";
   }
 
   /** @param {Error} error the first failure is kept */

@@ -139,8 +139,8 @@ function useModel(model, ortVersion) {
  */
 async function leaveFailedGpu(emit) {
   if (!state.gpu?.failed) return;
-  const detail = String(state.gpu.failure?.message ?? state.gpu.failure).slice(0, 160);
-  console.warn(`[conteur] WebGPU failed, moving to WASM: ${detail}`);
+  console.warn(`[conteur] WebGPU failed, moving to WASM: ${state.gpu.failure?.message ?? state.gpu.failure}`);
+  const detail = await state.gpu.why();
   const old = state.runner;
   state.runner = null;
   state.gpu = null;
