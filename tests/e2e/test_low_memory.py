@@ -122,9 +122,7 @@ def test_a_webgpu_download_that_cannot_allocate_falls_back_to_wasm(
     assert kept["backend"] == "wasm" and kept["ids"] == last["ids"]
 
 
-def test_an_allocation_that_fails_on_wasm_says_what_is_needed(
-    browser, new_page, origin, tiny_site
-):
+def test_an_allocation_that_fails_on_wasm_says_what_is_needed(browser, new_page, origin, tiny_site):
     page = new_page(
         browser, f"{origin}/tiny/?backend=wasm", service_workers="block",
         prepare=refuse_allocations(weights_sizes(tiny_site, "wasm")),

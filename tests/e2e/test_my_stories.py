@@ -108,7 +108,7 @@ def test_stories_survive_a_reload_with_the_network_off(library_page):
 def test_delete_one_then_all_after_a_question(library_page):
     page = library_page
     open_panel(page)
-    first, second = page.saved_stories()
+    first, _ = page.saved_stories()
     newest = entries(page)[0]
     newest.locator("summary").click()
     newest.locator('[data-testid="saved-delete"]').click()
