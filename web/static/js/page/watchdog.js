@@ -45,9 +45,13 @@ export const STALLED_TASK = Object.freeze({
 
 /** One timer per open request; `onSilent(id, type, seconds)` when one runs out. */
 export class Watchdog {
-  /** @param {(id: number, type: string, seconds: number) => void} onSilent */
-  constructor(onSilent) {
+  /**
+   * @param {(id: number, type: string, seconds: number) => void} onSilent
+   * @param {Record<string, number>} [limits] silence limit per request type (ms)
+   */
+  constructor(onSilent, limits = SILENCE_LIMIT_MS) {
     this.onSilent = onSilent;
+    this.limits = limits;
     /** @type {Map<number, {type: string, timer: number, deadline: number}>} */
     this.watched = new Map();
   }
@@ -68,7 +72,7 @@ export class Watchdog {
   heard(id) {
     const entry = this.watched.get(id);
     if (!entry || entry.deadline) return; // a deadline is not pushed back by messages
-    this.arm(id, entry, SILENCE_LIMIT_MS[entry.type] ?? SILENCE_LIMIT_MS[REQUEST.init]);
+    this.arm(id, entry, this.limits[entry.type] ?? this.limits[REQUEST.init]);
   }
 
   /**

@@ -30,13 +30,14 @@ export class GpuGuard {
    * @param {object} ort the onnxruntime-web module (its env.webgpu.device)
    * @param {object} session the WebGPU InferenceSession
    * @param {{fallback: boolean}} gpu the adapter (a software one gets the longer limit)
+   * @param {{hardware: number, software: number}} [limits] most time per run (ms)
    */
-  constructor(ort, session, gpu) {
+  constructor(ort, session, gpu, limits = STEP_LIMIT_MS) {
     /** @type {Error | null} why the GPU can no longer be used (null: it can) */
     this.failure = null;
     /** @type {{reason: string, message: string} | null} device.lost's answer, once it came */
     this.lostInfo = null;
-    this.limitMs = gpu.fallback ? STEP_LIMIT_MS.software : STEP_LIMIT_MS.hardware;
+    this.limitMs = gpu.fallback ? limits.software : limits.hardware;
     this.lost = new Promise((_, reject) => {
       this.rejectLost = reject;
     });

@@ -9,7 +9,7 @@
 export class TimeLimitError extends Error {
   /** @param {string} what the step that did not finish @param {number} ms its limit */
   constructor(what, ms) {
-    super(`${what} did not finish within ${Math.round(ms / 1000)} s`);
+    super(`${what} did not finish within ${ms / 1000} s`);
     this.name = "TimeLimitError";
   }
 }
