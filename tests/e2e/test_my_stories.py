@@ -2,8 +2,9 @@
 
 One page of its own (a fresh profile, tiny model on WASM), through the module in
 order: two stories kept and replayable in CPython, a reload with the network off,
-deleting one and then all after a question, and "Run on" changed mid-story, which
-asks first and keeps the stopped story. Each test reads IndexedDB with its own API
+the caches deleted and another build of the site opened, deleting one and then all
+after a question, and "Run on" changed mid-story, which asks first and keeps the
+stopped story. Each test reads IndexedDB with its own API
 (StoryPage.saved_stories), not through the page's code.
 """
 
@@ -103,6 +104,37 @@ def test_stories_survive_a_reload_with_the_network_off(library_page):
     finally:
         context.set_offline(False)
     assert page.saved_stories() == before
+
+
+def test_stories_outlive_the_caches_and_are_read_by_another_build(
+    library_page, origin, wrong_check_site
+):
+    """An update deletes the old version's caches and installs another build: the stories
+    live in IndexedDB, apart from both."""
+    page = library_page
+    before = page.saved_stories()
+    page.page.evaluate(
+        """async () => {
+          for (const key of await caches.keys()) await caches.delete(key);
+          for (const registration of await navigator.serviceWorker.getRegistrations()) {
+            await registration.unregister();
+          }
+        }"""
+    )
+    page.page.reload()
+    page.page.wait_for_function("window.conteur && window.conteur.saved === 2")
+    assert page.saved_stories() == before
+    page.wait_loaded()
+
+    # Another build of the site (another version, another model) on the same origin.
+    page.page.goto(f"{origin}/wrong-check/?backend=wasm")
+    page.page.wait_for_function("window.conteur && window.conteur.saved === 2")
+    open_panel(page)
+    assert [e.get_attribute("data-seed") for e in entries(page)] == ["7", "11"]
+    page.wait_loaded()
+    page.page.goto(f"{origin}/tiny/?backend=wasm")
+    page.wait_loaded()
+    page.assert_ready()
 
 
 def test_delete_one_then_all_after_a_question(library_page):

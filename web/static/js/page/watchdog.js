@@ -15,11 +15,12 @@ import { REQUEST } from "../shared/protocol.js";
  * Most silence each request may keep (ms). Long requests hear `alive` every 5 s while
  * the worker's event loop runs, so their limit only has to cover the longest stretch
  * the worker spends in one synchronous call: opening the WASM session or a long prompt
- * on a slow phone (seconds to tens of seconds). The short ones answer at once unless
- * the worker is inside such a call.
+ * on a slow phone (seconds to tens of seconds). Loading gets more: its synchronous
+ * stretches (Python's standard library, a session of 230 MB) were never measured on a
+ * slow phone. The short ones answer at once unless the worker is inside such a call.
  */
 export const SILENCE_LIMIT_MS = Object.freeze({
-  [REQUEST.init]: 120_000,
+  [REQUEST.init]: 300_000,
   [REQUEST.generate]: 120_000,
   [REQUEST.speedCheck]: 120_000,
   [REQUEST.stop]: 60_000,
