@@ -4,8 +4,9 @@ The site is self-contained: every byte the page needs comes from its own
 origin (docs/facts/browser.md). It holds
 - web/static/ (the page, its modules, the service worker, the manifest);
 - icons drawn by web/icons.py;
-- the few onnxruntime-web and Pyodide files the page loads, and hash-wasm (the
-  sha256 the service worker and the worker check downloads with), from node_modules/;
+- the few onnxruntime-web and Pyodide files the page loads, hash-wasm (the sha256 the
+  service worker and the worker check downloads with) and the ES modules of the small
+  npm packages the page imports (idb, for "My stories"), from node_modules/;
 - pyshell as a wheel plus our own Pyodide lock file listing it (web/wheel.py);
 - the exported model folder, checked against the sha256 in its conteur.json;
 - js/shared/pyshell-settings.js, generated from `pyshell.settings.page_settings()`: the
@@ -63,6 +64,9 @@ PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_s
 # hash-wasm's sha256 build (a classic script defining `hashwasm`): node_modules path → site
 # path. The service worker loads it with importScripts, the worker imports it for its effect.
 HASH_WASM = ("hash-wasm/dist/sha256.umd.min.js", "vendor/hash-wasm/sha256.umd.min.js")
+# ES modules the page imports from npm packages, as published (no bundler): package →
+# {file in the package: path in the site}. idb's build is one self-contained module.
+NPM_MODULES = {"idb": {"build/index.js": "vendor/idb/index.js"}}
 # Model files the page loads or links besides the graphs (conteur.json lists them all).
 REQUIRED_MODEL_FILES = ["tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
 # Filled in by the build; the placeholders are what web/static holds.
@@ -181,6 +185,7 @@ def _check_node_modules() -> None:
     wanted = [NODE_MODULES / "onnxruntime-web" / "dist" / n for n in _ort_names()]
     wanted += [NODE_MODULES / "pyodide" / n for n in PYODIDE_FILES]
     wanted.append(NODE_MODULES / HASH_WASM[0])
+    wanted += [NODE_MODULES / pkg / n for pkg, files in NPM_MODULES.items() for n in files]
     missing = [str(p.relative_to(ROOT)) for p in wanted if not p.is_file()]
     if missing:
         raise BuildError(
@@ -271,6 +276,9 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
     for name in PYODIDE_FILES:
         _place(NODE_MODULES / "pyodide" / name, out / "vendor" / "pyodide" / name, link)
     _place(NODE_MODULES / HASH_WASM[0], out / HASH_WASM[1], link)
+    for package, files in NPM_MODULES.items():
+        for name, url in files.items():
+            _place(NODE_MODULES / package / name, out / url, link)
     version = _pyshell_version()
     wheel = build_wheel(ROOT / PACKAGE, out / "py", version)
     write_lock_file(

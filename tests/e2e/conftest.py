@@ -214,7 +214,7 @@ def new_page(requests_seen):
 
     def open_page(
         browser: Browser, url: str, wait_ready: bool = True, timeout_ms: int | None = None,
-        init_script: str | None = None, **options,
+        init_script: str | None = None, prepare=None, **options,
     ) -> StoryPage:  # fmt: skip
         # English unless a test asks for another locale (navigator.language picks the UI's).
         options.setdefault("locale", "en-US")
@@ -226,6 +226,8 @@ def new_page(requests_seen):
         contexts.append(context)
         if init_script:  # runs before the page's own scripts, e.g. a speechSynthesis stub
             context.add_init_script(init_script)
+        if prepare:  # prepare(context) before the page opens, e.g. a route that injects a fault
+            prepare(context)
         page: Page = context.new_page()
         story = StoryPage(page)
         record(context, story.requests)  # this page's own requests, for download checks

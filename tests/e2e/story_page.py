@@ -6,12 +6,25 @@ generate, stop, story, status and backend (see docs/architecture.md).
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Worker
 
 LOAD_TIMEOUT_MS = 180_000  # first visit: download, Pyodide boot and session on two busy cores
 STORY_TIMEOUT_MS = 300_000
 SETTINGS = ("temperature", "top_p", "repetition_penalty", "max_new_tokens", "seed")
 STORY_FIELDS = ("character", "setting", "theme", "tone")
+# Every record of "My stories", read with IndexedDB's own API (not the page's code).
+# Only once the page has opened the library (window.conteur.saved is set): opening
+# the database first would create it without its object store.
+READ_SAVED_STORIES = """() => new Promise((resolve, reject) => {
+  const request = indexedDB.open("conteur");
+  request.onerror = () => reject(request.error);
+  request.onsuccess = () => {
+    const db = request.result;
+    const all = db.transaction("stories").objectStore("stories").getAll();
+    all.onsuccess = () => { db.close(); resolve(all.result); };
+    all.onerror = () => reject(all.error);
+  };
+})"""
 
 
 class StoryPage:
@@ -46,6 +59,16 @@ class StoryPage:
 
     def memory(self) -> dict:
         return self.page.evaluate("window.conteur.memory()")
+
+    def saved_stories(self) -> list[dict]:
+        """The stories kept in IndexedDB, oldest first, as stored."""
+        self.page.wait_for_function("window.conteur && window.conteur.saved !== null")
+        return self.page.evaluate(READ_SAVED_STORIES)
+
+    def engine(self) -> Worker:
+        """The module worker that runs Pyodide and the model (js/worker/main.js)."""
+        (worker,) = [w for w in self.page.workers if w.url.endswith("/js/worker/main.js")]
+        return worker
 
     # --- waiting ------------------------------------------------------------------
 

@@ -143,3 +143,39 @@ def test_terms_and_notice_are_linked_next_to_the_story(tiny_wasm):
         assert link.count() == 1
         response = page.request.get(link.evaluate("a => a.href"))
         assert response.ok, href
+
+
+def test_an_exception_in_surprise_me_is_an_ordinary_error(tiny_wasm):
+    """pyshell throws (a language that cannot even be written as text, so that its own
+    refusal fails): the page says so and goes on."""
+    page = tiny_wasm
+    p = page.page
+    worker = page.engine()
+    worker.evaluate(
+        """() => {
+          self.realOnmessage = self.onmessage;
+          self.onmessage = (event) => {
+            if (event.data?.type === "surprise") {
+              event.data.language = { toString() { throw new Error("not text"); } };
+            }
+            self.realOnmessage(event);
+          };
+        }"""
+    )
+    try:
+        errors = len(page.hook("errors"))
+        p.click("#surprise")
+        p.wait_for_function("([n]) => window.conteur.errors.length > n", arg=[errors])
+    finally:
+        worker.evaluate("() => { self.onmessage = self.realOnmessage; }")
+    status = page.status_text()
+    assert "Surprise me could not come up with an idea" in status, status
+    assert page.state() == "error"
+    assert p.get_attribute('[data-testid="status"]', "data-fatal") == "false"
+    assert p.is_hidden('[data-testid="engine-reload"]')
+    assert p.is_enabled('[data-testid="generate"]') and p.is_enabled("#surprise")
+    tiny_wasm.fill("")
+    p.click("#surprise")  # and it works again
+    p.wait_for_function("document.querySelector('#character').value !== ''")
+    last = page.write("Once upon a time", {"max_new_tokens": "6", "seed": "1"})
+    assert last["stop_reason"] in ("max_tokens", "eos") and page.state() == "ready"

@@ -46,6 +46,7 @@ def test_site_holds_the_app_runtimes_wheel_and_model(tiny_site, tiny_model_dir):
         "vendor/pyodide/python_stdlib.zip", "vendor/ort/ort.wasm.min.mjs",
         "vendor/ort/ort.webgpu.min.mjs", "vendor/ort/ort-wasm-simd-threaded.wasm",
         "vendor/ort/ort-wasm-simd-threaded.asyncify.wasm", "py/pyodide-lock.json",
+        "vendor/idb/index.js",
         "model/tokenizer.model", "model/conteur.json", "model/GEMMA_TERMS.html", "model/NOTICE",
     ]:  # fmt: skip
         assert (tiny_site / path).is_file(), path
@@ -64,6 +65,9 @@ def test_site_holds_the_app_runtimes_wheel_and_model(tiny_site, tiny_model_dir):
             "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
         ]
     )  # fmt: skip
+    # idb as published: one ES module that imports nothing, so nothing else is needed.
+    idb = (tiny_site / "vendor" / "idb" / "index.js").read_text()
+    assert "export {" in idb and not re.search(r"^import ", idb, re.MULTILINE)
 
 
 def test_the_page_gets_pyshell_s_rules_from_a_generated_module(tiny_site):

@@ -24,12 +24,22 @@ export function backendPreference() {
 
 /**
  * Show the preference in the "Run on" select; a new choice is saved and the page
- * reloads with it in the URL (the worker picks a backend once, at start-up).
+ * reloads with it in the URL (the worker picks a backend once, at start-up). Before
+ * that, `mayReload` is asked (a story being written asks the reader first); when it
+ * says no, the select goes back to the choice in force.
  * @param {HTMLSelectElement} select
+ * @param {() => Promise<boolean>} [mayReload] resolves true when the page may reload now
  */
-export function wireBackendChoice(select) {
-  select.value = backendPreference();
-  select.addEventListener("change", () => {
+export function wireBackendChoice(select, mayReload = async () => true) {
+  const inForce = backendPreference();
+  select.value = inForce;
+  select.addEventListener("change", async () => {
+    const chosen = select.value;
+    if (!(await mayReload())) {
+      select.value = inForce;
+      return;
+    }
+    select.value = chosen;
     try {
       localStorage.setItem(SAVED_KEY, select.value);
     } catch {

@@ -6,6 +6,13 @@
 // the worker's events carry keys too, and pyshell's errors and notices carry codes,
 // which shared/pyshell-codes.js turns into messages. `window.conteur` (page/test-hook.js) lets end-to-end tests
 // read the page's state.
+//
+// No dead ends: the worker client's watchdog (page/watchdog.js) ends any request the
+// worker leaves unanswered, and a fatal error offers a reload; every story that showed
+// text is kept under "My stories" (page/story-library.js), finished, stopped or cut
+// short; a WebGPU failure mid-story makes the worker write the story again on WASM
+// (a `restart` event); a device that reports too little memory is asked first
+// (page/memory-check.js).
 
 import { errorText } from "../shared/errors.js";
 import { decimal, language, localize, msg, onLanguageChange, render, setUpLanguage } from "../shared/i18n.js";
@@ -13,19 +20,25 @@ import { EVENT, REPLY } from "../shared/protocol.js";
 import { backendPreference, urlPreference, wireBackendChoice } from "./backend-preference.js";
 import { BackendView } from "./backend-view.js";
 import { StoryForm } from "./form.js";
+import { askInline } from "./inline-confirm.js";
+import { acceptLowMemory, lowMemoryAccepted, memoryShortfall } from "./memory-check.js";
+import { MyStoriesView } from "./my-stories-view.js";
 import { ProgressView } from "./progress-view.js";
 import { Pwa } from "./pwa.js";
 import { fieldError, pyshellMessage } from "../shared/pyshell-codes.js";
 import { ReadAloud } from "./read-aloud.js";
-import { forgetVerdict, rememberedFailures, rememberVerdict } from "./self-check-verdicts.js";
+import { forgetVerdict, rememberedFailures, rememberedPending, rememberVerdict } from "./self-check-verdicts.js";
 import { SpeedCheckPanel } from "./speed-check-panel.js";
 import { StatusView } from "./status-view.js";
 import { StorageView } from "./storage-view.js";
+import { finishedStory, interruptedStory, StoryLibrary } from "./story-library.js";
+import { withSeed } from "./story-seed.js";
 import { StoryView } from "./story-view.js";
 import { createTestHook, measureMemory } from "./test-hook.js";
 import { setUpTheme } from "./theme.js";
 import { Toast } from "./toast.js";
 import { UpdateBanner } from "./update-banner.js";
+import { STOP_LIMIT_MS } from "./watchdog.js";
 import { WorkerClient } from "./worker-client.js";
 
 const SPEED_INTERVAL_MS = 250; // the live tokens/s line is redrawn at most this often
@@ -34,11 +47,17 @@ const SPEED_INTERVAL_MS = 250; // the live tokens/s line is redrawn at most this
  * @typedef {object} StoryRun the story being written
  * @property {number} id the generate request's id: its events and its end carry it
  * @property {string} language the story's language (the view's lang, read aloud)
+ * @property {object} request the story form as sent
  * @property {object} settings the advanced settings as typed, saved once it is done
+ * @property {string} seed the seed sent (the page draws one when the field is empty)
+ * @property {string} opening the prompt's text (from the `prompt` event)
+ * @property {number} tokens tokens shown so far
  * @property {boolean} stopping Stop was pressed; the story ends within one step
  * @property {number} stopClickedAt performance.now() of that press (0: not pressed)
  * @property {boolean} begun the story view was cleared for it (at its first event)
  * @property {number} lastSpeedAt performance.now() of the last speed line update
+ * @property {Promise<void>} ended resolves when the story has ended, whichever way
+ * @property {() => void} markEnded resolves `ended`
  */
 
 /** The page's state, in one place (`hook`, window.conteur, is written for tests, never read back). */
@@ -51,6 +70,12 @@ const page = {
   pythonReady: false,
   /** @type {StoryRun | null} the story being written; null between stories */
   story: null,
+  /** @type {"webgpu" | "wasm" | ""} where the model runs now (from `backend` events) */
+  backend: "",
+  /** The model's name, once loaded (saved with each story). */
+  modelName: "",
+  /** @type {StoryLibrary | null} the saved stories, once IndexedDB is open */
+  library: null,
 };
 
 const doc = document;
@@ -79,8 +104,16 @@ const buttons = {
   surprise: doc.getElementById("surprise"),
 };
 const hook = createTestHook({ language: language(), memory: () => measureMemory(page.worker) });
+const myStories = new MyStoriesView(doc, {
+  toast: (message) => toast.show(message),
+  onCount: (count) => { hook.saved = count; },
+});
 const speedPanel = new SpeedCheckPanel(doc, {
-  measure: () => page.worker.speedCheck(),
+  measure: async () => {
+    const reply = await page.worker.speedCheck();
+    if (reply.error?.fatal) showError({ id: null, error: reply.error }); // the engine is gone
+    return reply;
+  },
   adapter: () => backendView.described,
   onMeasured: (measured) => { hook.speed = measured; },
   toast: (message) => toast.show(message),
@@ -98,7 +131,7 @@ function updateButtons() {
   const writing = page.story !== null;
   buttons.generate.disabled = !page.ready || writing;
   buttons.stop.disabled = (!writing || page.story.stopping) && !readAloud.speaking; // Stop also ends a reading
-  buttons.surprise.disabled = !page.pythonReady;
+  buttons.surprise.disabled = !page.pythonReady || Boolean(page.worker?.gone);
   speedPanel.setAllowed(page.ready && !writing);
   form.setBusy(writing);
 }
@@ -116,6 +149,7 @@ function listen(worker) {
   });
   worker.addEventListener(EVENT.progress, ({ detail }) => progress.update(detail));
   worker.addEventListener(EVENT.backend, ({ detail }) => {
+    page.backend = detail.name;
     backendView.show(detail);
     hook.backend = { name: detail.name, detail: detail.detail, notice: detail.notice || "", check: detail.check, head: detail.head };
     if (detail.notice) toast.show(backendView.notice);
@@ -123,7 +157,8 @@ function listen(worker) {
   worker.addEventListener(EVENT.selfCheck, ({ detail }) => {
     hook.selfCheck = { status: detail.status, problems: detail.problems, seconds: detail.seconds, steps: detail.steps, key: detail.key };
     if (detail.problems.length) console.warn(`[conteur] WebGPU self-check ${detail.status}: ${detail.problems.join("; ")}`);
-    if (detail.status === "failed") rememberVerdict(detail.key, "failed");
+    if (detail.status === "running") rememberVerdict(detail.key, "pending"); // a hang leaves it behind
+    else if (detail.status === "failed") rememberVerdict(detail.key, "failed");
     else if (detail.status === "passed") forgetVerdict(detail.key);
   });
   worker.addEventListener(EVENT.pythonReady, () => {
@@ -133,6 +168,7 @@ function listen(worker) {
   worker.addEventListener(REPLY.ready, ({ detail }) => {
     page.ready = true;
     hook.model = detail.model;
+    page.modelName = detail.model.name;
     const pageSeconds = performance.now() / 1000; // since navigation
     hook.timings = { ...detail.timings, page_s: pageSeconds };
     progress.done();
@@ -145,6 +181,7 @@ function listen(worker) {
     const run = storyOf(detail);
     if (!run) return;
     startStory(run);
+    run.opening = detail.text;
     story.setOpening(detail.text);
   });
   worker.addEventListener(EVENT.token, ({ detail }) => {
@@ -152,6 +189,7 @@ function listen(worker) {
     if (!run) return;
     startStory(run);
     story.append(detail.text);
+    run.tokens = detail.index;
     if (detail.index) hook.streamed = detail.index;
     const now = performance.now();
     if (now - run.lastSpeedAt > SPEED_INTERVAL_MS) {
@@ -161,6 +199,14 @@ function listen(worker) {
   });
   worker.addEventListener(EVENT.notice, ({ detail }) => {
     toast.show(pyshellMessage({ code: detail.code, params: detail.params, message: detail.text }, "notice.unknown"));
+  });
+  worker.addEventListener(EVENT.restart, ({ detail }) => {
+    const run = storyOf(detail);
+    if (!run) return;
+    run.begun = false; // the next `prompt` event clears the view: the story starts again
+    hook.restarts += 1;
+    progress.done(); // the WASM graph's download, if it was not cached
+    setState("generating", workerMessage(detail));
   });
   worker.addEventListener(REPLY.done, ({ detail }) => {
     const run = storyOf(detail);
@@ -173,7 +219,10 @@ function listen(worker) {
 function showError({ id, error }) {
   if (error.detail) console.warn(`[conteur] ${error.name}: ${error.detail}`);
   const run = page.story && id === page.story.id ? page.story : null;
-  if (run) endStory(run);
+  if (run) {
+    keepInterrupted(run);
+    endStory(run);
+  }
   if (error.field !== undefined) {
     setState("error", form.showError(error.field, error.pyshell ?? error)); // the form's values were at fault
     return;
@@ -205,6 +254,17 @@ function endStory(run) {
   page.story = null;
   if (run.begun) story.end();
   updateButtons();
+  run.markEnded();
+}
+
+/** Keep a story that ended without its result (an error, a stalled engine), as shown. */
+function keepInterrupted(run) {
+  const text = run.begun ? story.text() : "";
+  if (!text.trim()) return;
+  myStories.save(interruptedStory({
+    text, opening: run.opening, tokens: run.tokens, request: run.request, settings: run.settings,
+    seed: run.seed, language: run.language, backend: page.backend, model: page.modelName,
+  }));
 }
 
 function finishStory(run, result) {
@@ -213,6 +273,11 @@ function finishStory(run, result) {
   hook.last = result;
   hook.stories += 1;
   form.saveSettings(run.settings);
+  if (run.begun) {
+    myStories.save(finishedStory(result, {
+      text: story.text(), settings: run.settings, language: run.language, backend: page.backend, model: page.modelName,
+    }));
+  }
   const s = result.stats;
   status.setSpeed(speedText(s.generated_tokens, s.decode_tokens_per_second));
   const rate = s.decode_tokens_per_second > 0 ? msg("status.summaryRate", { rate: decimal(s.decode_tokens_per_second, 1) }) : "";
@@ -235,8 +300,14 @@ function generate() {
   form.clearErrors();
   hook.streamed = 0;
   status.setSpeed("");
-  const id = page.worker.generate(request, settings);
-  page.story = { id, language: request.language, settings, stopping: false, stopClickedAt: 0, begun: false, lastSpeedAt: 0 };
+  const sent = withSeed(settings);
+  const id = page.worker.generate(request, sent);
+  let markEnded;
+  const ended = new Promise((resolve) => { markEnded = resolve; });
+  page.story = {
+    id, language: request.language, request, settings, seed: sent.seed, opening: "", tokens: 0,
+    stopping: false, stopClickedAt: 0, begun: false, lastSpeedAt: 0, ended, markEnded,
+  };
   setState("generating", msg("status.writing"));
 }
 
@@ -255,9 +326,39 @@ async function surprise() {
   if (!page.pythonReady) return;
   const reply = await page.worker.surprise(doc.getElementById("language").value, form.length());
   const idea = reply.value;
-  if (reply.error) toast.show(errorText(reply.error));
+  if (reply.error) showOrdinaryError(reply.error);
   else if (idea.error) toast.show(fieldError(idea.error.field, idea.error));
   else form.fill(idea);
+}
+
+/**
+ * A request beside the story failed ("Surprise me"): the status line says so between
+ * stories, a toast while one is written; only a lost engine is fatal.
+ */
+function showOrdinaryError(error) {
+  if (error.fatal) return showError({ id: null, error });
+  if (error.detail) console.warn(`[conteur] ${error.name}: ${error.detail}`);
+  if (page.story) toast.show(errorText(error));
+  else setState("error", errorText(error));
+}
+
+/**
+ * "Run on" changed: the page reloads, but not under a story without asking. Yes stops
+ * the story, waits until it has ended and is kept, then lets the page reload.
+ * @returns {Promise<boolean>} true: reload now
+ */
+async function confirmBackendSwitch() {
+  const run = page.story;
+  if (run) {
+    const yes = await askInline(doc.getElementById("backend-confirm"), {
+      question: msg("backend.switchAsk"), yes: msg("backend.switchYes"), no: msg("backend.switchNo"),
+    });
+    if (!yes) return false;
+    if (page.story === run) stop();
+    await Promise.race([run.ended, new Promise((resolve) => setTimeout(resolve, STOP_LIMIT_MS))]);
+  }
+  await page.library?.settled(); // the story's record must be written before the reload
+  return true;
 }
 
 function wireControls() {
@@ -286,14 +387,41 @@ function wireControls() {
   onLanguageChange((lang) => {
     hook.language = lang;
   });
-  wireBackendChoice(form.backendChoice);
+  wireBackendChoice(form.backendChoice, confirmBackendSwitch);
 }
 
 // --- start-up ----------------------------------------------------------------------
 
+/** Open the saved stories and show them; they do not wait for the model. */
+async function openLibrary() {
+  try {
+    page.library = await StoryLibrary.open();
+  } catch (error) {
+    console.warn(`[conteur] stories cannot be kept here: ${error}`);
+  }
+  await myStories.show(page.library);
+}
+
+/**
+ * Where the device reports less memory than loading needs, say so and wait until the
+ * reader chooses to load anyway (remembered for the browsing session).
+ */
+async function askBeforeLoading() {
+  const short = memoryShortfall();
+  if (!short || lowMemoryAccepted()) return;
+  hook.lowMemory = { device_gb: short.deviceGb, needed_gb: short.neededGb };
+  setState("loading", msg("memory.low", { device: short.deviceGb, needed: short.neededGb }));
+  const button = doc.getElementById("load-anyway");
+  button.hidden = false;
+  await new Promise((resolve) => button.addEventListener("click", resolve, { once: true }));
+  button.hidden = true;
+  acceptLowMemory();
+}
+
 async function boot() {
   setUpTheme(doc);
   wireControls();
+  openLibrary().catch((error) => console.warn(`[conteur] My stories: ${error}`));
   doc.getElementById("version").textContent = doc.documentElement.dataset.version;
   setState("loading", msg("status.starting"));
   const kept = await pwa.prepare();
@@ -302,6 +430,7 @@ async function boot() {
     storageView.setOffline("no");
   }
   if (kept.note) toast.show(kept.note);
+  await askBeforeLoading();
   // After the service worker: the worker's downloads then go through its cache. The
   // worker's URL names this page's version, so it gets this version's files (sw.js).
   const version = encodeURIComponent(doc.documentElement.dataset.version);
@@ -313,6 +442,7 @@ async function boot() {
     explicit: urlPreference() !== null,
     ortVersion: doc.documentElement.dataset.ortVersion,
     failedChecks: rememberedFailures(),
+    pendingChecks: rememberedPending(),
   });
 }
 

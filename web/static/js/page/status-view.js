@@ -3,7 +3,9 @@
 // States (data-state and the first word of the status text): loading, ready,
 // generating, stopped, error. Tests and assistive technology read the same text;
 // data-state stays English, the shown state word and message follow the interface
-// language (i18n.js), and a language switch re-renders them.
+// language (i18n.js), and a language switch re-renders them. A fatal error shows a
+// "Reload the page" button beside the line (data-testid="engine-reload"): the way on
+// when the engine crashed, stopped answering or could not load.
 
 import { localize, msg, render } from "../shared/i18n.js";
 
@@ -18,6 +20,8 @@ export class StatusView {
     this.messageElement = this.element.querySelector(".message");
     this.backendElement = doc.querySelector('[data-testid="backend"]');
     this.speedElement = doc.getElementById("speed");
+    this.reloadButton = doc.getElementById("engine-reload");
+    this.reloadButton.addEventListener("click", () => location.reload());
     this.state = "loading";
   }
 
@@ -31,6 +35,7 @@ export class StatusView {
     this.state = state;
     this.element.dataset.state = state;
     this.element.dataset.fatal = String(state === "error" && fatal);
+    this.reloadButton.hidden = !(state === "error" && fatal);
     localize(this.stateElement, msg(`state.${state}`));
     localize(this.messageElement, message);
   }

@@ -24,6 +24,12 @@
  * @property {number} streamed tokens shown so far in the current story
  * @property {number} stories stories finished since the page loaded
  * @property {string[]} errors every error the status line showed, as shown
+ * @property {number | null} saved stories kept under "My stories" (null: IndexedDB is
+ *   unavailable, or not read yet)
+ * @property {number} restarts stories written again from the start on WASM after the
+ *   GPU failed mid-story
+ * @property {{device_gb: number, needed_gb: number} | null} lowMemory what the device
+ *   reported when the page asked before loading (null: it did not ask)
  * @property {() => Promise<object>} memory memory now: the page's JS heap, the
  *   agent's (when measurable) and the worker's Python heap and KV-cache length
  */
@@ -49,6 +55,9 @@ export function createTestHook({ language, memory }) {
     streamed: 0,
     stories: 0,
     errors: [],
+    saved: null,
+    restarts: 0,
+    lowMemory: null,
     memory,
   };
   window.conteur = hook;

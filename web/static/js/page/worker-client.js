@@ -4,10 +4,13 @@
 // of `init` and `generate` are re-dispatched as DOM events of the same `type`, with
 // the message as `event.detail` (its `id` names the request); the other requests
 // return a promise of their `reply`. If the worker dies, every request still open
-// ends with a WorkerCrashError.
+// ends with a WorkerCrashError; if it stops answering (page/watchdog.js), the worker is
+// stopped and every open request ends with an EngineStalledError. Either way the
+// requests sent afterwards end at once with the same error: nothing waits for ever.
 
-import { toMessage, WorkerCrashError } from "../shared/errors.js";
+import { EngineStalledError, toMessage, WorkerCrashError } from "../shared/errors.js";
 import { ENDS_WITH, failureReply, isTerminal, REPLY, REQUEST } from "../shared/protocol.js";
+import { STALLED_TASK, STOP_LIMIT_MS, Watchdog } from "./watchdog.js";
 
 /** The main thread's handle on the worker: requests in, DOM events and replies out. */
 export class WorkerClient extends EventTarget {
@@ -18,6 +21,9 @@ export class WorkerClient extends EventTarget {
     /** @type {Map<number, {type: string, resolve?: (reply: object) => void}>} requests not ended yet */
     this.open = new Map();
     this.nextId = 1;
+    /** @type {import("../shared/errors.js").ErrorMessage | null} why the worker is gone, once it is */
+    this.gone = null;
+    this.watchdog = new Watchdog((id, type, seconds) => this.stall(type, seconds));
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => {
       event.preventDefault();
@@ -28,7 +34,12 @@ export class WorkerClient extends EventTarget {
   /** @param {object} message an event or reply from the worker */
   receive(message) {
     const request = this.open.get(message.id);
-    if (isTerminal(message)) this.open.delete(message.id);
+    if (isTerminal(message)) {
+      this.open.delete(message.id);
+      this.watchdog.forget(message.id);
+    } else {
+      this.watchdog.heard(message.id);
+    }
     if (message.type === REPLY.reply) request?.resolve?.(message);
     else this.emit(message);
   }
@@ -37,9 +48,25 @@ export class WorkerClient extends EventTarget {
     this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
   }
 
-  /** End every open request with the crash; with none open, report it as an `error` event. */
+  /** The worker died: every open request ends with a WorkerCrashError. */
   crash(detail) {
-    const error = toMessage(new WorkerCrashError(detail));
+    this.end(toMessage(new WorkerCrashError(detail)));
+  }
+
+  /**
+   * A request of `type` heard nothing for `seconds`: stop the worker (a late answer
+   * must not come back into a page that moved on) and end every open request.
+   */
+  stall(type, seconds) {
+    this.worker.terminate();
+    this.end(toMessage(new EngineStalledError(STALLED_TASK[type] ?? STALLED_TASK[REQUEST.init], seconds)));
+  }
+
+  /** End every open request with `error`; with none open, report it as an `error` event. */
+  end(error) {
+    if (this.gone) return;
+    this.gone = error;
+    this.watchdog.clear();
     const open = [...this.open.entries()];
     this.open.clear();
     for (const [id, request] of open) this.receive(failureReply({ type: request.type, id }, error));
@@ -54,6 +81,11 @@ export class WorkerClient extends EventTarget {
     if (!ENDS_WITH[type]) throw new Error(`unknown request ${type}`);
     const id = this.nextId++;
     this.open.set(id, { type, resolve });
+    if (this.gone) {
+      queueMicrotask(() => this.receive(failureReply({ type, id }, this.gone))); // after the caller has the id
+      return id;
+    }
+    this.watchdog.watch(id, type);
     this.worker.postMessage({ type, id, ...fields });
     return id;
   }
@@ -84,10 +116,14 @@ export class WorkerClient extends EventTarget {
   }
 
   /**
-   * Stop the running story within one model step.
+   * Stop the running story within one model step; it must then end within
+   * STOP_LIMIT_MS (page/watchdog.js), or the engine counts as stalled.
    * @returns {Promise<{value?: {stopping: boolean}, error?: object}>}
    */
   stop() {
+    for (const [id, request] of this.open) {
+      if (request.type === REQUEST.generate) this.watchdog.deadline(id, STOP_LIMIT_MS);
+    }
     return this.ask(REQUEST.stop);
   }
 

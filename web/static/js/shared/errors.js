@@ -5,6 +5,7 @@
 // without a key.
 
 import { translate } from "./i18n.js";
+import { isAllocationFailure, PEAK_MEMORY_GB } from "./memory-needs.js";
 
 /** Base class: `fatal` errors leave the page unable to write stories until a reload. */
 export class ConteurError extends Error {
@@ -84,8 +85,18 @@ export class SessionError extends ConteurError {
   /** @param {string} backend @param {string} detail */
   constructor(backend, detail) {
     const where = { key: backend === "webgpu" ? "error.where.webgpu" : "error.where.wasm" };
-    const memory = /memory|alloc|OOM/i.test(detail);
-    super(null, { key: memory ? "error.sessionMemory" : "error.session", params: { where }, detail });
+    const memory = isAllocationFailure({ message: detail });
+    const params = memory ? { where, needed: PEAK_MEMORY_GB } : { where };
+    super(null, { key: memory ? "error.sessionMemory" : "error.session", params, detail });
+    this.memory = memory;
+  }
+}
+
+/** An allocation failed while the model loaded on WASM (no smaller backend is left). */
+export class OutOfMemoryError extends ConteurError {
+  /** @param {string} detail the failure, in English (the console gets it) */
+  constructor(detail) {
+    super(null, { key: "error.outOfMemory", params: { needed: PEAK_MEMORY_GB }, detail });
   }
 }
 
@@ -124,6 +135,33 @@ export class SpeedCheckError extends ConteurError {
   /** @param {string} detail */
   constructor(detail) {
     super(null, { key: "speedCheck.failed", fatal: false, params: { error: detail }, detail });
+  }
+}
+
+/** The WebGPU device went away mid-story and the story could not be written again. */
+export class GpuLostError extends ConteurError {
+  /** @param {string} detail the device's own words, or the failing step's */
+  constructor(detail) {
+    super(null, { key: "error.gpuLost", fatal: false, detail });
+  }
+}
+
+/** "Surprise me" failed: an ordinary error, the page keeps working. */
+export class SurpriseError extends ConteurError {
+  /** @param {string} detail */
+  constructor(detail) {
+    super(null, { key: "error.surprise", fatal: false, detail });
+  }
+}
+
+/** The worker did not answer a request in time (page/watchdog.js); it is stopped. */
+export class EngineStalledError extends ConteurError {
+  /**
+   * @param {string} task what it was asked: a locale key ("stalled.generate", …)
+   * @param {number} seconds how long the page waited without a word from it
+   */
+  constructor(task, seconds) {
+    super(null, { key: "error.engineStalled", params: { task: { key: task } }, detail: `no answer in ${seconds} s` });
   }
 }
 

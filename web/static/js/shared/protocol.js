@@ -6,11 +6,15 @@
 // one terminal reply with that id; events on the way carry it too:
 //
 //   init         events phase, progress, backend, self-check, python-ready → ready | error
-//   generate     events prompt, token, notice                               → done | error
+//   generate     events prompt, token, notice, backend, restart             → done | error
 //   stop, surprise, memory, speed-check                                     → reply
 //
 // The worker answers every request, also one that arrives while it is busy: a story
 // or a speed check while the other runs gets a BusyError (errors.js) as its reply.
+// While a long request (init, generate, speed-check) runs, the worker also sends it an
+// `alive` event every few seconds (worker/heartbeat.js): the page's watchdog
+// (page/watchdog.js) ends a request that hears nothing for too long, so the page never
+// waits for an answer for ever.
 // Texts for the reader travel in English (`message`, `detail`, `notice`) and as
 // i18n.js messages ({key, params}), which the page shows in the interface language.
 
@@ -34,6 +38,8 @@ export const EVENT = Object.freeze({
   prompt: "prompt",
   token: "token",
   notice: "notice",
+  alive: "alive",
+  restart: "restart",
 });
 
 /** Terminal replies, worker → page: each ends one request. */
@@ -65,9 +71,10 @@ export const ENDS_WITH = Object.freeze({
 /**
  * Requests (each also has `type` and `id`).
  * @typedef {{type: "init", id: number, backend: "auto" | "webgpu" | "wasm", explicit: boolean,
- *            ortVersion: string, failedChecks: string[]}} InitRequest
+ *            ortVersion: string, failedChecks: string[], pendingChecks: string[]}} InitRequest
  *   explicit: the URL named the backend; failedChecks: verdict keys of adapters that
- *   failed the WebGPU self-check before (page/self-check-verdicts.js)
+ *   failed the WebGPU self-check before; pendingChecks: keys of adapters whose check
+ *   began and never ended (the tab closed or the GPU hung in it; page/self-check-verdicts.js)
  * @typedef {{type: "generate", id: number, request: object, settings: object}} GenerateRequest
  *   request: the story form (pyshell StoryRequest fields); settings: the advanced
  *   settings as typed (strings; pyshell checks them)
@@ -91,9 +98,11 @@ export const ENDS_WITH = Object.freeze({
  *            check: "" | "passed" | "failed" | "skipped", head: Head}} BackendEvent
  *   where the model runs, sent again whenever that changes (a fallback to WASM);
  *   detail, notice: English; check: the WebGPU self-check ("" while it runs)
- * @typedef {{type: "self-check", id: number, key: string, status: "passed" | "failed" | "skipped",
+ * @typedef {{type: "self-check", id: number, key: string,
+ *            status: "running" | "passed" | "failed" | "skipped",
  *            problems: string[], seconds: number, steps: number}} SelfCheckEvent
- *   key: the verdict's key (adapter, onnxruntime-web version, model)
+ *   key: the verdict's key (adapter, onnxruntime-web version, model); "running" comes
+ *   before the check starts (the page saves a "pending" verdict), then its outcome
  * @typedef {{type: "python-ready", id: number, seconds: number}} PythonReadyEvent
  *   Python is up: "surprise me" works before the model has loaded
  */
@@ -107,6 +116,17 @@ export const ENDS_WITH = Object.freeze({
  * @typedef {{type: "notice", id: number, text: string, code: string, params: object}} NoticeEvent
  *   pyshell's notice (e.g. a prompt shortened to fit): its English text, and its code
  *   and params (pyshell/errors.py) that shared/pyshell-codes.js shows
+ * @typedef {{type: "restart", id: number, key: string, message: string, backend: "wasm"}} RestartEvent
+ *   the WebGPU device was lost or a WebGPU step failed mid-story (worker/gpu-loss.js):
+ *   the worker now runs on WASM (a `backend` event came first) and writes the story
+ *   again from the beginning with the same request, settings and seed; its `prompt`
+ *   and `token` events follow
+ */
+
+/**
+ * Event of init, generate and speed-check.
+ * @typedef {{type: "alive", id: number}} AliveEvent
+ *   the worker's event loop runs and the request is still under way
  */
 
 /**

@@ -3,7 +3,9 @@
 // Automatic takes a hardware WebGPU adapter; a software (fallback) adapter emulates
 // the GPU on the CPU and is slower than WASM, so only a WebGPU choice takes it. An
 // adapter that failed the self-check before goes straight to WASM, unless the URL
-// asks for WebGPU (`explicit`): then it is checked again.
+// asks for WebGPU (`explicit`): then it is checked again. So does an adapter whose
+// check began on an earlier visit and never ended (the GPU hung in it, or the tab was
+// killed): trying it again on every start could hang every start.
 
 import { msg, translate } from "../shared/i18n.js";
 import { wasmThreads } from "./ort-session.js";
@@ -21,11 +23,11 @@ import { findWebGPU } from "./webgpu-probe.js";
 /**
  * Choose the backend.
  * @param {{preference: "auto" | "webgpu" | "wasm", explicit: boolean, ortVersion: string,
- *          failedChecks: Set<string>}} choices
+ *          failedChecks: Set<string>, pendingChecks: Set<string>}} choices
  * @param {import("../shared/model-config.js").ModelConfig} config
  * @returns {Promise<BackendChoice>}
  */
-export async function chooseBackend({ preference, explicit, ortVersion, failedChecks }, config) {
+export async function chooseBackend({ preference, explicit, ortVersion, failedChecks, pendingChecks }, config) {
   if (preference === "wasm") return onWasm(CHECK.skipped, null);
   const gpu = await findWebGPU();
   if (!gpu) return onWasm(CHECK.skipped, msg("notice.noWebgpu"));
@@ -35,6 +37,9 @@ export async function chooseBackend({ preference, explicit, ortVersion, failedCh
   }
   if (!explicit && failedChecks.has(key)) {
     return onWasm(CHECK.failed, msg("notice.failedBefore", { adapter: gpu.description }));
+  }
+  if (!explicit && pendingChecks.has(key)) {
+    return onWasm(CHECK.failed, msg("notice.checkUnfinished", { adapter: gpu.description }));
   }
   const notice = gpu.fallback ? msg("notice.softwareAdapter") : null;
   return { kind: "webgpu", gpu, key, check: "", notice };

@@ -4,17 +4,23 @@
 // Python (pyshell.browser) drives the loop and calls the OrtRunner for each model
 // step. Requests, events and replies are shared/protocol.js's: every request gets
 // exactly one terminal reply, also one that arrives while a story or the speed
-// check holds the model (a BusyError).
+// check holds the model (a BusyError). Long requests send `alive` events while they
+// run (worker/heartbeat.js). When the WebGPU device is lost or a WebGPU step fails
+// (worker/gpu-loss.js), the model moves to WASM and the story is written again.
 
-import { BusyError, GenerationError, ModelConfigError, SpeedCheckError, StoryInputError, toMessage } from "../shared/errors.js";
-import { translate } from "../shared/i18n.js";
+import {
+  BusyError, ConteurError, GenerationError, GpuLostError, ModelConfigError, SpeedCheckError,
+  StoryInputError, SurpriseError, toMessage,
+} from "../shared/errors.js";
+import { msg, translate } from "../shared/i18n.js";
 import { pyshellMessage } from "../shared/pyshell-codes.js";
 import { EVENT, failureReply, REPLY, REQUEST } from "../shared/protocol.js";
 import { measureSpeed } from "../shared/speed-check.js";
 import { describeBackend, describeBackendMessage } from "./backend-choice.js";
 import { releaseFile } from "./chunked-file.js";
+import { keepAlive } from "./heartbeat.js";
 import { fetchModelFile, readConfig } from "./model-files.js";
-import { loadModel } from "./model-loader.js";
+import { loadModel, releaseSoon, switchToWasm } from "./model-loader.js";
 import { OrtRunner, WEBGPU_MAX_RUN } from "./ort-runner.js";
 import { bootPython, writeFile } from "./pyodide-boot.js";
 
@@ -28,6 +34,10 @@ const state = {
   python: null,
   /** @type {OrtRunner | null} the model, once ready */
   runner: null,
+  /** @type {import("./gpu-loss.js").GpuGuard | null} the WebGPU device's guard (null on WASM) */
+  gpu: null,
+  /** @type {import("../shared/model-config.js").ModelConfig | null} conteur.json, once read */
+  config: null,
   /** @type {object | null} where and what runs, for the speed check (once ready) */
   backendInfo: null,
   /** @type {"story" | "speed-check" | null} what holds the runner now */
@@ -52,47 +62,37 @@ self.onmessage = ({ data: request }) => {
     return;
   }
   // A handler posts its own terminal reply; anything it throws becomes that reply.
-  Promise.resolve(handler(request)).catch((error) => {
-    post(failureReply(request, toMessage(error, request.type === REQUEST.init)));
-  });
+  const stopBeating = keepAlive(post, request);
+  Promise.resolve(handler(request))
+    .catch((error) => post(failureReply(request, toMessage(error, request.type === REQUEST.init))))
+    .finally(stopBeating);
 };
 
 // --- start-up --------------------------------------------------------------------
 
 /** @param {import("../shared/protocol.js").InitRequest} request */
 async function init(request) {
-  const { id, backend = "auto", explicit = false, ortVersion = "unknown", failedChecks = [] } = request;
+  const { id, backend = "auto", explicit = false, ortVersion = "unknown", failedChecks = [], pendingChecks = [] } = request;
   if (state.python) throw new Error("the worker has already started");
   const started = performance.now();
   const emit = (type, fields) => post({ type, id, ...fields });
   emit(EVENT.phase, { key: "phase.python", message: "Starting Python and fetching the model…" });
   state.python = bootPython(BASE);
   state.python.then(({ seconds }) => emit(EVENT.pythonReady, { seconds }), () => {});
-  const choices = { preference: backend, explicit, ortVersion, failedChecks: new Set(failedChecks) };
-  const config = await readConfig(BASE);
-  const report = {
-    progress: (p) => emit(EVENT.progress, p),
-    phase: (key, message) => emit(EVENT.phase, { key, message }),
-    backend: (choice) => emit(EVENT.backend, backendEvent(choice, config)),
-    selfCheck: (key, verdict) => emit(EVENT.selfCheck, { key, ...verdict }),
+  const choices = {
+    preference: backend, explicit, ortVersion,
+    failedChecks: new Set(failedChecks), pendingChecks: new Set(pendingChecks),
   };
+  const config = await readConfig(BASE);
+  state.config = config;
+  const report = loadReport(emit, config);
   // The tokenizer is small: Python loads it while the graph is still downloading,
   // which takes it off the path to "ready" (about 0.3 s on a warm start).
   const tokenizer = Promise.all([state.python, fetchTokenizer(config, report.progress)]).then(
     ([py, files]) => loadTokenizer(py, config, files),
   );
   const [info, model, py] = await Promise.all([tokenizer, loadModel(BASE, config, choices, report, started), state.python]);
-  const maxRun = model.backend === "webgpu" ? WEBGPU_MAX_RUN : Infinity;
-  state.runner = new OrtRunner(model.ort, model.session, config, maxRun);
-  state.backendInfo = {
-    backend: model.backend,
-    adapter: model.detail,
-    check: model.check,
-    onnxruntime_web: ortVersion,
-    model: config.label,
-    head: config.graphs[model.backend].head,
-    promptIds: config.selfCheck.promptIds,
-  };
+  useModel(model, ortVersion);
   emit(REPLY.ready, {
     model: info,
     timings: {
@@ -103,6 +103,55 @@ async function init(request) {
       total_s: (performance.now() - started) / 1000,
     },
   });
+}
+
+/** What the page hears while a model loads, as events of the request `emit` answers. */
+function loadReport(emit, config) {
+  return {
+    progress: (p) => emit(EVENT.progress, p),
+    phase: (key, message) => emit(EVENT.phase, { key, message }),
+    backend: (choice) => emit(EVENT.backend, backendEvent(choice, config)),
+    selfCheck: (key, verdict) => emit(EVENT.selfCheck, { key, ...verdict }),
+  };
+}
+
+/** Make a loaded model (worker/model-loader.js LoadedModel) the one stories run on. */
+function useModel(model, ortVersion) {
+  const config = state.config;
+  const maxRun = model.backend === "webgpu" ? WEBGPU_MAX_RUN : Infinity;
+  state.runner = new OrtRunner(model.ort, model.session, config, maxRun);
+  state.gpu = model.gpu;
+  state.backendInfo = {
+    backend: model.backend,
+    adapter: model.detail,
+    check: model.check,
+    onnxruntime_web: ortVersion,
+    model: config.label,
+    head: config.graphs[model.backend].head,
+    promptIds: config.selfCheck.promptIds,
+  };
+}
+
+/**
+ * After the WebGPU device was lost or a WebGPU step failed: drop the WebGPU session
+ * and load the WASM graph, reporting through `emit` (the request that needs the model).
+ * Nothing happens while the GPU works.
+ */
+async function leaveFailedGpu(emit) {
+  if (!state.gpu?.failed) return;
+  console.warn(`[conteur] WebGPU failed, moving to WASM: ${state.gpu.failure?.message ?? state.gpu.failure}`);
+  const detail = await state.gpu.why();
+  const old = state.runner;
+  state.runner = null;
+  state.gpu = null;
+  try {
+    old?.disposePast();
+  } catch {
+    // Buffers of a lost device may refuse to be freed: they go with the device.
+  }
+  if (old) releaseSoon(old.session);
+  const model = await switchToWasm(BASE, state.config, loadReport(emit, state.config), msg("notice.gpuLost", { detail }));
+  useModel(model, state.backendInfo.onnxruntime_web);
 }
 
 /** The backend event for `choice` (shared/protocol.js BackendEvent). */
@@ -146,14 +195,16 @@ function loadTokenizer(py, config, files) {
  * @returns {Error | null} null: the runner is the task's until it sets state.task back
  */
 function claimRunner(task, notLoaded) {
-  if (!state.runner) return notLoaded();
   if (state.task) return new BusyError(state.task);
+  if (!state.runner) return notLoaded();
   state.task = task;
   return null;
 }
 
 /**
- * Write one story: prompt, token and notice events, then done or error.
+ * Write one story: prompt, token and notice events, then done or error. When the GPU
+ * fails mid-story the story is written again on WASM, from the same request and
+ * settings (the page sends the seed it drew), after a `restart` event.
  * @param {import("../shared/protocol.js").GenerateRequest} request
  */
 async function generate({ id, request, settings }) {
@@ -161,7 +212,7 @@ async function generate({ id, request, settings }) {
   const refused = claimRunner("story", () => new GenerationError("the model is not loaded yet"));
   if (refused) return fail(refused);
   state.stepsAtStop = null;
-  const runner = state.runner;
+  const emit = (type, fields) => post({ type, id, ...fields });
   const events = {
     prompt: (text) => post({ type: EVENT.prompt, id, text }),
     token: (text, index, tokensPerSecond) => post({ type: EVENT.token, id, text, index, tokensPerSecond }),
@@ -169,7 +220,19 @@ async function generate({ id, request, settings }) {
   };
   try {
     const { browser } = await state.python;
-    const json = await browser.generate_story(runner, JSON.stringify(request), JSON.stringify(settings), events);
+    await leaveFailedGpu(emit); // the device may have gone since the last story
+    const write = () => browser.generate_story(state.runner, JSON.stringify(request), JSON.stringify(settings), events);
+    let json;
+    try {
+      json = await write();
+    } catch (error) {
+      if (!state.gpu?.failed) throw error;
+      await leaveFailedGpu(emit);
+      if (state.stepsAtStop !== null) throw new GpuLostError(String(error?.message ?? error).slice(0, 300)); // stopped: not again
+      emit(EVENT.restart, { key: "status.gpuRestart", message: translate("en", "status.gpuRestart"), backend: "wasm" });
+      json = await write();
+    }
+    const runner = state.runner;
     const result = JSON.parse(json);
     if (result.error?.kind === "input") {
       fail(new StoryInputError(result.error));
@@ -182,7 +245,7 @@ async function generate({ id, request, settings }) {
     }
   } catch (error) {
     const detail = String(error?.message ?? error).split("\n").filter(Boolean).slice(-3).join(" ");
-    fail(new GenerationError(detail));
+    fail(error instanceof ConteurError ? error : new GenerationError(detail));
   } finally {
     state.task = null;
   }
@@ -193,7 +256,7 @@ async function stop({ id }) {
   const stopping = state.task === "story";
   if (stopping) {
     const { browser } = await state.python;
-    state.stepsAtStop = state.runner.steps;
+    state.stepsAtStop = state.runner?.steps ?? 0; // no runner while moving to WASM
     browser.cancel();
   }
   post({ type: REPLY.reply, id, value: { stopping } });
@@ -204,20 +267,34 @@ async function speedCheck({ id }) {
   const fail = (error) => post({ type: REPLY.reply, id, error: toMessage(error, false) });
   const refused = claimRunner("speed-check", () => new SpeedCheckError("the model is not loaded yet"));
   if (refused) return fail(refused);
+  const emit = (type, fields) => post({ type, id, ...fields });
   try {
+    await leaveFailedGpu(emit);
     post({ type: REPLY.reply, id, value: await measureSpeed(state.runner, state.backendInfo) });
   } catch (error) {
-    fail(new SpeedCheckError(String(error?.message ?? error)));
+    // After a GPU failure the next request that needs the model moves it to WASM.
+    const detail = state.gpu?.failed ? translate("en", "speedCheck.gpuLost") : String(error?.message ?? error);
+    fail(error instanceof ConteurError ? error : new SpeedCheckError(detail));
   } finally {
     state.task = null;
   }
 }
 
-/** A story idea from pyshell.prompts (Python alone: it may run beside a story). */
+/**
+ * A story idea from pyshell.prompts (Python alone: it may run beside a story). pyshell
+ * reports a refused value as {error}; anything it throws is a SurpriseError, an
+ * ordinary error the page shows while it keeps working.
+ */
 async function surprise({ id, language, length }) {
-  if (!state.python) throw new Error("Python has not started");
+  if (!state.python) throw new SurpriseError("Python has not started");
   const { browser } = await state.python;
-  post({ type: REPLY.reply, id, value: JSON.parse(browser.surprise_me(language, length)) });
+  let idea;
+  try {
+    idea = JSON.parse(browser.surprise_me(language, length));
+  } catch (error) {
+    throw new SurpriseError(String(error?.message ?? error).split("\n").filter(Boolean).slice(-2).join(" "));
+  }
+  post({ type: REPLY.reply, id, value: idea });
 }
 
 async function memory({ id }) {
