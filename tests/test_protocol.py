@@ -12,7 +12,10 @@ import json
 import shutil
 import subprocess
 
+import pytest
+
 from tests.conftest import ROOT
+from web.build import HASH_WASM, NODE_MODULES
 
 JS = ROOT / "web" / "static" / "js"
 
@@ -26,8 +29,23 @@ def run_node(script: str):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def module(*parts: str) -> str:
-    return json.dumps(JS.joinpath(*parts).as_uri())
+def module(*parts: str, js=JS) -> str:
+    return json.dumps(js.joinpath(*parts).as_uri())
+
+
+@pytest.fixture(scope="module")
+def site_js(tmp_path_factory):
+    """web/static/js beside the vendored hash-wasm the worker imports, as the built site has it.
+
+    The package.json makes Node read every file as a module, as the browser's module
+    worker does (hash-wasm's build is a script that defines globalThis.hashwasm).
+    """
+    static = tmp_path_factory.mktemp("static")
+    shutil.copytree(JS, static / "js")
+    (static / HASH_WASM[1]).parent.mkdir(parents=True)
+    shutil.copy(NODE_MODULES / HASH_WASM[0], static / HASH_WASM[1])
+    (static / "package.json").write_text('{"type": "module"}')
+    return static / "js"
 
 
 def test_every_request_has_its_terminal_replies():
@@ -47,12 +65,12 @@ def test_every_request_has_its_terminal_replies():
     assert got["terminal"] == [True] * len(got["replies"]) + [False] * len(got["events"])
 
 
-def test_the_worker_answers_every_request_before_the_model_loads():
+def test_the_worker_answers_every_request_before_the_model_loads(site_js):
     """Each request, sent to the real worker module, ends with one reply of its kind."""
     got = run_node(f"""
     const posted = [];
     globalThis.self = {{ postMessage: (message) => posted.push(message) }};
-    await import({module("worker", "main.js")});
+    await import({module("worker", "main.js", js=site_js)});
     const send = (message) => self.onmessage({{ data: message }});
     send({{ type: "generate", id: 1, request: {{ text: "Hi" }}, settings: {{}} }});
     send({{ type: "speed-check", id: 2 }});
