@@ -3,19 +3,17 @@
 //   node tests/pyodide/run_tokenizer.mjs --model tokenizer.model --cases cases.json
 //
 // The page runs the same Python in Pyodide, where there is no sentencepiece
-// (DESIGN.md §3); this runs the real thing offline from the npm package.
+// (docs/facts/tokenizer.md); this runs the real thing offline from the npm package.
 // cases.json: {"cases": [{"utf8", "ids", "decoded"}], "speed_text", "speed_ids"},
 // where utf8 is the base64 of a text's UTF-8 (lone surrogates kept) and ids and
 // decoded come from CPython's sentencepiece. The model's sibling
 // tokenizer.pieces, when present, is copied too, so both load paths are
 // measured. Prints one JSON line: the report of check_tokenizer.py's main().
 
-import { readFileSync, readdirSync, existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { bootPyodide, put, putPyshell, ROOT } from "./pyodide-host.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -28,27 +26,11 @@ if (!args.model || !args.cases) {
   process.exit(2);
 }
 
-/** Copy a host file into Pyodide's in-memory file system. */
-function put(pyodide, hostPath, fsPath) {
-  pyodide.FS.mkdirTree(dirname(fsPath));
-  pyodide.FS.writeFile(fsPath, readFileSync(hostPath));
-}
-
 const started = performance.now();
-const { loadPyodide } = await import(
-  pathToFileURL(join(ROOT, "node_modules", "pyodide", "pyodide.mjs")).href
-);
-const pyodide = await loadPyodide({
-  indexURL: join(ROOT, "node_modules", "pyodide") + "/",
-  stdout: (line) => console.error(line),
-  stderr: (line) => console.error(line),
-});
+const pyodide = await bootPyodide();
 const bootSeconds = (performance.now() - started) / 1000;
 
-const pyshell = join(ROOT, "pyshell");
-for (const name of readdirSync(pyshell)) {
-  if (name.endsWith(".py")) put(pyodide, join(pyshell, name), `/conteur/pyshell/${name}`);
-}
+putPyshell(pyodide);
 put(pyodide, join(ROOT, "tests", "pyodide", "check_tokenizer.py"), "/conteur/check_tokenizer.py");
 
 const model = resolve(args.model);
