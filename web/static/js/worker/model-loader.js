@@ -102,23 +102,23 @@ function download(base, config, kind, report) {
 }
 
 /** The WASM graph's files; an allocation that fails there is the reader's to solve. */
-async function downloadWasm(base, config, report) {
+/** `work()`'s result; a failed allocation becomes an OutOfMemoryError (the device is too small). */
+async function reportingOutOfMemory(work) {
   try {
-    return await download(base, config, "wasm", report);
+    return await work();
   } catch (error) {
     throw isAllocationFailure(error) ? new OutOfMemoryError(errorDetail(error)) : error;
   }
 }
 
+function downloadWasm(base, config, report) {
+  return reportingOutOfMemory(() => download(base, config, "wasm", report));
+}
+
 async function openWasm(base, config, report, bytes, choice) {
   report.phase("phase.preparing", "Preparing the model…");
   const sessionStarted = performance.now();
-  let opened;
-  try {
-    opened = await open(base, config, "wasm", bytes);
-  } catch (error) {
-    throw isAllocationFailure(error) ? new OutOfMemoryError(errorDetail(error)) : error;
-  }
+  const opened = await reportingOutOfMemory(() => open(base, config, "wasm", bytes));
   return loaded(choice, opened, null, (performance.now() - sessionStarted) / 1000, 0);
 }
 
