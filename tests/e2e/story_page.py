@@ -6,6 +6,8 @@ generate, stop, story, status and backend (see docs/architecture.md).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from playwright.sync_api import Page, Worker
 
 LOAD_TIMEOUT_MS = 180_000  # first visit: download, Pyodide boot and session on two busy cores
@@ -67,7 +69,9 @@ class StoryPage:
 
     def engine(self) -> Worker:
         """The module worker that runs Pyodide and the model (js/worker/main.js)."""
-        (worker,) = [w for w in self.page.workers if w.url.endswith("/js/worker/main.js")]
+        (worker,) = [
+            w for w in self.page.workers if urlsplit(w.url).path.endswith("/js/worker/main.js")
+        ]
         return worker
 
     # --- waiting ------------------------------------------------------------------

@@ -12,6 +12,7 @@ WebGPU the page falls back to WASM; on WASM it says how much memory is needed.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -44,7 +45,8 @@ def refuse_allocations(sizes: list[int]):
 
     def prepare(context) -> None:
         def handle(route) -> None:
-            if not route.request.url.endswith("/js/worker/main.js"):
+            url = urlsplit(route.request.url)  # the page's main.js?build=…, not the real one
+            if not url.path.endswith("/js/worker/main.js") or url.query == "as-served":
                 route.fallback()
                 return
             response = route.fetch()

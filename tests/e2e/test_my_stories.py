@@ -61,7 +61,7 @@ def test_finished_and_stopped_stories_are_kept_as_shown(library_page, tiny_model
     assert first["request"] == finished["request"] and first["ids"] == finished["ids"]
     assert first["settings"] == {
         "temperature": "", "top_p": "", "repetition_penalty": "", "max_new_tokens": "12",
-        "seed": "11",
+        "seed": "11", "family_safe": True,
     }  # fmt: skip
     assert first["stopReason"] == finished["stop_reason"] and first["backend"] == "wasm"
     assert first["model"] == "tiny" and first["tokens"] == len(finished["ids"])
