@@ -7,7 +7,9 @@ runs: the prompt builder, `generate` with the story policy
 graph. Each story is scored by pyshell/story_measures.py (no other model
 needed), and the table is printed per part: "tuning", the requests defaults
 were tuned on, and "held-out", kept out of tuning so the table also shows
-how well the choices carry over.
+how well the choices carry over; "risky" and "risky-held-out" ask for themes
+that invite a pretrained model to drift from a child's story (love, pirates,
+crime, war, parties, monsters, witches), tuned on and held out the same way.
 
 Options set the sampling and the policy, so the same command measures the
 defaults and any alternative. `--plain` turns the story policy off (no banned
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -44,7 +47,8 @@ __all__ = ["StoryCase", "load_requests", "main", "rescore", "select", "summarize
 
 REQUESTS = Path(__file__).resolve().parent / "data" / "story_requests.json"
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "gemma-3-270m"
-PARTS = ("tuning", "held-out")
+PARTS = ("tuning", "held-out", "risky", "risky-held-out")
+HELD_OUT = ("held-out", "risky-held-out")  # never written while choosing anything
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class StoryCase:
     """One committed request: its id, its part of the set and its seed."""
 
     id: str
-    part: str  # "tuning" or "held-out"
+    part: str  # one of PARTS
     seed: int
     request: StoryRequest
 
@@ -69,23 +73,41 @@ def load_requests(path: Path = REQUESTS) -> list[StoryCase]:
     return cases
 
 
+def parse_parts(text: str) -> tuple[str, ...]:
+    """ "all", or comma-separated parts ("tuning,risky"); argparse's type for --part."""
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in parts if p not in (*PARTS, "all")]
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(
+            f"unknown part {unknown[0] if unknown else text!r}: expected all or some of "
+            f"{', '.join(PARTS)}, comma-separated"
+        )
+    return parts
+
+
 def select(
-    cases: list[StoryCase], part: str, lengths: str = "", per_language: int | None = None
+    cases: list[StoryCase],
+    part: str | tuple[str, ...],
+    lengths: str = "",
+    per_language: int | None = None,
 ) -> list[StoryCase]:
-    """The cases of `part` ("all" for both), of the comma-separated `lengths`, and
-    at most the first `per_language` of each language (a quick tuning subset)."""
+    """The cases of `part` (a part, several, or "all"), of the comma-separated
+    `lengths`, and at most the first `per_language` of each language and part
+    (a quick tuning subset)."""
+    parts = (part,) if isinstance(part, str) else part
     wanted = set(lengths.split(",")) if lengths else None
     chosen = [
         c
         for c in cases
-        if (part == "all" or c.part == part) and (wanted is None or c.request.length in wanted)
+        if ("all" in parts or c.part in parts) and (wanted is None or c.request.length in wanted)
     ]
     if per_language:
-        counts: dict[str, int] = {}
+        counts: dict[tuple[str, str], int] = {}
         kept = []
         for c in chosen:
-            counts[c.request.language] = counts.get(c.request.language, 0) + 1
-            if counts[c.request.language] <= per_language:
+            key = (c.part, c.request.language)
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] <= per_language:
                 kept.append(c)
         chosen = kept
     return chosen
@@ -134,6 +156,10 @@ def summarize(rows: list[dict]) -> dict:
     def pct(values: list[bool]) -> float:
         return 100.0 * sum(values) / len(values) if values else float("nan")
 
+    lexicon = [s for s in scores if s.get("made_up") is not None]
+    listed = [s for s in scores if s.get("listed") is not None]
+    broken = [s for s in scores if s.get("breaks") is not None]
+    asked = sum(s["words_asked"] for s in lexicon)
     return {
         "stories": n,
         "clean": pct([s["clean"] for s in scores]),
@@ -145,6 +171,12 @@ def summarize(rows: list[dict]) -> dict:
         "distinct_3": sum(s["distinct_3"] for s in scores) / n,
         "length_ratio": sum(s["length_ratio"] for s in scores) / n,
         "length_ok": pct([0.75 <= s["length_ratio"] <= 1.3 for s in scores]),
+        "length_60": pct([s["length_ratio"] >= 0.6 for s in scores]),
+        "made_up": 100.0 * sum(len(s["made_up"]) for s in lexicon) / asked
+        if asked
+        else float("nan"),
+        "breaks": pct([bool(s["breaks"]) for s in broken]),
+        "listed": pct([bool(s["listed"]) for s in listed]),
     }
 
 
@@ -158,7 +190,15 @@ COLUMNS = (
     ("distinct_3", "distinct-3", "{:.3f}"),
     ("length_ratio", "tokens / budget", "{:.2f}"),
     ("length_ok", "length 0.75-1.3 %", "{:.0f}"),
+    ("length_60", "length ≥ 0.6 %", "{:.0f}"),
+    ("made_up", "made-up words %", "{:.2f}"),
+    ("breaks", "break-outs %", "{:.0f}"),
+    ("listed", "listed %", "{:.0f}"),
 )
+
+
+def _cell(value: float, fmt: str) -> str:
+    return "n/a" if isinstance(value, float) and math.isnan(value) else fmt.format(value)
 
 
 def table(rows: list[dict]) -> str:
@@ -175,7 +215,7 @@ def table(rows: list[dict]) -> str:
         if not group:
             continue
         summary = summarize(group)
-        cells = [fmt.format(summary[key]) for key, _, fmt in COLUMNS]
+        cells = [_cell(summary[key], fmt) for key, _, fmt in COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -191,7 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="DIR")
     p.add_argument("--requests", type=Path, default=REQUESTS, metavar="FILE")
-    p.add_argument("--part", choices=("all", *PARTS), default="all")
+    p.add_argument(
+        "--part", type=parse_parts, default=("all",), metavar="PART[,PART]",
+        help=f"all (the default) or some of {', '.join(PARTS)}, comma-separated",
+    )  # fmt: skip
     p.add_argument("--lengths", default="", help="comma-separated, e.g. short (default: all)")
     p.add_argument("--per-language", type=int, metavar="N", help="only the first N per language")
     p.add_argument("--temperature", type=float, default=d.temperature)
@@ -244,7 +287,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         "policy": policy.describe(),
         "model": config.name,
         "requests": str(args.requests.name),
-        "part": args.part,
+        "part": ",".join(args.part),
         "lengths": args.lengths or "all",
         "per_language": args.per_language,
     }

@@ -11,7 +11,13 @@ every story of the evaluation (pyshell/evaluate.py):
 - sentence end: the text stops after a finished sentence, with no quotation
   left open (pyshell/sentences.py);
 - clean: no control token, no HTML tag, no HTML entity anywhere;
-- length: generated tokens over the requested budget.
+- length: generated tokens over the requested budget;
+- made-up words: words that a frequency lexicon of the story's language does
+  not know ("s'enfitait", "trévrit", "useur"), rule in `lexicon_words`;
+- break-outs: a new story, text after "The end", notes, links, dates
+  (pyshell/story_breaks.py);
+- listed words: words of the family-safe lists, when `pyshell.family_safe` is
+  there (`listed_words_hook`).
 
 Words are runs of letters and digits (apostrophes inside a word kept: "don't",
 "l'amitié" stays one word), lower-cased.
@@ -21,19 +27,27 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from pyshell.characters import head_noun, words
 from pyshell.sentences import ends_sentence, quote_open
+from pyshell.story_breaks import break_outs
 
 __all__ = [
+    "LexiconMissingError",
     "StoryScore",
     "character_back",
     "character_nouns",
     "distinct_n",
     "has_loop",
     "is_clean",
+    "known_word",
     "language_of",
+    "lexicon_words",
+    "listed_words_hook",
+    "made_up_words",
     "score_story",
     "words",
 ]
@@ -120,6 +134,82 @@ def is_clean(text: str) -> bool:
     return _MARKUP.search(text) is None
 
 
+# --- made-up words ---------------------------------------------------------------------
+
+# A word, as in `words`, with the text before it (to tell a sentence start from a name).
+_LEXICON_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?…:\n])[\s\"“”«»()\[\]*_—–-]*$")
+
+
+def lexicon_words(text: str) -> list[str]:
+    """The words of `text` a lexicon is asked about, lower case, ’ written '.
+
+    The rule: runs of letters (apostrophes and hyphens inside kept: "l'ours",
+    "grand-mère"); anything with a digit is not a word; a capitalised word that
+    does not open a sentence is a name ("Mira", "Zoé") and is left out, since
+    a story may name anyone; a capitalised word that opens one is asked about.
+    """
+    found = []
+    for m in _LEXICON_WORD.finditer(text):
+        word = m.group()
+        end = m.end()
+        if end < len(text) and (text[end].isdigit() or text[end] == "_"):
+            continue
+        if word[0].isupper() and not _SENTENCE_START.search(
+            text[max(0, m.start() - 8) : m.start()]
+        ):
+            continue
+        found.append(word.lower().replace("’", "'"))
+    return found
+
+
+class LexiconMissingError(ImportError):
+    """The made-up-word measure needs the `wordfreq` package (the `dev` extra)."""
+
+
+@lru_cache(maxsize=200_000)
+def known_word(word: str, language: str) -> bool:
+    """Does the frequency lexicon of `language` know `word` (lower case)?
+
+    The lexicon is wordfreq's "best" list for the language (about 400,000 English
+    and 300,000 French forms, with frequencies down to one in 10⁸ words); a word
+    is known when its frequency there is above zero. wordfreq splits elisions
+    and hyphens itself ("s'enfitait" → s, enfitait) and then every part must be
+    known. wordfreq is imported here, in the evaluation's measure only: it is a
+    development dependency (pyproject's `dev` extra, 30 MB of word lists) that
+    pyshell never needs at run time and the page never loads.
+    """
+    try:
+        import wordfreq
+    except ImportError as exc:
+        raise LexiconMissingError(
+            "the made-up-word measure needs wordfreq: pip install -e '.[dev]'"
+        ) from exc
+    return wordfreq.word_frequency(word, language, wordlist="best") > 0
+
+
+def made_up_words(
+    text: str, language: str, known: Callable[[str, str], bool] = known_word
+) -> tuple[list[str], int]:
+    """(the words of `text` the lexicon does not know, how many words were asked about)."""
+    asked = lexicon_words(text)
+    return [w for w in asked if not known(w, language)], len(asked)
+
+
+# --- listed words (the family-safe lists) -------------------------------------------------
+
+
+def listed_words_hook() -> Callable[[str, str], list[str]] | None:
+    """`pyshell.family_safe.listed_words(text, language)` when that module is there,
+    else None: the word lists and their matching rule live in that module, and the
+    evaluation reports "listed %" only when it can."""
+    try:
+        from pyshell.family_safe import listed_words
+    except ImportError:
+        return None
+    return listed_words
+
+
 @dataclass(frozen=True)
 class StoryScore:
     """Every measure for one story; `character` is None when none was asked."""
@@ -132,15 +222,29 @@ class StoryScore:
     clean: bool
     tokens: int
     length_ratio: float  # generated tokens / requested budget
+    words_asked: int = 0  # words asked of the lexicon (lexicon_words)
+    made_up: list[str] | None = None  # those it does not know; None without a lexicon
+    breaks: list[str] | None = None  # break-out kinds (pyshell/story_breaks.py)
+    listed: list[str] | None = None  # family-safe listed words; None without the lists
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def score_story(
-    story: str, tokens: int, budget: int, character: str = "", language: str = "en"
+    story: str,
+    tokens: int,
+    budget: int,
+    character: str = "",
+    language: str = "en",
+    known: Callable[[str, str], bool] | None = known_word,
 ) -> StoryScore:
-    """Score the generated `story` (without the prompt) of `tokens` tokens for a request."""
+    """Score the generated `story` (without the prompt) of `tokens` tokens for a request.
+
+    `known` is the lexicon of the made-up-word measure (None leaves it out).
+    """
+    made_up, asked = made_up_words(story, language, known) if known else (None, 0)
+    listed = listed_words_hook()
     return StoryScore(
         loop=has_loop(story),
         distinct_3=distinct_n(story, 3),
@@ -150,4 +254,8 @@ def score_story(
         clean=is_clean(story),
         tokens=tokens,
         length_ratio=tokens / budget if budget else 0.0,
+        words_asked=asked,
+        made_up=made_up,
+        breaks=break_outs(story),
+        listed=listed(story, language) if listed else None,
     )
