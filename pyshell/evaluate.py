@@ -32,7 +32,7 @@ from pathlib import Path
 from pyshell.browser import parse_settings
 from pyshell.config import ModelConfig
 from pyshell.generate import GenerationResult, TokenizerLike, generate
-from pyshell.prompts import StoryRequest, build_prompt
+from pyshell.prompts import LANGUAGES, StoryRequest, build_prompt
 from pyshell.runner import Runner
 from pyshell.sampler import Sampler, SamplingConfig
 from pyshell.story_measures import StoryScore, score_story
@@ -42,6 +42,7 @@ from pyshell.story_policy import (
     StoryPolicy,
     story_policy,
 )
+from pyshell.story_style import STORY_STYLE, StoryStyle
 
 __all__ = ["StoryCase", "load_requests", "main", "rescore", "select", "summarize", "table"]
 
@@ -123,14 +124,16 @@ async def write_one(
     case: StoryCase,
     sampling: SamplingConfig,
     policy: StoryPolicy,
+    style: StoryStyle = STORY_STYLE,
 ) -> tuple[str, int, GenerationResult]:
     """One story as the page writes it: the page's settings parser gives the budget
     (the story length's, capped at half a small model's context), then the same
-    prompt, sampler and policy."""
+    prompt (in the style's frame), sampler and policy."""
     _, budget = parse_settings({}, case.request, runner.context_length, config.top_k)
-    prompt = build_prompt(case.request, config.variant)
+    prompt = build_prompt(case.request, config.variant, style.frame)
+    prefix = style.prefix(case.request.language) if config.variant == "pretrained" else ""
     result = await generate(
-        runner, tokenizer, prompt,
+        runner, tokenizer, prompt, prefix=prefix,
         sampler=Sampler(replace(sampling, seed=case.seed), config.top_k),
         max_new_tokens=budget, stop_ids=config.stop_ids, policy=policy,
     )  # fmt: skip
@@ -224,7 +227,6 @@ def table(rows: list[dict]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = SamplingConfig()
     p = argparse.ArgumentParser(
         prog="python -m pyshell.evaluate",
         description="Write the committed story requests with fixed seeds and score every story.",
@@ -237,9 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--lengths", default="", help="comma-separated, e.g. short (default: all)")
     p.add_argument("--per-language", type=int, metavar="N", help="only the first N per language")
-    p.add_argument("--temperature", type=float, default=d.temperature)
-    p.add_argument("--top-p", type=float, default=d.top_p)
-    p.add_argument("--repetition-penalty", type=float, default=d.repetition_penalty)
+    p.add_argument(
+        "--style", action="append", default=[], metavar="NAME=VALUE",
+        help="change one setting of the story style (pyshell/story_style.py), e.g. "
+        "temperature_fr=0.6 or frame=bedtime; repeatable",
+    )  # fmt: skip
+    p.add_argument("--temperature", type=float, help="both languages (default: the style's)")
+    p.add_argument("--top-p", type=float, help="both languages (default: the style's)")
+    p.add_argument("--repetition-penalty", type=float, help="(default: the style's)")
     p.add_argument("--no-repeat-ngram", type=int, default=DEFAULT_NO_REPEAT_NGRAM)
     p.add_argument(
         "--penalize-prompt", action=argparse.BooleanOptionalAction,
@@ -268,23 +275,37 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     config = ModelConfig.from_file(args.model)
     tokenizer = Tokenizer.from_file(args.model / "tokenizer.model")
     runner = OnnxRunner(args.model)
-    sampling = SamplingConfig(
-        temperature=args.temperature, top_p=args.top_p,
-        repetition_penalty=args.repetition_penalty, top_k=min(64, config.top_k),
-    )  # fmt: skip
-    policy = (
-        StoryPolicy()
+    style = STORY_STYLE.with_settings(args.style)
+    overrides = {
+        name: value
+        for name, value in (
+            ("temperature", args.temperature), ("top_p", args.top_p),
+            ("repetition_penalty", args.repetition_penalty),
+        )
+        if value is not None
+    }  # fmt: skip
+    sampling = {
+        lang: style.sampling(lang, top_k=min(64, config.top_k), **overrides) for lang in LANGUAGES
+    }
+    policy = {
+        lang: StoryPolicy()
         if args.plain
         else story_policy(
             tokenizer,
             config.stop_ids,
             no_repeat_ngram=args.no_repeat_ngram,
             penalize_prompt=args.penalize_prompt,
+            **style.policy_options(lang),
         )
-    )
+        for lang in LANGUAGES
+    }
     settings = {
-        "sampling": {k: v for k, v in asdict(sampling).items() if k != "seed"},
-        "policy": policy.describe(),
+        "style": style.describe(),
+        "sampling": {
+            lang: {k: v for k, v in asdict(c).items() if k != "seed"}
+            for lang, c in sampling.items()
+        },
+        "policy": {lang: p.describe() for lang, p in policy.items()},
         "model": config.name,
         "requests": str(args.requests.name),
         "part": ",".join(args.part),
@@ -294,13 +315,17 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     rows = []
     started = time.perf_counter()
     for n, case in enumerate(cases, 1):
-        prompt, budget, result = await write_one(runner, tokenizer, config, case, sampling, policy)
+        lang = case.request.language
+        prompt, budget, result = await write_one(
+            runner, tokenizer, config, case, sampling[lang], policy[lang], style
+        )
         scored = score(case, result.text, len(result.ids), budget).to_dict()
         rows.append({
             "id": case.id, "part": case.part, "seed": case.seed,
             "language": case.request.language, "length": case.request.length,
             "prompt": prompt, "text": result.text, "stop_reason": result.stop_reason,
             "budget": budget, "score": scored,
+            "decode_tokens_per_second": round(result.stats.decode_tokens_per_second, 2),
         })  # fmt: skip
         if not args.quiet:
             flags = ["loop"] if scored["loop"] else []
@@ -325,7 +350,9 @@ def report(rows: list[dict], settings: dict, argv: list[str]) -> str:
     return "\n".join([
         f"Command: `python -m pyshell.evaluate {' '.join(argv)}`  ",
         f"Date: {when}; machine: {machine}; {settings['seconds']:.0f} s.  ",
-        f"Settings: `{json.dumps(settings['sampling'])}`, policy `{json.dumps(settings['policy'])}`",
+        f"Sampling: `{json.dumps(settings['sampling'])}`  ",
+        f"Policy: `{json.dumps(settings['policy'])}`  ",
+        f"Style: `{json.dumps(settings.get('style', {}))}`",
         "",
         table(rows),
         "",

@@ -8,6 +8,12 @@ synchronously inside its coroutine.
 One loop serves the page and the CLI: both pass callbacks that receive each
 text delta with its token id and live timing, and both get the same
 `GenerationResult` at the end.
+
+A story may be written after a fixed `prefix` (an exemplar story the model
+imitates, pyshell/exemplars.py). The prefix is always fed as its own step, then
+the prompt as the next one, so a runner that keeps the prefix's KV cache
+(`reset_to_prefix`, docs/architecture.md) computes exactly what one without it
+does, and the same seed writes the same story with or without that cache.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from pyshell.runner import Runner
+from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler, SamplingConfig, SettingError
 from pyshell.story_policy import StoryPolicy
 
@@ -142,10 +148,11 @@ class GenerationResult:
     text: str  # their decoded text (the concatenation of all event texts)
     stop_reason: str  # a StopReason value
     stats: GenerationStats
-    prompt_ids: list[int]  # what the model was fed, after any truncation
+    prompt_ids: list[int]  # what the model was fed after the prefix, after any truncation
     seed: int  # the sampler's seed: rerun with it to get the same story
     stop_token: int | None = None  # the id that ended the story, if one did
     notices: list[str] = field(default_factory=list)  # e.g. the prompt was cut
+    prefix_ids: list[int] = field(default_factory=list)  # fed before the prompt (BOS first)
 
 
 Callback = Callable[..., Any]
@@ -207,11 +214,43 @@ def prepare_prompt(
     return kept, notice
 
 
+def prefix_ids(
+    tokenizer: TokenizerLike, prefix: str | list[int] | None, prompt_ids: list[int], room: int
+) -> tuple[list[int], list[int]]:
+    """(prefix ids starting with BOS, prompt ids without it) when the prefix fits in
+    `room` tokens beside the prompt; else ([], prompt_ids) unchanged: a prefix is an
+    aid, never a reason to cut the reader's prompt."""
+    if not prefix:
+        return [], prompt_ids
+    ids = tokenizer.encode(prefix, add_bos=True) if isinstance(prefix, str) else list(prefix)
+    if not ids or ids[0] != tokenizer.bos_id:
+        ids.insert(0, tokenizer.bos_id)
+    if len(ids) + len(prompt_ids) - 1 > room:
+        return [], prompt_ids
+    return ids, prompt_ids[1:]
+
+
+async def _start(runner: Runner, prefix: list[int], prompt: list[int]) -> Candidates:
+    """Reset the runner, feed the prefix (from its cache when the runner keeps one)
+    and the prompt; the candidates for the story's first token."""
+    if not prefix:
+        await runner.reset()
+        return await runner.step(prompt)
+    reset_to_prefix = getattr(runner, "reset_to_prefix", None)
+    if reset_to_prefix is not None:
+        await reset_to_prefix(prefix)
+    else:
+        await runner.reset()
+        await runner.step(prefix)
+    return await runner.step(prompt)
+
+
 async def generate(
     runner: Runner,
     tokenizer: TokenizerLike,
     prompt: str | list[int],
     *,
+    prefix: str | list[int] | None = None,
     sampler: Sampler | SamplingConfig | None = None,
     max_new_tokens: int = 256,
     stop_ids: set[int] | frozenset[int] | None = None,
@@ -223,6 +262,9 @@ async def generate(
 ) -> GenerationResult:
     """Generate a continuation of `prompt` (text, or ids) and stream it.
 
+    - `prefix`: text (or ids) the model reads before the prompt, never shown
+      nor counted as the story (an exemplar); left out when it does not fit
+      in the context beside the prompt and the story.
     - `sampler`: a Sampler, a SamplingConfig, or None for the defaults.
     - `stop_ids`: ids that end the story (ModelConfig.stop_ids); defaults
       to the tokenizer's EOS.
@@ -242,6 +284,7 @@ async def generate(
     steering = (policy or StoryPolicy()).start(tokenizer, max_new_tokens, tokenizer.eos_id, room)
     limit = steering.limit
     prompt_ids, notice = prepare_prompt(tokenizer, prompt, runner.context_length, limit)
+    before, prompt_ids = prefix_ids(tokenizer, prefix, prompt_ids, runner.context_length - limit)
     if sampler is None:
         sampler = SamplingConfig()
     if isinstance(sampler, SamplingConfig):
@@ -252,7 +295,7 @@ async def generate(
     if notice:
         await _call(on_notice, notice)
 
-    stats = GenerationStats(prompt_tokens=len(prompt_ids))
+    stats = GenerationStats(prompt_tokens=len(before) + len(prompt_ids))
     generated: list[int] = []
     pieces: list[str] = []
     seen = steering.penalized(prompt_ids)
@@ -271,9 +314,8 @@ async def generate(
     if cancelled():
         reason = StopReason.CANCELLED
     else:
-        await runner.reset()
         prefill_start = clock()
-        candidates = await runner.step(prompt_ids)
+        candidates = await _start(runner, before, prompt_ids)
         stats = replace(stats, prefill_seconds=clock() - prefill_start)
         while True:
             if cancelled():
@@ -321,4 +363,5 @@ async def generate(
         seed=sampler.seed,
         stop_token=stop_token,
         notices=notices,
+        prefix_ids=before,
     )

@@ -98,6 +98,10 @@ class OnnxRunner:
         self._kv_shape = (1, self.config.num_kv_heads, 0, self.config.head_dim)
         self._past: dict[str, np.ndarray] = {}
         self.position = 0  # tokens in the KV cache
+        # The KV cache right after the last prefix (reset_to_prefix): its ids and past.
+        self._prefix: tuple[int, ...] = ()
+        self._prefix_past: dict[str, np.ndarray] = {}
+        self.prefix_runs = 0  # how many times a prefix was computed rather than restored
         self.reset_sync()
 
     # --- synchronous API (CLI, tests) ------------------------------------------------
@@ -107,6 +111,26 @@ class OnnxRunner:
         empty = np.zeros(self._kv_shape, dtype=np.float32)  # (1, kv_heads, 0, head_dim)
         self._past = {name: empty for name in self._past_names}
         self.position = 0
+
+    def reset_to_prefix_sync(self, ids: list[int]) -> None:
+        """Empty the KV cache, then hold exactly `ids`: restored from the copy kept
+        after the last call with the same ids, else computed (one step) and kept.
+
+        Restoring is free: onnxruntime returns new present tensors at every step
+        and never writes into its inputs, so the kept past arrays stay as they
+        were. The state is the same as `reset_sync(); step_sync(ids)`, bit for bit.
+        """
+        ids = [int(i) for i in ids]
+        if not ids:
+            raise ValueError("a prefix needs at least one token id")
+        if tuple(ids) != self._prefix:
+            self.reset_sync()
+            self._run(ids, ["top_ids"], keep=1)
+            self._prefix, self._prefix_past = tuple(ids), dict(self._past)
+            self.prefix_runs += 1
+            return
+        self._past = dict(self._prefix_past)
+        self.position = len(ids)
 
     def _run(self, ids: list[int], outputs: list[str], keep: int) -> list[np.ndarray]:
         """One graph run over `ids`; the presents become the next past."""
@@ -145,6 +169,9 @@ class OnnxRunner:
 
     async def reset(self) -> None:
         self.reset_sync()
+
+    async def reset_to_prefix(self, ids: list[int]) -> None:
+        self.reset_to_prefix_sync(ids)
 
     async def step(self, ids: list[int]) -> Candidates:
         return self.step_sync(ids)

@@ -17,11 +17,15 @@ paragraph (`opens_break_line`) and which words close a story (`CLOSINGS`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from pyshell.sentences import ends_sentence
 
 __all__ = [
     "BREAK_KINDS",
     "CLOSINGS",
     "NEW_STORY",
+    "BreakGuard",
     "break_outs",
     "closes_story",
     "opens_break_line",
@@ -121,3 +125,88 @@ def closes_story(text: str, language: str) -> bool:
             if not before or before[-1] in '\n.!?…»”"':
                 return True
     return False
+
+
+# --- while the story is written ------------------------------------------------------------
+
+TAIL_CHARS = 32  # text kept to recognise a formula's first words at a sentence start
+_SENTENCE_START = r"(?:^|[.!?…»”\"]\s+|\n\s*)"
+# (words just written at a sentence start, the next word that would complete the formula)
+_NEW_STORY_LEADS = [
+    (re.compile(_SENTENCE_START + re.escape(lead) + "$"), nxt) for lead, nxt in NEW_STORY.values()
+]
+_CLOSING_LEADS = [
+    (re.compile(_SENTENCE_START + "The$"), "end"),
+    (re.compile(_SENTENCE_START + "THE$"), "end"),
+]
+_ANYWHERE = ("http", "www", "©")  # a link or a copyright sign never belongs in a story
+
+
+class BreakGuard:
+    """One story's break-out rule, token by token (pyshell/story_policy.py asks it).
+
+    - "Once upon" / "Il était une fois" inside the story would start a new one:
+      once its first words are written at a sentence start, the word that
+      completes the formula is dropped ("Once" goes on as "Once the sun rose").
+    - A link or a copyright sign is dropped anywhere.
+    - At the start of a paragraph, a token that opens a note, credit, link or
+      date line (`opens_break_line`) ends the story there, after its last
+      finished sentence; before `min_length` it is dropped instead, so the story
+      goes on.
+    - A closing line ("The end.", "Fin.") ends the story once written; before
+      `min_length` its words are dropped at a sentence start.
+    """
+
+    def __init__(self, language: str, token_text: Callable[[int], str]) -> None:
+        self.language = language
+        self._text = token_text
+        self._tail = ""
+        self._started = False
+
+    def _paragraph_start(self, quote_open: bool) -> bool:
+        body = self._tail.rstrip(" ")
+        return (
+            not quote_open
+            and self._started
+            and body.endswith("\n")
+            and ends_sentence(body.rstrip())
+        )
+
+    def drop(self, ids: list[int], before_min: bool, quote_open: bool) -> set[int]:
+        """The candidates this step may not take."""
+        words = {}
+        dropped = set()
+        for i in ids:
+            text = self._text(i)
+            words[i] = text.strip().lower()
+            if any(s in text.lower() for s in _ANYWHERE):
+                dropped.add(i)
+        for lead, nxt in _NEW_STORY_LEADS:
+            if lead.search(self._tail):
+                dropped.update(i for i in ids if words[i] == nxt)
+        if before_min:
+            for lead, nxt in _CLOSING_LEADS:
+                if lead.search(self._tail):
+                    dropped.update(i for i in ids if words[i] == nxt)
+            at_start = not self._started or ends_sentence(self._tail.rstrip())
+            if at_start and not quote_open:
+                closings = {c.lower() for c in CLOSINGS.get(self.language, ()) if " " not in c}
+                dropped.update(i for i in ids if words[i].rstrip(".!") in closings)
+            if self._paragraph_start(quote_open):
+                dropped.update(i for i in ids if opens_break_line(self._text(i)))
+        return dropped
+
+    def ends_before(self, token: int, before_min: bool, quote_open: bool) -> bool:
+        """Stop instead of adding `token`: the story has closed, or `token` would open a
+        break line at a paragraph start (never before `min_length`)."""
+        if before_min:
+            return False
+        text = self._text(token)
+        if closes_story(self._tail, self.language):
+            return text[:1].isspace() or self._tail.rstrip()[-1:] in ".!…"
+        return self._paragraph_start(quote_open) and opens_break_line(text)
+
+    def push(self, text: str) -> None:
+        """Record the text the story just showed."""
+        self._tail = (self._tail + text)[-TAIL_CHARS:]
+        self._started = self._started or bool(text.strip())

@@ -39,6 +39,7 @@ from typing import Protocol
 from pyshell.banned_tokens import banned_ids
 from pyshell.runner import Candidates
 from pyshell.sentences import QuoteTracker, ends_sentence, is_sentence_end_token
+from pyshell.story_breaks import BreakGuard
 
 __all__ = ["Ending", "Steering", "StoryPolicy", "story_policy"]
 
@@ -85,12 +86,25 @@ class StoryPolicy:
     - penalize_prompt: whether the repetition penalty also weighs on the
       prompt's tokens (Hugging Face's rule) or only on the story's own. The
       prompt names the character; penalizing it pushes the story away from it.
+    - min_length: before this fraction of the budget the story may not end:
+      the stop ids are dropped from the candidates (a pretrained model often
+      writes end-of-text after a few lines), and so are break lines and
+      closing lines when `breaks` is on; 0 is off.
+    - breaks: the break-out rule (pyshell/story_breaks.py, `BreakGuard`): no new
+      "Once upon a time", no links; a note or date line at a paragraph start,
+      or a written "The end.", ends the story.
+    - language: the story's language ("en", "fr"), for the break-out rule's formulas.
+    - stops: the ids that end a story (for `min_length`).
     """
 
     banned: frozenset[int] = frozenset()
     ending: Ending | None = None
     no_repeat_ngram: int = 0
     penalize_prompt: bool = True
+    min_length: float = 0.0
+    breaks: bool = False
+    language: str = "en"
+    stops: frozenset[int] = frozenset()
 
     def start(
         self, tokenizer: TokenTexts, budget: int, eos_id: int, room: int | None = None
@@ -110,6 +124,8 @@ class StoryPolicy:
             "ending_boost": ending.boost if ending else 0.0,
             "no_repeat_ngram": self.no_repeat_ngram,
             "penalize_prompt": self.penalize_prompt,
+            "min_length": self.min_length,
+            "breaks": self.breaks,
         }
 
 
@@ -117,6 +133,8 @@ class StoryPolicy:
 DEFAULT_ENDING = Ending()
 DEFAULT_NO_REPEAT_NGRAM = 0
 DEFAULT_PENALIZE_PROMPT = False
+DEFAULT_MIN_LENGTH = 0.0
+DEFAULT_BREAKS = False
 
 # tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.
 _BANNED_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -130,6 +148,9 @@ def story_policy(
     no_repeat_ngram: int = DEFAULT_NO_REPEAT_NGRAM,
     penalize_prompt: bool = DEFAULT_PENALIZE_PROMPT,
     ending: Ending = DEFAULT_ENDING,
+    min_length: float = DEFAULT_MIN_LENGTH,
+    breaks: bool = DEFAULT_BREAKS,
+    language: str = "en",
 ) -> StoryPolicy:
     """The policy every story is written under, in the page, the CLI and the evaluation.
 
@@ -145,6 +166,10 @@ def story_policy(
         ending=ending if finish_sentence else None,
         no_repeat_ngram=no_repeat_ngram,
         penalize_prompt=penalize_prompt,
+        min_length=min_length if finish_sentence else 0.0,
+        breaks=breaks,
+        language=language,
+        stops=stops,
     )
 
 
@@ -173,6 +198,8 @@ class Steering:
         self._tail = ""
         self._quotes = QuoteTracker()
         self._seen_ngrams: dict[tuple[int, ...], set[int]] = {}
+        self._min = int(policy.min_length * budget)  # the story may not end before this
+        self._breaks = BreakGuard(policy.language, tokenizer.token_text) if policy.breaks else None
 
     # --- the steps -------------------------------------------------------------------
 
@@ -189,7 +216,7 @@ class Steering:
             if not kept:  # nothing printable left: end the story
                 return Candidates([self._eos], [0.0])
             ids, scores = [ids[n] for n in kept], [scores[n] for n in kept]
-        repeats = self._repeating(ids)
+        repeats = self._repeating(ids) | self._steered_away(ids)
         if repeats and len(repeats) < len(ids):
             keep = [n for n, i in enumerate(ids) if i not in repeats]
             ids, scores = [ids[n] for n in keep], [scores[n] for n in keep]
@@ -199,7 +226,10 @@ class Steering:
 
     def ends_before(self, token: int) -> bool:
         """Stop instead of adding `token`: a sentence has ended, outside quotation
-        marks, and `token` opens the next."""
+        marks, and `token` opens the next; or the break-out rule ends the story."""
+        early = len(self._story) < self._min
+        if self._breaks and self._breaks.ends_before(token, early, self._quotes.open):
+            return True
         if len(self._story) < self._stop_from or self._quotes.open:
             return False
         if not ends_sentence(self._tail):
@@ -215,8 +245,19 @@ class Steering:
             self._seen_ngrams.setdefault(tuple(gram[:-1]), set()).add(gram[-1])
         self._tail = (self._tail + text)[-TAIL_CHARS:]
         self._quotes.push(text)
+        if self._breaks:
+            self._breaks.push(text)
 
     # --- helpers ---------------------------------------------------------------------
+
+    def _steered_away(self, ids: list[int]) -> set[int]:
+        """Candidates that would end or break the story before `min_length`, and those
+        the break-out rule drops anywhere."""
+        early = len(self._story) < self._min
+        dropped = self.policy.stops.intersection(ids) if early else set()
+        if self._breaks:
+            dropped |= self._breaks.drop(ids, early, self._quotes.open)
+        return dropped
 
     def _repeating(self, ids: list[int]) -> set[int]:
         """Candidates that would complete an n-gram the story already holds."""

@@ -144,8 +144,9 @@ def test_the_command_end_to_end_on_the_tiny_model(tiny_model_dir, tmp_path):
         ("risky", "en"),
         ("risky", "fr"),
     ]
-    assert data["settings"]["policy"]["finish_sentence"] is True
-    assert data["settings"]["policy"]["banned_ids"] > 0
+    for language in ("en", "fr"):  # one policy per story language
+        assert data["settings"]["policy"][language]["finish_sentence"] is True
+        assert data["settings"]["policy"][language]["banned_ids"] > 0
     for story in stories:
         assert story["score"]["clean"]  # the banned ids keep markup out even of noise
         # The tiny model's 256-token context halves the short budget, as on the page.

@@ -411,3 +411,40 @@ def test_story_only_penalty_lets_the_prompt_words_come_back():
         generate(Runner([]), ByteTokenizer(), "Hi", sampler=penalty, max_new_tokens=2, policy=story)
     )
     assert again.ids == [H, 200]  # story-only: H first (10), then penalized as the story's own
+
+
+def test_a_prefix_is_fed_as_its_own_step_and_never_shown():
+    runner = ScriptedRunner([203, 200, 201])  # the prefix's step answers 203, never used
+    result = run(
+        generate(runner, ByteTokenizer(), "Hi", prefix="Ab\n", sampler=GREEDY, max_new_tokens=2)
+    )
+    prefix = [BOS, BYTE0 + ord("A"), BYTE0 + ord("b"), BYTE0 + ord("\n")]
+    assert runner.calls[:2] == [prefix, [BYTE0 + ord("H"), BYTE0 + ord("i")]]  # no second BOS
+    assert result.prefix_ids == prefix
+    assert result.prompt_ids == runner.calls[1]
+    assert result.stats.prompt_tokens == 6
+    assert result.text == " once upon"  # the prefix is read, not written
+
+
+def test_a_runner_that_keeps_the_prefix_is_reset_to_it():
+    class Keeping(ScriptedRunner):
+        kept: tuple[int, ...] = ()
+
+        async def reset_to_prefix(self, ids):
+            self.kept = list(ids)
+            self.calls.clear()
+
+    runner = Keeping([200])
+    result = run(generate(runner, ByteTokenizer(), "Hi", prefix="Ab", sampler=GREEDY))
+    assert runner.kept == [BOS, BYTE0 + ord("A"), BYTE0 + ord("b")]
+    assert runner.resets == 0 and runner.calls[0] == [BYTE0 + ord("H"), BYTE0 + ord("i")]
+    assert result.prefix_ids == runner.kept
+
+
+def test_a_prefix_that_does_not_fit_is_left_out():
+    runner = ScriptedRunner([200] * 10, context_length=16)
+    result = run(
+        generate(runner, ByteTokenizer(), "Hi", prefix="x" * 10, sampler=GREEDY, max_new_tokens=6)
+    )
+    assert result.prefix_ids == []
+    assert runner.calls[0] == [BOS, BYTE0 + ord("H"), BYTE0 + ord("i")]

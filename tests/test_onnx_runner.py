@@ -200,3 +200,50 @@ def test_tiny_export_steps_agree_with_one_pass(tiny_model_dir):
     # The candidates are the k best of the one-pass logits, best first, with their values.
     np.testing.assert_allclose(candidates.scores, np.sort(whole[-1])[::-1][:k], atol=1e-3)
     np.testing.assert_allclose(whole[-1][candidates.ids], candidates.scores, atol=1e-3)
+
+
+def test_reset_to_prefix_computes_once_then_restores_the_same_cache(toy_dir):
+    runner = OnnxRunner(toy_dir, threads=1)
+    prefix, story = [2, 5, 7], [9, 4]
+    runner.reset_to_prefix_sync(prefix)
+    assert runner.position == 3 and runner.prefix_runs == 1
+    first = runner.step_sync(story)
+    runner.step_sync([11])  # the story goes on past the prefix
+    for _ in range(2):
+        asyncio.run(runner.reset_to_prefix(prefix))
+        assert runner.position == 3 and runner.prefix_runs == 1  # restored, not recomputed
+        assert runner.step_sync(story) == first
+    ids, values = expected_candidates(prefix + story)
+    assert first.ids == ids
+    np.testing.assert_allclose(first.scores, values, rtol=1e-5, atol=1e-5)
+    runner.reset_to_prefix_sync([2, 5])  # another prefix replaces the kept one
+    assert runner.prefix_runs == 2 and runner.position == 2
+    with pytest.raises(ValueError, match="at least one token"):
+        runner.reset_to_prefix_sync([])
+
+
+def test_a_story_after_a_cached_prefix_equals_one_without_the_cache(tiny_model_dir):
+    """generate feeds prefix and prompt as two steps either way, so the KV cache the
+    runner keeps for the prefix changes nothing: same seed, same story, bit for bit."""
+    from pyshell.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer.from_file(tiny_model_dir / "tokenizer.model")
+    runner = OnnxRunner(tiny_model_dir, threads=1)
+
+    class NoCache:  # the Runner protocol only: reset, then step the prefix
+        context_length = runner.context_length
+        reset, step = runner.reset, runner.step
+
+    def story(r):
+        config = SamplingConfig(temperature=1.0, top_p=1.0, seed=5)
+        return asyncio.run(
+            generate(r, tokenizer, "The keeper", prefix="A tale. The end.\n\n", sampler=config,
+                     max_new_tokens=24)
+        )  # fmt: skip
+
+    plain, cached, again = story(NoCache()), story(runner), story(runner)
+    assert runner.prefix_runs == 1
+    assert plain.prefix_ids == cached.prefix_ids == tokenizer.encode("A tale. The end.\n\n", True)
+    assert plain.prompt_ids == cached.prompt_ids == tokenizer.encode("The keeper")
+    assert len(plain.ids) == 24
+    assert plain.ids == cached.ids == again.ids

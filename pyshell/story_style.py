@@ -1,0 +1,102 @@
+"""How Conteur writes a story beyond the reader's settings: the frame, the exemplar,
+sampling per language, the story-length and break-out rules.
+
+The reader's form sets character, setting, theme, tone, length and language, and
+the advanced settings may override temperature and top-p. Everything else that
+decides what the story says is one `StoryStyle`, so the page, the CLI and the
+evaluation write under the same one, and the evaluation can measure another
+(`python -m pyshell.evaluate --style temperature_fr=0.6`). `STORY_STYLE` is the
+configuration docs/stories.md chose by measuring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from pyshell.exemplars import exemplar_prefix
+from pyshell.prompts import DEFAULT_FRAME, FRAMES
+from pyshell.sampler import SamplingConfig
+
+__all__ = ["STORY_STYLE", "StoryStyle"]
+
+
+@dataclass(frozen=True)
+class StoryStyle:
+    """One configuration of everything the reader does not choose.
+
+    - frame: the heading's frame (pyshell.prompts.FRAMES);
+    - temperature_en/fr, top_p_en/fr: sampling defaults per story language (a
+      value the reader types in the advanced settings wins);
+    - repetition_penalty: on the story's own tokens (pyshell.story_policy);
+    - min_length: fraction of the budget before which the story may not end
+      (pyshell.story_policy.StoryPolicy.min_length);
+    - breaks: the break-out rule (pyshell/story_breaks.py);
+    - exemplar: whether the model reads a short children's story first
+      (pyshell/exemplars.py; its KV cache is kept between stories).
+    """
+
+    frame: str = DEFAULT_FRAME
+    temperature_en: float = 0.8
+    temperature_fr: float = 0.8
+    top_p_en: float = 0.95
+    top_p_fr: float = 0.95
+    repetition_penalty: float = 1.1
+    min_length: float = 0.0
+    breaks: bool = False
+    exemplar: bool = False
+
+    def __post_init__(self) -> None:
+        if self.frame not in FRAMES:
+            raise ValueError(f"unknown frame {self.frame!r}: expected one of {', '.join(FRAMES)}")
+        if not 0.0 <= self.min_length < 1.0:
+            raise ValueError(f"min_length is a fraction of the budget (got {self.min_length})")
+        self.sampling("en"), self.sampling("fr")  # range checks (SettingError)
+
+    def sampling(self, language: str, **overrides: object) -> SamplingConfig:
+        """The sampling defaults for a story in `language`; `overrides` (temperature,
+        top_p, …, seed) win."""
+        french = language == "fr"
+        config = SamplingConfig(
+            temperature=self.temperature_fr if french else self.temperature_en,
+            top_p=self.top_p_fr if french else self.top_p_en,
+            repetition_penalty=self.repetition_penalty,
+        )
+        return replace(config, **overrides) if overrides else config
+
+    def policy_options(self, language: str) -> dict:
+        """The keyword arguments of pyshell.story_policy.story_policy for this style."""
+        return {"min_length": self.min_length, "breaks": self.breaks, "language": language}
+
+    def prefix(self, language: str) -> str:
+        """The text the model reads before the prompt ("" for none)."""
+        return exemplar_prefix(language, self.frame) if self.exemplar else ""
+
+    def with_settings(self, settings: list[str]) -> StoryStyle:
+        """This style with "name=value" settings applied (numbers, true/false, text)."""
+        types = {f.name: f.type for f in fields(self)}
+        changes: dict[str, object] = {}
+        for setting in settings:
+            name, sep, text = setting.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or name not in types:
+                raise ValueError(
+                    f"unknown style setting {setting!r}: expected NAME=VALUE with NAME one of "
+                    f"{', '.join(types)}"
+                )
+            kind = types[name]
+            if kind == "bool":
+                changes[name] = text.strip().lower() in ("1", "true", "yes", "on")
+            elif kind == "float":
+                changes[name] = float(text)
+            elif kind == "int":
+                changes[name] = int(text)
+            else:
+                changes[name] = text.strip()
+        return replace(self, **changes)
+
+    def describe(self) -> dict:
+        """Plain values for JSON (the evaluation's settings)."""
+        return asdict(self)
+
+
+STORY_STYLE = StoryStyle()

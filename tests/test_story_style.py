@@ -1,0 +1,47 @@
+"""The story style (pyshell/story_style.py) and the exemplar it may put first (pyshell/exemplars.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyshell.exemplars import EXEMPLARS, exemplar_prefix
+from pyshell.prompts import FRAMES
+from pyshell.sampler import SettingError
+from pyshell.story_breaks import break_outs, closes_story
+from pyshell.story_style import STORY_STYLE, StoryStyle
+
+
+def test_sampling_per_language_and_overrides():
+    style = StoryStyle(temperature_en=0.7, temperature_fr=0.6, top_p_fr=0.9)
+    assert style.sampling("en").temperature == 0.7 and style.sampling("en").top_p == 0.95
+    assert style.sampling("fr").temperature == 0.6 and style.sampling("fr").top_p == 0.9
+    assert style.sampling("fr", temperature=1.0, seed=4).temperature == 1.0
+    assert style.sampling("fr").repetition_penalty == style.repetition_penalty
+
+
+def test_settings_from_text():
+    style = STORY_STYLE.with_settings(["temperature-fr=0.5", "breaks=yes", "frame=bedtime"])
+    assert style.temperature_fr == 0.5 and style.breaks is True and style.frame == "bedtime"
+    assert style.with_settings(["breaks=0"]).breaks is False
+    with pytest.raises(ValueError, match="unknown style setting 'warmth=2'"):
+        STORY_STYLE.with_settings(["warmth=2"])
+    with pytest.raises(ValueError, match="unknown frame"):
+        StoryStyle(frame="epic")
+    with pytest.raises(SettingError):
+        StoryStyle(temperature_fr=3.0)
+
+
+def test_the_exemplar_only_with_the_style_that_asks_for_it():
+    assert StoryStyle(exemplar=False).prefix("en") == ""
+    assert StoryStyle(exemplar=True, frame="bedtime").prefix("fr") == EXEMPLARS["fr", "bedtime"]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("frame", FRAMES)
+def test_exemplars_end_with_their_closing_line_and_break_nothing(language, frame):
+    text = exemplar_prefix(language, frame)
+    assert text.endswith("\n\n") and closes_story(text, language)
+    story = text.split("\n\n")[1]
+    opening = "Once upon a time" if language == "en" else "Il était une fois"
+    assert story.startswith(opening)
+    assert break_outs(story[len(opening) :]) == []
