@@ -27,6 +27,7 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from pyshell.browser import parse_settings
@@ -132,7 +133,12 @@ async def write_one(
     _, budget = parse_settings({}, case.request, runner.context_length, config.top_k)
     prompt = build_prompt(case.request, config.variant, style.frame)
     prefix = style.prefix(case.request.language) if config.variant == "pretrained" else ""
-    result = await generate(
+    write = generate
+    if style.best_of > 1:
+        from pyshell.best_of import generate_best_of
+
+        write = partial(generate_best_of, n=style.best_of)
+    result = await write(
         runner, tokenizer, prompt, prefix=prefix,
         sampler=Sampler(replace(sampling, seed=case.seed), config.top_k),
         max_new_tokens=budget, stop_ids=config.stop_ids, policy=policy,

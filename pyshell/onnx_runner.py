@@ -132,6 +132,16 @@ class OnnxRunner:
         self._past = dict(self._prefix_past)
         self.position = len(ids)
 
+    def snapshot(self) -> tuple[dict[str, np.ndarray], int]:
+        """The KV cache as it is now, to `restore` later (free: the arrays are never
+        written to, see reset_to_prefix_sync)."""
+        return dict(self._past), self.position
+
+    def restore(self, state: tuple[dict[str, np.ndarray], int]) -> None:
+        """Go back to a `snapshot`: the tokens fed since are forgotten."""
+        past, position = state
+        self._past, self.position = dict(past), position
+
     def _run(self, ids: list[int], outputs: list[str], keep: int) -> list[np.ndarray]:
         """One graph run over `ids`; the presents become the next past."""
         if not ids:

@@ -31,6 +31,7 @@ CPython write the same story for the same seed.
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -200,6 +201,21 @@ class Steering:
         self._seen_ngrams: dict[tuple[int, ...], set[int]] = {}
         self._min = int(policy.min_length * budget)  # the story may not end before this
         self._breaks = BreakGuard(policy.language, tokenizer.token_text) if policy.breaks else None
+
+    def fork(self) -> Steering:
+        """An independent copy of this story's state (same policy), to try a continuation
+        and drop it (pyshell/best_of.py)."""
+        twin = copy.copy(self)
+        twin._story = list(self._story)
+        twin._quotes = copy.copy(self._quotes)
+        twin._seen_ngrams = {k: set(v) for k, v in self._seen_ngrams.items()}
+        twin._breaks = copy.copy(self._breaks)
+        return twin
+
+    @property
+    def written(self) -> int:
+        """Tokens the story holds so far."""
+        return len(self._story)
 
     # --- the steps -------------------------------------------------------------------
 

@@ -32,7 +32,9 @@ class StoryStyle:
       (pyshell.story_policy.StoryPolicy.min_length);
     - breaks: the break-out rule (pyshell/story_breaks.py);
     - exemplar: whether the model reads a short children's story first
-      (pyshell/exemplars.py; its KV cache is kept between stories).
+      (pyshell/exemplars.py; its KV cache is kept between stories);
+    - best_of: n > 1 writes each sentence as the likeliest of n samples
+      (pyshell/best_of.py; n times the decoding work).
     """
 
     frame: str = DEFAULT_FRAME
@@ -44,10 +46,13 @@ class StoryStyle:
     min_length: float = 0.0
     breaks: bool = False
     exemplar: bool = False
+    best_of: int = 1
 
     def __post_init__(self) -> None:
         if self.frame not in FRAMES:
             raise ValueError(f"unknown frame {self.frame!r}: expected one of {', '.join(FRAMES)}")
+        if self.best_of < 1:
+            raise ValueError(f"best_of is a number of samples, at least 1 (got {self.best_of})")
         if not 0.0 <= self.min_length < 1.0:
             raise ValueError(f"min_length is a fraction of the budget (got {self.min_length})")
         self.sampling("en"), self.sampling("fr")  # range checks (SettingError)
