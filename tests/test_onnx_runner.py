@@ -247,3 +247,16 @@ def test_a_story_after_a_cached_prefix_equals_one_without_the_cache(tiny_model_d
     assert plain.prompt_ids == cached.prompt_ids == tokenizer.encode("The keeper")
     assert len(plain.ids) == 24
     assert plain.ids == cached.ids == again.ids
+
+
+def test_snapshot_and_restore_go_back_to_a_cache(toy_dir):
+    runner = OnnxRunner(toy_dir, threads=1)
+    runner.step_sync([2, 5])
+    state = runner.snapshot()
+    first = runner.step_sync([7])
+    runner.step_sync([9, 4])  # a trial continuation, then dropped
+    runner.restore(state)
+    assert runner.position == 2
+    assert runner.step_sync([7]) == first
+    ids, _ = expected_candidates([2, 5, 7])
+    assert first.ids == ids
