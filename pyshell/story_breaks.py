@@ -6,7 +6,7 @@ paragraphs it often leaves the story it was writing: it starts another one
 note, a copyright line, a "posted on" date or a link. Two readers of one rule,
 as with pyshell/sentences.py: the evaluation (pyshell/story_measures.py)
 counts break-outs in finished stories, and the story policy
-(pyshell/story_policy.py) steers away from them, or ends the story where
+(pyshell/story_policy.py) steers away from those it can see coming, or ends the story where
 they would start, while it is written.
 
 Token by token the policy can only judge what the next piece would start, so
@@ -31,7 +31,7 @@ __all__ = [
     "opens_break_line",
 ]
 
-BREAK_KINDS = ("new story", "after the end", "note", "link", "date")
+BREAK_KINDS = ("new story", "after the end", "note", "link", "date", "about the story")
 
 # The formula that opens a story; inside the story it can only start another one.
 NEW_STORY = {"en": ("Once", "upon"), "fr": ("Il était une", "fois")}
@@ -79,6 +79,14 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 # "may" and "march" are verbs too: a month only counts next to a day number (above).
+# The text talks about itself as a book or a story for readers: a blurb, a review, an essay.
+_ABOUT_THE_STORY = re.compile(
+    r"\b(?:this|these|our|my) (?:story|stories|book|books|tale|tales)\b|\bbedtime stor(?:y|ies)\b"
+    r"|\b(?:young|our|my) readers\b|\bread(?:ing)?[ -]aloud\b|\bfor kids\b"
+    r"|\b(?:cette|ces) histoires?\b|\b(?:ce|ces) (?:livres?|contes?)\b"
+    r"|\b(?:jeunes|nos|mes|les) lecteurs\b|\bhistoires? du soir\b",
+    re.IGNORECASE,
+)
 
 
 def break_outs(text: str) -> list[str]:
@@ -98,6 +106,8 @@ def break_outs(text: str) -> list[str]:
         found.append("link")
     if _DATE.search(text):
         found.append("date")
+    if _ABOUT_THE_STORY.search(text):
+        found.append("about the story")
     return found
 
 

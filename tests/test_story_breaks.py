@@ -18,7 +18,7 @@ from pyshell.story_breaks import break_outs, closes_story, opens_break_line
         (" At the end of the road, the fox stopped. It was the end.", []),
         (" The fin of the fish.", []),
         (" Il était une fois un autre renard.", ["new story"]),
-        (" The fox slept.\n\nNote: this story was written by my son.", ["note"]),
+        (" The fox slept.\n\nNote: this story was written by my son.", ["note", "about the story"]),
         (" The fox slept.\n\n**Author's note:** thanks!", ["note"]),
         (" The fox slept.\n\nCopyright © 2015 Fox Books.", ["note", "date"]),
         (" Le renard dormait.\n\nPublié le 3 juin par Marie.", ["note", "date"]),
@@ -29,6 +29,10 @@ from pyshell.story_breaks import break_outs, closes_story, opens_break_line
         (" The fox counted 3 apples and 12 pears.", []),
         (" In 1998, the fox was born.", ["date"]),
         (" The note on the door said hello.", []),
+        (" The fox slept. This book is perfect for young readers.", ["about the story"]),
+        (" Le renard dormait. Cette histoire plaira aux jeunes lecteurs.", ["about the story"]),
+        (" She told him the story of the moon.", []),
+        (" Zoé, la lectrice, ouvrit le livre.", []),
     ],
 )
 def test_break_outs(text, kinds):
