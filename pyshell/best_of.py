@@ -167,7 +167,7 @@ async def generate_best_of(
             if k:
                 runner.restore(start)
             branch = await _sentence(
-                runner, tokenizer, sampler, steering.fork(), set(seen), candidates, stop
+                runner, tokenizer, sampler, steering.fork(), seen.copy(), candidates, stop
             )
             decoded += len(branch.tokens)
             branches.append(branch)

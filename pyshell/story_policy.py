@@ -38,11 +38,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pyshell.banned_tokens import banned_ids
+from pyshell.pronouns import pronoun_ids
 from pyshell.runner import Candidates
 from pyshell.sentences import QuoteTracker, ends_sentence, is_sentence_end_token
 from pyshell.story_breaks import BreakGuard
 
-__all__ = ["Ending", "Steering", "StoryPolicy", "story_policy"]
+__all__ = ["Ending", "PenalizedIds", "Steering", "StoryPolicy", "story_policy"]
 
 TAIL_CHARS = 16  # text kept to decide whether a sentence has just ended
 # The last tokens of the ending's room, where only a sentence end may be chosen
@@ -96,6 +97,8 @@ class StoryPolicy:
       or a written "The end.", ends the story.
     - language: the story's language ("en", "fr"), for the break-out rule's formulas.
     - stops: the ids that end a story (for `min_length`).
+    - unpenalized: ids the repetition penalty never counts (pyshell/pronouns.py:
+      the pronouns, so "he" stays "he").
     """
 
     banned: frozenset[int] = frozenset()
@@ -106,6 +109,7 @@ class StoryPolicy:
     breaks: bool = False
     language: str = "en"
     stops: frozenset[int] = frozenset()
+    unpenalized: frozenset[int] = frozenset()
 
     def start(
         self, tokenizer: TokenTexts, budget: int, eos_id: int, room: int | None = None
@@ -127,6 +131,7 @@ class StoryPolicy:
             "penalize_prompt": self.penalize_prompt,
             "min_length": self.min_length,
             "breaks": self.breaks,
+            "unpenalized_ids": len(self.unpenalized),
         }
 
 
@@ -136,6 +141,7 @@ DEFAULT_NO_REPEAT_NGRAM = 0
 DEFAULT_PENALIZE_PROMPT = False
 DEFAULT_MIN_LENGTH = 0.0
 DEFAULT_BREAKS = False
+DEFAULT_PENALIZE_PRONOUNS = True
 
 # tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.
 _BANNED_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -152,6 +158,7 @@ def story_policy(
     min_length: float = DEFAULT_MIN_LENGTH,
     breaks: bool = DEFAULT_BREAKS,
     language: str = "en",
+    penalize_pronouns: bool = DEFAULT_PENALIZE_PRONOUNS,
 ) -> StoryPolicy:
     """The policy every story is written under, in the page, the CLI and the evaluation.
 
@@ -171,7 +178,23 @@ def story_policy(
         breaks=breaks,
         language=language,
         stops=stops,
+        unpenalized=frozenset() if penalize_pronouns else pronoun_ids(tokenizer),  # type: ignore[arg-type]
     )
+
+
+class PenalizedIds(set):
+    """The set of ids the repetition penalty counts: adding an exempt id does nothing."""
+
+    def __init__(self, ids: Iterable[int] = (), exempt: frozenset[int] = frozenset()) -> None:
+        self.exempt = exempt
+        super().__init__(i for i in ids if i not in exempt)
+
+    def add(self, i: int) -> None:
+        if i not in self.exempt:
+            super().add(i)
+
+    def copy(self) -> PenalizedIds:
+        return PenalizedIds(self, self.exempt)
 
 
 class Steering:
@@ -220,8 +243,11 @@ class Steering:
     # --- the steps -------------------------------------------------------------------
 
     def penalized(self, prompt_ids: list[int]) -> set[int]:
-        """The ids the repetition penalty starts with (the story's are added as it goes)."""
-        return set(prompt_ids) if self.policy.penalize_prompt else set()
+        """The ids the repetition penalty starts with (the story's are added as it goes,
+        except the policy's `unpenalized` ones)."""
+        return PenalizedIds(
+            prompt_ids if self.policy.penalize_prompt else (), self.policy.unpenalized
+        )
 
     def candidates(self, c: Candidates) -> Candidates:
         """The candidates the sampler may choose from at this step (see the module doc)."""

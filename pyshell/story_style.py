@@ -31,6 +31,8 @@ class StoryStyle:
     - min_length: fraction of the budget before which the story may not end
       (pyshell.story_policy.StoryPolicy.min_length);
     - breaks: the break-out rule (pyshell/story_breaks.py);
+    - penalize_pronouns: False keeps pronouns out of the repetition penalty
+      (pyshell/pronouns.py);
     - exemplar: whether the model reads a short children's story first
       (pyshell/exemplars.py; its KV cache is kept between stories);
     - best_of: n > 1 writes each sentence as the likeliest of n samples
@@ -45,6 +47,7 @@ class StoryStyle:
     repetition_penalty: float = 1.1
     min_length: float = 0.0
     breaks: bool = False
+    penalize_pronouns: bool = True
     exemplar: bool = False
     best_of: int = 1
 
@@ -70,7 +73,12 @@ class StoryStyle:
 
     def policy_options(self, language: str) -> dict:
         """The keyword arguments of pyshell.story_policy.story_policy for this style."""
-        return {"min_length": self.min_length, "breaks": self.breaks, "language": language}
+        return {
+            "min_length": self.min_length,
+            "breaks": self.breaks,
+            "language": language,
+            "penalize_pronouns": self.penalize_pronouns,
+        }
 
     def prefix(self, language: str) -> str:
         """The text the model reads before the prompt ("" for none)."""

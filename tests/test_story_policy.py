@@ -208,3 +208,25 @@ def test_the_end_closes_the_story_but_not_too_early():
     assert ids_of(early.candidates(Candidates([44, 48], [9.0, 1.0]))) == [48]
     fr = story(StoryPolicy(breaks=True, min_length=0.5, language="fr"), 100, [48, 45, 42])
     assert ids_of(fr.candidates(Candidates([54, 48], [9.0, 1.0]))) == [48]
+
+
+def test_unpenalized_ids_never_enter_the_repetition_penalty():
+    policy = StoryPolicy(unpenalized=frozenset({47}), penalize_prompt=True)
+    steering = policy.start(BreakTexts(), 10, EOS)
+    seen = steering.penalized([47, 48])
+    assert seen == {48}
+    seen.add(47)
+    seen.add(55)
+    assert seen == {48, 55}
+    copied = seen.copy()
+    copied.add(47)
+    assert copied == {48, 55} and isinstance(copied, type(seen))
+
+
+def test_story_policy_can_leave_pronouns_out_of_the_penalty():
+    class Encoder(Texts):
+        def encode(self, text, add_bos=False):
+            return {" he": [7], "He": [8], " she": [9]}.get(text, [1, 2])
+
+    assert story_policy(Encoder(), {EOS}).unpenalized == frozenset()
+    assert story_policy(Encoder(), {EOS}, penalize_pronouns=False).unpenalized == {7, 8, 9}
