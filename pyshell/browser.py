@@ -30,6 +30,7 @@ from pyshell.prompts import LENGTHS, StoryRequest, StoryRequestError, build_prom
 from pyshell.runner import Candidates, ContextFullError
 from pyshell.sampler import MAX_SEED, Sampler, SamplingConfig, SettingError
 from pyshell.story_policy import story_policy
+from pyshell.story_style import STORY_STYLE
 from pyshell.tokenizer import Tokenizer, TokenizerModelError
 
 __all__ = ["JsRunner", "cancel", "generate_story", "init", "parse_settings", "surprise_me"]
@@ -194,7 +195,8 @@ def parse_settings(
 ) -> tuple[SamplingConfig, int]:
     """The sampling config and the token budget from the settings form.
 
-    Empty fields take the defaults; the story length decides the budget
+    Empty fields take the defaults (per story language, pyshell/story_style.py);
+    the story length decides the budget
     unless `max_new_tokens` is given, and the default budget never takes
     more than half of a small model's context. Raises SettingError naming
     the field at fault.
@@ -202,7 +204,7 @@ def parse_settings(
     unknown = sorted(set(settings) - set(SETTING_FIELDS))
     if unknown:
         raise SettingError(unknown[0], f"unknown setting {unknown[0]!r}")
-    defaults = SamplingConfig()
+    defaults = STORY_STYLE.sampling(request.language)
     seed = _whole("seed", settings.get("seed"))
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise SettingError(
@@ -254,8 +256,10 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
     # A length the reader typed is a hard limit; the story length's budget is a
     # target the story may pass to finish its sentence (pyshell.story_policy).
     typed = _whole("max_new_tokens", settings.get("max_new_tokens"))
-    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=typed is None)
-    prompt = build_prompt(request, config.variant)
+    options = STORY_STYLE.policy_options(request.language)
+    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=typed is None, **options)
+    prompt = build_prompt(request, config.variant, STORY_STYLE.frame)
+    prefix = STORY_STYLE.prefix(request) if not config.instruction_tuned else ""
     token = CancelToken()
     _state.cancel = token
 
@@ -266,7 +270,7 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
         events.prompt(prompt)
     try:
         result = await generate(
-            runner, tokenizer, prompt,
+            runner, tokenizer, prompt, prefix=prefix,
             sampler=sampler, max_new_tokens=budget, stop_ids=config.stop_ids, policy=policy,
             on_token=on_token, on_notice=lambda text: events.notice(text), cancel=token,
         )  # fmt: skip
@@ -285,6 +289,7 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
             "text": result.text,
             "prompt": prompt,
             "prompt_ids": result.prompt_ids,
+            "prefix_ids": result.prefix_ids,
             "stop_reason": result.stop_reason,
             "stop_token": result.stop_token,
             "seed": str(result.seed),  # may exceed JavaScript's exact integers
@@ -300,6 +305,7 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
                 "finish_sentence": policy.ending is not None,
                 "no_repeat_ngram": policy.no_repeat_ngram,
                 "penalize_prompt": policy.penalize_prompt,
+                **options,
             },
             "policy": policy.describe(),
             "request": {

@@ -132,7 +132,7 @@ async def write_one(
     prompt (in the style's frame), sampler and policy."""
     _, budget = parse_settings({}, case.request, runner.context_length, config.top_k)
     prompt = build_prompt(case.request, config.variant, style.frame)
-    prefix = style.prefix(case.request.language) if config.variant == "pretrained" else ""
+    prefix = style.prefix(case.request) if config.variant == "pretrained" else ""
     write = generate
     if style.best_of > 1:
         from pyshell.best_of import generate_best_of

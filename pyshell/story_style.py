@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from pyshell.exemplars import exemplar_prefix
-from pyshell.prompts import DEFAULT_FRAME, FRAMES
+from pyshell.prompts import DEFAULT_FRAME, FRAMES, StoryRequest
 from pyshell.sampler import SamplingConfig
 
 __all__ = ["STORY_STYLE", "StoryStyle"]
@@ -80,9 +80,12 @@ class StoryStyle:
             "penalize_pronouns": self.penalize_pronouns,
         }
 
-    def prefix(self, language: str) -> str:
-        """The text the model reads before the prompt ("" for none)."""
-        return exemplar_prefix(language, self.frame) if self.exemplar else ""
+    def prefix(self, request: StoryRequest) -> str:
+        """The text the model reads before the prompt ("" for none): the exemplar, for a
+        request Conteur frames (a character, setting, theme or tone). Free text alone
+        is the reader's own opening, continued as typed, with nothing before it."""
+        framed = request.character or request.setting or request.theme or request.tone
+        return exemplar_prefix(request.language, self.frame) if self.exemplar and framed else ""
 
     def with_settings(self, settings: list[str]) -> StoryStyle:
         """This style with "name=value" settings applied (numbers, true/false, text)."""

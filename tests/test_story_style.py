@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyshell.exemplars import EXEMPLARS, exemplar_prefix
-from pyshell.prompts import FRAMES
+from pyshell.prompts import FRAMES, StoryRequest
 from pyshell.sampler import SettingError
 from pyshell.story_breaks import break_outs, closes_story
 from pyshell.story_style import STORY_STYLE, StoryStyle
@@ -31,9 +31,11 @@ def test_settings_from_text():
         StoryStyle(temperature_fr=3.0)
 
 
-def test_the_exemplar_only_with_the_style_that_asks_for_it():
-    assert StoryStyle(exemplar=False).prefix("en") == ""
-    assert StoryStyle(exemplar=True, frame="bedtime").prefix("fr") == EXEMPLARS["fr", "bedtime"]
+def test_the_exemplar_only_with_the_style_that_asks_for_it_and_for_framed_requests():
+    fox = StoryRequest(character="un renard", language="fr")
+    assert StoryStyle(exemplar=False).prefix(fox) == ""
+    assert StoryStyle(exemplar=True, frame="bedtime").prefix(fox) == EXEMPLARS["fr", "bedtime"]
+    assert StoryStyle(exemplar=True).prefix(StoryRequest(text="Il pleuvait.")) == ""
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])

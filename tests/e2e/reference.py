@@ -20,6 +20,7 @@ from pyshell.prompts import StoryRequest, build_prompt
 from pyshell.runner import Candidates
 from pyshell.sampler import Sampler, SamplingConfig
 from pyshell.story_policy import DEFAULT_NO_REPEAT_NGRAM, DEFAULT_PENALIZE_PROMPT, story_policy
+from pyshell.story_style import STORY_STYLE
 from pyshell.tokenizer import Tokenizer
 
 
@@ -33,7 +34,7 @@ def _model(model_dir: Path, backend: str) -> tuple[ModelConfig, Tokenizer, OnnxR
 def prompt_for(model_dir: Path, last: dict) -> str:
     """The prompt pyshell builds from the request the page sent."""
     config = ModelConfig.from_file(model_dir)
-    return build_prompt(StoryRequest(**last["request"]), config.variant)
+    return build_prompt(StoryRequest(**last["request"]), config.variant, STORY_STYLE.frame)
 
 
 def runner(model_dir: Path, backend: str) -> OnnxRunner:
@@ -42,16 +43,19 @@ def runner(model_dir: Path, backend: str) -> OnnxRunner:
 
 
 def first_step(model_dir: Path, prompt_ids: list[int], backend: str) -> Candidates:
-    """The candidates after the prompt: the page's first step."""
+    """The candidates after `prompt_ids` (the page's first step: its prefix, if it
+    read one, else its prompt)."""
     _, _, runner = _model(model_dir, backend)
     runner.reset_sync()
     return runner.step_sync(prompt_ids)
 
 
 def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
-    """The story CPython writes with the page's prompt, sampling settings and story policy
-    (pyshell.story_policy: the same banned ids; the ending rule unless the page was
-    given a max length)."""
+    """The story CPython writes with the page's prompt, prefix, sampling settings and
+    story policy (pyshell.story_policy: the same banned ids; the ending rule unless the
+    page was given a max length; the style's length and break-out rules). The runner
+    keeps the prefix's KV cache between replays (OnnxRunner.reset_to_prefix), as the
+    page may."""
     config, tokenizer, runner = _model(model_dir, backend)
     s = last["sampling"]
     policy = story_policy(
@@ -60,6 +64,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         finish_sentence=s.get("finish_sentence", False),
         no_repeat_ngram=s.get("no_repeat_ngram", DEFAULT_NO_REPEAT_NGRAM),
         penalize_prompt=s.get("penalize_prompt", DEFAULT_PENALIZE_PROMPT),
+        **{k: s[k] for k in ("min_length", "breaks", "language", "penalize_pronouns") if k in s},
     )
     sampling = SamplingConfig(
         temperature=s["temperature"],
@@ -72,6 +77,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         runner,
         tokenizer,
         prompt_for(model_dir, last),
+        prefix=last.get("prefix_ids") or None,
         sampler=Sampler(sampling, config.top_k),
         max_new_tokens=s["max_new_tokens"],
         stop_ids=config.stop_ids,

@@ -102,6 +102,33 @@ def test_real_model_first_step_and_greedy_story_equal_cpython(real_wasm, real_mo
     )
 
 
+@pytest.mark.real_model
+def test_real_model_framed_story_equals_cpython_with_the_prefix_kept(real_wasm, real_model_dir):
+    """A story written from the form's fields, as a reader asks for one: the story style's
+    prompt, exemplar prefix (pyshell/story_style.py) and story policy. CPython replays it
+    twice on a runner that keeps the prefix's KV cache (the second replay restores it
+    instead of computing it): the same seed gives the same story, token for token."""
+    from pyshell.prompts import StoryRequest
+    from pyshell.story_style import STORY_STYLE
+    from pyshell.tokenizer import Tokenizer
+
+    fields = {"character": "a shy dragon", "setting": "a snowy mountain", "tone": "gentle"}
+    last = real_wasm.write("", {"seed": "2026"}, **fields, length="short")
+    request = StoryRequest(**fields, length="short")
+    tokenizer = Tokenizer.from_file(real_model_dir / "tokenizer.model")
+    prefix = STORY_STYLE.prefix(request)
+    assert last["prefix_ids"] == (tokenizer.encode(prefix, add_bos=True) if prefix else [])
+    assert last["prompt"] == reference.prompt_for(real_model_dir, last)
+    first = reference.replay(real_model_dir, last, "wasm")
+    again = reference.replay(real_model_dir, last, "wasm")
+    assert last["ids"] == first.ids == again.ids
+    assert last["text"] == first.text
+    assert last["stop_reason"] == first.stop_reason
+    if prefix:
+        assert reference.runner(real_model_dir, "wasm").prefix_runs >= 1
+    print(f"framed story: {len(last['ids'])} tokens, prefix {len(last['prefix_ids'])} tokens")
+
+
 # Longer than WEBGPU_MAX_RUN (31): the runner feeds it in two runs.
 LONG_PROMPT = (
     "The old clockmaker lived above his shop at the end of a narrow street. Every "
