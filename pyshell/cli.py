@@ -32,6 +32,7 @@ from pyshell.sampler import (
     SettingError,
 )
 from pyshell.story_policy import story_policy
+from pyshell.story_style import STORY_STYLE
 
 DEFAULT_MODEL = Path("models") / "gemma-3-270m"
 DEFAULT_MAX_TOKENS = 200
@@ -118,7 +119,7 @@ def find_model(given: Path | None) -> Path:
 
 
 def sampling_config(args: argparse.Namespace) -> SamplingConfig:
-    d = SamplingConfig()
+    d = STORY_STYLE.sampling(args.language or "en")
     options = {
         "temperature": 0.0 if args.greedy else d.temperature,
         "top_k": d.top_k,
@@ -135,12 +136,14 @@ def sampling_config(args: argparse.Namespace) -> SamplingConfig:
     return SamplingConfig(**options)
 
 
-def story_prompt(args: argparse.Namespace, variant: str) -> tuple[str, int | None]:
-    """The prompt text and, for a story request, its length's token budget."""
+def story_prompt(
+    args: argparse.Namespace, variant: str
+) -> tuple[str, int | None, StoryRequest | None]:
+    """The prompt text and, for a story request, its length's token budget and the request."""
     fields = {k: getattr(args, k) for k in ("character", "setting", "theme", "tone")}
     asked = any(fields.values()) or args.surprise
     if args.prompt is not None and not asked:
-        return args.prompt, None
+        return args.prompt, None, None
     if not asked and args.prompt is None:
         raise UsageError("give a prompt, story options or --surprise (see --help)")
     language, length = args.language or "en", args.length or "medium"
@@ -148,7 +151,7 @@ def story_prompt(args: argparse.Namespace, variant: str) -> tuple[str, int | Non
         request = surprise(args.seed, language, length)
     else:
         request = StoryRequest(**fields, length=length, language=language, text=args.prompt or "")
-    return build_prompt(request, variant), request.max_new_tokens
+    return build_prompt(request, variant, STORY_STYLE.frame), request.max_new_tokens, request
 
 
 def format_stats(result: GenerationResult) -> str:
@@ -182,7 +185,7 @@ async def run(args: argparse.Namespace) -> GenerationResult:
     model_dir = find_model(args.model)
     config = load_config(model_dir)
     sampler = Sampler(sampling, config.top_k)
-    prompt, budget = story_prompt(args, config.variant)
+    prompt, budget, request = story_prompt(args, config.variant)
     if not prompt.strip():
         raise UsageError("the prompt is empty: give the story a beginning or a subject")
     max_tokens = args.max_tokens if args.max_tokens is not None else budget or DEFAULT_MAX_TOKENS
@@ -196,7 +199,13 @@ async def run(args: argparse.Namespace) -> GenerationResult:
         raise UsageError(str(exc)) from None
     tokenizer = Tokenizer.from_file(model_dir / "tokenizer.model")
     # --max-tokens is a hard limit; a default budget may stretch to finish the sentence.
-    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=args.max_tokens is None)
+    # A story request is written in the story style (pyshell/story_style.py); a bare
+    # prompt is continued as it is.
+    options = STORY_STYLE.policy_options(request.language) if request else {}
+    policy = story_policy(
+        tokenizer, config.stop_ids, finish_sentence=args.max_tokens is None, **options
+    )
+    prefix = STORY_STYLE.prefix(request) if request and not config.instruction_tuned else None
     out = sys.stdout
     cancelled = False
 
@@ -217,7 +226,7 @@ async def run(args: argparse.Namespace) -> GenerationResult:
     previous = signal.signal(signal.SIGINT, on_interrupt)  # Ctrl-C stops within a step
     try:
         result = await generate(
-            runner, tokenizer, prompt,
+            runner, tokenizer, prompt, prefix=prefix,
             sampler=sampler, max_new_tokens=max_tokens,
             stop_ids=config.stop_ids, policy=policy, on_token=on_token, on_notice=on_notice,
             cancel=lambda: cancelled,
