@@ -13,7 +13,9 @@ The cost is n times the tokens decoded: the reader sees n times fewer tokens per
 second, a sentence at a time. The runner must be able to go back to where a
 sentence started (`snapshot()` / `restore()`; pyshell.onnx_runner.OnnxRunner
 has them). Everything else is the story policy and sampler of
-pyshell/generate.py, and the loop's result is a `GenerationResult` like its.
+pyshell/generate.py, and the loop's result is a `GenerationResult` like its,
+except that paragraph starts are never held back (StoryPolicy.hold_paragraphs):
+each candidate sentence is judged as a whole.
 """
 
 from __future__ import annotations

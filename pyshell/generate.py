@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler, SamplingConfig, SettingError
+from pyshell.story_breaks import CUT, HOLD
 from pyshell.story_policy import StoryPolicy
 
 __all__ = [
@@ -303,6 +304,8 @@ async def generate(
     reason = StopReason.MAX_TOKENS
     stop_token = None
     first_token_at = 0.0
+    held: list[TokenEvent] = []  # tokens written but held back from the reader (story_breaks)
+    cut = 0  # how many of the last tokens the break-out rule took back
 
     def finish(now: float) -> GenerationStats:
         decode = now - first_token_at if len(generated) > 1 else 0.0
@@ -334,13 +337,21 @@ async def generate(
             seen.add(token)
             text = decoder.push(token)
             pieces.append(text)
-            steering.push(token, text)
+            verdict = steering.push(token, text)
             now = clock()
             if len(generated) == 1:
                 first_token_at = now
                 stats = replace(stats, time_to_first_token=now - started)
             stats = finish(now)
-            await _call(on_token, TokenEvent(token, text, len(generated), stats))
+            held.append(TokenEvent(token, text, len(generated), stats))
+            if verdict == CUT:  # the held-back paragraph leaves the story: it never shows
+                cut = len(held)
+                reason = StopReason.SENTENCE_END
+                break
+            if verdict != HOLD:
+                for event in held:
+                    await _call(on_token, event)
+                held.clear()
             if len(generated) >= limit:
                 reason = StopReason.MAX_TOKENS
                 break
@@ -349,7 +360,16 @@ async def generate(
                 break
             candidates = await runner.step([token])
 
-    tail = decoder.flush()
+    if held and not cut and steering.judge_held() == CUT:
+        cut, reason, stop_token = len(held), StopReason.SENTENCE_END, None
+    if cut:
+        # The paragraph started after a sentence and a line break: no byte is pending
+        # in the decoder from before it, so dropping its tokens drops all of its text.
+        del generated[-cut:], pieces[-cut:]
+        held.clear()
+    for event in held:
+        await _call(on_token, event)
+    tail = "" if cut else decoder.flush()
     stats = finish(clock())
     if tail:
         pieces.append(tail)

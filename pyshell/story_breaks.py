@@ -137,7 +137,30 @@ def closes_story(text: str, language: str) -> bool:
     return False
 
 
+# A paragraph that leaves the story: another story's heading, thanks, the author speaking.
+_LEAVING_PARAGRAPH = re.compile(
+    r"^\W*(?:(?:(?:this|it) is |it's |c'est |voici )?(?:an?|the|une?|la|le|l')\b"
+    r"[^\n.!?]{0,60}\b(?:story|stories|tale|book"
+    r"|histoire|conte|livre)\b"
+    r"|(?:thanks|thank you|merci)\b|i (?:hope|chose|wrote|loved)\b|j'(?:espère|ai écrit)\b)",
+    re.IGNORECASE,
+)
+
+
+def breaks_paragraph(text: str) -> bool:
+    """Does a paragraph that starts with `text` (its first sentence) leave the story?
+    A break-out of any kind, another story's heading ("A gentle story about …",
+    "The story ended here."), thanks, or the author speaking ("I hope …")."""
+    return bool(break_outs(text)) or _LEAVING_PARAGRAPH.search(text.lstrip()) is not None
+
+
 # --- while the story is written ------------------------------------------------------------
+
+# What the story should do with the text just written (Steering.push → generate):
+HOLD = "hold"  # keep it back from the reader until the paragraph's first sentence is judged
+RELEASE = "release"  # show it, with everything held back
+CUT = "cut"  # the held-back paragraph leaves the story: end the story before it
+HOLD_TOKENS = 32  # a paragraph's first sentence is judged after at most this many tokens
 
 TAIL_CHARS = 32  # text kept to recognise a formula's first words at a sentence start
 _SENTENCE_START = r"(?:^|[.!?…»”\"]\s+|\n\s*)"
@@ -165,13 +188,22 @@ class BreakGuard:
       goes on.
     - A closing line ("The end.", "Fin.") ends the story once written; before
       `min_length` its words are dropped at a sentence start.
+    - Past `min_length`, with `hold` on, the first sentence of every new paragraph
+      is held back from the reader (`push` answers HOLD) until it ends; if it
+      leaves the story (`breaks_paragraph`: a blurb, another story's heading,
+      a note) the story ends before it (CUT), else it is shown (RELEASE). The
+      model has read the held tokens, but nothing follows them, so nothing is
+      trimmed from what the reader saw.
     """
 
-    def __init__(self, language: str, token_text: Callable[[int], str]) -> None:
+    def __init__(self, language: str, token_text: Callable[[int], str], hold: bool = False) -> None:
         self.language = language
         self._text = token_text
         self._tail = ""
         self._started = False
+        self._hold = hold
+        self._held: str | None = None  # the paragraph start held back, if any
+        self._held_tokens = 0
 
     def _paragraph_start(self, quote_open: bool) -> bool:
         body = self._tail.rstrip(" ")
@@ -216,7 +248,23 @@ class BreakGuard:
             return text[:1].isspace() or self._tail.rstrip()[-1:] in ".!…"
         return self._paragraph_start(quote_open) and opens_break_line(text)
 
-    def push(self, text: str) -> None:
-        """Record the text the story just showed."""
+    def push(self, text: str, before_min: bool = False, quote_open: bool = False) -> str | None:
+        """Record the text the story just wrote; HOLD, RELEASE, CUT, or None (show it)."""
+        at_paragraph = self._hold and not before_min and self._paragraph_start(quote_open)
         self._tail = (self._tail + text)[-TAIL_CHARS:]
         self._started = self._started or bool(text.strip())
+        if self._held is None:
+            if not at_paragraph or not text.strip():  # blank lines are no paragraph yet
+                return None
+            self._held, self._held_tokens = "", 0
+        self._held += text
+        self._held_tokens += 1
+        body = self._held.lstrip(" \n")
+        if ends_sentence(body.rstrip()) or "\n" in body or self._held_tokens >= HOLD_TOKENS:
+            return self.judge()
+        return HOLD
+
+    def judge(self) -> str:
+        """The verdict on the paragraph start held back now (RELEASE when none is)."""
+        held, self._held = self._held, None
+        return CUT if held is not None and breaks_paragraph(held) else RELEASE

@@ -41,7 +41,7 @@ from pyshell.banned_tokens import banned_ids
 from pyshell.pronouns import pronoun_ids
 from pyshell.runner import Candidates
 from pyshell.sentences import QuoteTracker, ends_sentence, is_sentence_end_token
-from pyshell.story_breaks import BreakGuard
+from pyshell.story_breaks import RELEASE, BreakGuard
 
 __all__ = ["Ending", "PenalizedIds", "Steering", "StoryPolicy", "story_policy"]
 
@@ -95,6 +95,9 @@ class StoryPolicy:
     - breaks: the break-out rule (pyshell/story_breaks.py, `BreakGuard`): no new
       "Once upon a time", no links; a note or date line at a paragraph start,
       or a written "The end.", ends the story.
+    - hold_paragraphs: with `breaks`, past `min_length` the first sentence of each
+      new paragraph is held back and the story ends before it if it leaves the story
+      (a blurb, another story's heading: `BreakGuard`).
     - language: the story's language ("en", "fr"), for the break-out rule's formulas.
     - stops: the ids that end a story (for `min_length`).
     - unpenalized: ids the repetition penalty never counts (pyshell/pronouns.py:
@@ -107,6 +110,7 @@ class StoryPolicy:
     penalize_prompt: bool = True
     min_length: float = 0.0
     breaks: bool = False
+    hold_paragraphs: bool = False
     language: str = "en"
     stops: frozenset[int] = frozenset()
     unpenalized: frozenset[int] = frozenset()
@@ -131,6 +135,7 @@ class StoryPolicy:
             "penalize_prompt": self.penalize_prompt,
             "min_length": self.min_length,
             "breaks": self.breaks,
+            "hold_paragraphs": self.hold_paragraphs,
             "unpenalized_ids": len(self.unpenalized),
         }
 
@@ -141,6 +146,7 @@ DEFAULT_NO_REPEAT_NGRAM = 0
 DEFAULT_PENALIZE_PROMPT = False
 DEFAULT_MIN_LENGTH = 0.0
 DEFAULT_BREAKS = False
+DEFAULT_HOLD_PARAGRAPHS = False
 DEFAULT_PENALIZE_PRONOUNS = True
 
 # tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.
@@ -157,6 +163,7 @@ def story_policy(
     ending: Ending = DEFAULT_ENDING,
     min_length: float = DEFAULT_MIN_LENGTH,
     breaks: bool = DEFAULT_BREAKS,
+    hold_paragraphs: bool = DEFAULT_HOLD_PARAGRAPHS,
     language: str = "en",
     penalize_pronouns: bool = DEFAULT_PENALIZE_PRONOUNS,
 ) -> StoryPolicy:
@@ -176,6 +183,7 @@ def story_policy(
         penalize_prompt=penalize_prompt,
         min_length=min_length if finish_sentence else 0.0,
         breaks=breaks,
+        hold_paragraphs=hold_paragraphs,
         language=language,
         stops=stops,
         unpenalized=frozenset() if penalize_pronouns else pronoun_ids(tokenizer),  # type: ignore[arg-type]
@@ -223,7 +231,11 @@ class Steering:
         self._quotes = QuoteTracker()
         self._seen_ngrams: dict[tuple[int, ...], set[int]] = {}
         self._min = int(policy.min_length * budget)  # the story may not end before this
-        self._breaks = BreakGuard(policy.language, tokenizer.token_text) if policy.breaks else None
+        self._breaks = (
+            BreakGuard(policy.language, tokenizer.token_text, policy.hold_paragraphs)
+            if policy.breaks
+            else None
+        )
 
     def fork(self) -> Steering:
         """An independent copy of this story's state (same policy), to try a continuation
@@ -278,17 +290,25 @@ class Steering:
             return False
         return self._tokenizer.token_text(token)[:1].isspace() or self._tail[-1].isspace()
 
-    def push(self, token: int, text: str) -> None:
-        """Record the token just added to the story and the text it showed."""
+    def push(self, token: int, text: str) -> str | None:
+        """Record the token just added to the story and the text it showed.
+
+        Returns what to do with that text when the break-out rule holds paragraph
+        starts back (pyshell.story_breaks: HOLD, RELEASE or CUT); None: show it."""
         n = self.policy.no_repeat_ngram
+        early = len(self._story) < self._min
         self._story.append(token)
         if n > 0 and len(self._story) >= n:
             gram = self._story[-n:]
             self._seen_ngrams.setdefault(tuple(gram[:-1]), set()).add(gram[-1])
         self._tail = (self._tail + text)[-TAIL_CHARS:]
+        quote_open = self._quotes.open
         self._quotes.push(text)
-        if self._breaks:
-            self._breaks.push(text)
+        return self._breaks.push(text, early, quote_open) if self._breaks else None
+
+    def judge_held(self) -> str:
+        """At the end of the story: what to do with a paragraph start still held back."""
+        return self._breaks.judge() if self._breaks else RELEASE
 
     # --- helpers ---------------------------------------------------------------------
 

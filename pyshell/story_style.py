@@ -31,6 +31,8 @@ class StoryStyle:
     - min_length: fraction of the budget before which the story may not end
       (pyshell.story_policy.StoryPolicy.min_length);
     - breaks: the break-out rule (pyshell/story_breaks.py);
+    - hold_paragraphs: with `breaks`, hold each paragraph's first sentence back and
+      end the story before it when it leaves the story (pyshell/story_breaks.py);
     - penalize_pronouns: False keeps pronouns out of the repetition penalty
       (pyshell/pronouns.py);
     - exemplar: whether the model reads a short children's story first
@@ -47,6 +49,7 @@ class StoryStyle:
     repetition_penalty: float = 1.1
     min_length: float = 0.0
     breaks: bool = False
+    hold_paragraphs: bool = False
     penalize_pronouns: bool = True
     exemplar: bool = False
     best_of: int = 1
@@ -76,6 +79,7 @@ class StoryStyle:
         return {
             "min_length": self.min_length,
             "breaks": self.breaks,
+            "hold_paragraphs": self.hold_paragraphs,
             "language": language,
             "penalize_pronouns": self.penalize_pronouns,
         }

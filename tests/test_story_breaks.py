@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyshell.story_breaks import break_outs, closes_story, opens_break_line
+from pyshell.story_breaks import break_outs, breaks_paragraph, closes_story, opens_break_line
 
 
 @pytest.mark.parametrize(
@@ -66,3 +66,25 @@ def test_opens_break_line(piece, opens):
 )
 def test_closes_story(text, language, closes):
     assert closes_story(text, language) is closes
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "leaves"),
+    [
+        ("A gentle story about a brave man who saved the day.", True),
+        ("The story ended here.", True),
+        ("This is a lovely tale about the little red star.", True),
+        ("I hope that you enjoy my reading.", True),
+        ("Thanks!", True),
+        ("Une histoire drôle sur un chat.", True),
+        ("Merci de votre lecture.", True),
+        ("Once upon a time, there was a frog.", True),
+        ("Note: the author is six.", True),
+        ("The fox ran home and slept.", False),
+        ("A bird sang in the tree.", False),
+        ("I was scared, said the fox.", False),
+        ("Le renard rentra chez lui.", False),
+    ],
+)
+def test_breaks_paragraph(paragraph, leaves):
+    assert breaks_paragraph(paragraph) is leaves

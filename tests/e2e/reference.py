@@ -64,7 +64,11 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         finish_sentence=s.get("finish_sentence", False),
         no_repeat_ngram=s.get("no_repeat_ngram", DEFAULT_NO_REPEAT_NGRAM),
         penalize_prompt=s.get("penalize_prompt", DEFAULT_PENALIZE_PROMPT),
-        **{k: s[k] for k in ("min_length", "breaks", "language", "penalize_pronouns") if k in s},
+        **{
+            k: s[k]
+            for k in ("min_length", "breaks", "hold_paragraphs", "language", "penalize_pronouns")
+            if k in s
+        },
     )
     sampling = SamplingConfig(
         temperature=s["temperature"],
