@@ -256,7 +256,7 @@ async def generate_story(js_runner: Any, request_json: str, settings_json: str, 
     # A length the reader typed is a hard limit; the story length's budget is a
     # target the story may pass to finish its sentence (pyshell.story_policy).
     typed = _whole("max_new_tokens", settings.get("max_new_tokens"))
-    options = STORY_STYLE.policy_options(request.language)
+    options = STORY_STYLE.policy_options(request)
     policy = story_policy(tokenizer, config.stop_ids, finish_sentence=typed is None, **options)
     prompt = build_prompt(request, config.variant, STORY_STYLE.frame)
     prefix = STORY_STYLE.prefix(request) if not config.instruction_tuned else ""

@@ -201,7 +201,7 @@ async def run(args: argparse.Namespace) -> GenerationResult:
     # --max-tokens is a hard limit; a default budget may stretch to finish the sentence.
     # A story request is written in the story style (pyshell/story_style.py); a bare
     # prompt is continued as it is.
-    options = STORY_STYLE.policy_options(request.language) if request else {}
+    options = STORY_STYLE.policy_options(request) if request else {}
     policy = story_policy(
         tokenizer, config.stop_ids, finish_sentence=args.max_tokens is None, **options
     )

@@ -293,18 +293,19 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     sampling = {
         lang: style.sampling(lang, top_k=min(64, config.top_k), **overrides) for lang in LANGUAGES
     }
-    policy = {
-        lang: StoryPolicy()
-        if args.plain
-        else story_policy(
+
+    def policy_for(request: StoryRequest) -> StoryPolicy:
+        if args.plain:
+            return StoryPolicy()
+        return story_policy(
             tokenizer,
             config.stop_ids,
             no_repeat_ngram=args.no_repeat_ngram,
             penalize_prompt=args.penalize_prompt,
-            **style.policy_options(lang),
+            **style.policy_options(request),
         )
-        for lang in LANGUAGES
-    }
+
+    policy = {lang: policy_for(StoryRequest(tone="any", language=lang)) for lang in LANGUAGES}
     settings = {
         "style": style.describe(),
         "sampling": {
@@ -323,7 +324,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     for n, case in enumerate(cases, 1):
         lang = case.request.language
         prompt, budget, result = await write_one(
-            runner, tokenizer, config, case, sampling[lang], policy[lang], style
+            runner, tokenizer, config, case, sampling[lang], policy_for(case.request), style
         )
         scored = score(case, result.text, len(result.ids), budget).to_dict()
         rows.append({

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pyshell.prompts import FRAMES
 
-__all__ = ["EXEMPLARS", "exemplar_prefix"]
+__all__ = ["EXEMPLARS", "EXEMPLAR_WORDS", "exemplar_prefix", "words_to_avoid"]
 
 # One story per language: the same hero (a little bear, "he"), named the same way
 # throughout, one small problem, one kind act, a quiet ending. Plain words only.
@@ -60,3 +60,20 @@ def exemplar_prefix(language: str, frame: str) -> str:
     """The exemplar story the reader's story follows, in the reader's language and the
     prompt's frame, ending with a blank line."""
     return EXEMPLARS[language, frame]
+
+
+# The exemplar's own characters and things. A small model copies what it has just
+# read: without a rule, the little bear and the star walk into the reader's story
+# (docs/stories.md). The story policy drops them (StoryPolicy.avoid) unless the
+# reader's request names them.
+EXEMPLAR_WORDS = {
+    "en": ("bear", "bears", "star", "stars", "lantern"),
+    "fr": ("ours", "étoile", "étoiles", "lanterne"),
+}
+
+
+def words_to_avoid(language: str, request_text: str) -> tuple[str, ...]:
+    """The exemplar's words the story should not use: those the request does not name
+    (in the singular or the plural: "a bear" keeps "bear" and "bears")."""
+    asked = request_text.lower()
+    return tuple(w for w in EXEMPLAR_WORDS.get(language, ()) if w.rstrip("s") not in asked)

@@ -102,6 +102,9 @@ class StoryPolicy:
     - stops: the ids that end a story (for `min_length`).
     - unpenalized: ids the repetition penalty never counts (pyshell/pronouns.py:
       the pronouns, so "he" stays "he").
+    - avoid, avoid_elided: ids never sampled (the exemplar's own words, which a
+      small model copies: pyshell/exemplars.py), the second set only right after an
+      apostrophe ("l'ours": "ours" alone is also a piece of other words).
     """
 
     banned: frozenset[int] = frozenset()
@@ -114,6 +117,8 @@ class StoryPolicy:
     language: str = "en"
     stops: frozenset[int] = frozenset()
     unpenalized: frozenset[int] = frozenset()
+    avoid: frozenset[int] = frozenset()
+    avoid_elided: frozenset[int] = frozenset()
 
     def start(
         self, tokenizer: TokenTexts, budget: int, eos_id: int, room: int | None = None
@@ -137,6 +142,7 @@ class StoryPolicy:
             "breaks": self.breaks,
             "hold_paragraphs": self.hold_paragraphs,
             "unpenalized_ids": len(self.unpenalized),
+            "avoided_ids": len(self.avoid) + len(self.avoid_elided),
         }
 
 
@@ -166,6 +172,7 @@ def story_policy(
     hold_paragraphs: bool = DEFAULT_HOLD_PARAGRAPHS,
     language: str = "en",
     penalize_pronouns: bool = DEFAULT_PENALIZE_PRONOUNS,
+    avoid_words: Iterable[str] = (),
 ) -> StoryPolicy:
     """The policy every story is written under, in the page, the CLI and the evaluation.
 
@@ -187,7 +194,20 @@ def story_policy(
         language=language,
         stops=stops,
         unpenalized=frozenset() if penalize_pronouns else pronoun_ids(tokenizer),  # type: ignore[arg-type]
+        avoid=_single_pieces(tokenizer, [f" {w}" for w in avoid_words]),
+        avoid_elided=_single_pieces(tokenizer, list(avoid_words)),
     )
+
+
+def _single_pieces(tokenizer: object, texts: list[str]) -> frozenset[int]:
+    """The ids of those `texts` (and their capitalised forms) that are one piece each."""
+    found = set()
+    for text in texts:
+        for form in {text, text.replace(text.strip(), text.strip().capitalize(), 1)}:
+            ids = tokenizer.encode(form)  # type: ignore[attr-defined]
+            if len(ids) == 1:
+                found.add(ids[0])
+    return frozenset(found)
 
 
 class PenalizedIds(set):
@@ -317,6 +337,9 @@ class Steering:
         the break-out rule drops anywhere."""
         early = len(self._story) < self._min
         dropped = self.policy.stops.intersection(ids) if early else set()
+        dropped |= self.policy.avoid.intersection(ids)
+        if self.policy.avoid_elided and self._tail[-1:] in "'’":
+            dropped |= self.policy.avoid_elided.intersection(ids)
         if self._breaks:
             dropped |= self._breaks.drop(ids, early, self._quotes.open)
         return dropped

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from pyshell.exemplars import exemplar_prefix
+from pyshell.exemplars import exemplar_prefix, words_to_avoid
 from pyshell.prompts import DEFAULT_FRAME, FRAMES, StoryRequest
 from pyshell.sampler import SamplingConfig
 
@@ -74,14 +74,18 @@ class StoryStyle:
         )
         return replace(config, **overrides) if overrides else config
 
-    def policy_options(self, language: str) -> dict:
-        """The keyword arguments of pyshell.story_policy.story_policy for this style."""
+    def policy_options(self, request: StoryRequest) -> dict:
+        """The keyword arguments of pyshell.story_policy.story_policy for a story of
+        `request` in this style (plain values, so the page can report them)."""
+        fields = (request.character, request.setting, request.theme, request.tone, request.text)
+        avoid = words_to_avoid(request.language, " ".join(fields)) if self.prefix(request) else ()
         return {
             "min_length": self.min_length,
             "breaks": self.breaks,
             "hold_paragraphs": self.hold_paragraphs,
-            "language": language,
+            "language": request.language,
             "penalize_pronouns": self.penalize_pronouns,
+            "avoid_words": list(avoid),
         }
 
     def prefix(self, request: StoryRequest) -> str:

@@ -230,3 +230,20 @@ def test_story_policy_can_leave_pronouns_out_of_the_penalty():
 
     assert story_policy(Encoder(), {EOS}).unpenalized == frozenset()
     assert story_policy(Encoder(), {EOS}, penalize_pronouns=False).unpenalized == {7, 8, 9}
+
+
+def test_avoided_words_are_dropped_and_elided_forms_only_after_an_apostrophe():
+    class Encoder(Texts):
+        def token_text(self, i):
+            return BREAK_TEXT.get(i, "")
+
+        def encode(self, text, add_bos=False):
+            return {" bear": [60], " Bear": [61], "bear": [62]}.get(text, [1, 2])
+
+    BREAK_TEXT.update({60: " bear", 61: " Bear", 62: "bear", 63: "'"})
+    policy = story_policy(Encoder(), {EOS}, avoid_words=["bear"])
+    assert policy.avoid == {60, 61} and policy.avoid_elided == {62}
+    steering = story(policy, 100, [48])
+    assert ids_of(steering.candidates(Candidates([60, 62, 55], [3.0, 2.0, 1.0]))) == [62, 55]
+    steering.push(63, "'")
+    assert ids_of(steering.candidates(Candidates([60, 62, 55], [3.0, 2.0, 1.0]))) == [55]

@@ -47,3 +47,14 @@ def test_exemplars_end_with_their_closing_line_and_break_nothing(language, frame
     opening = "Once upon a time" if language == "en" else "Il était une fois"
     assert story.startswith(opening)
     assert break_outs(story[len(opening) :]) == []
+
+
+def test_the_exemplar_words_are_avoided_unless_the_request_names_them():
+    style = StoryStyle(exemplar=True)
+    fox = style.policy_options(StoryRequest(character="a fox", setting="a hill"))
+    assert fox["avoid_words"] == ["bear", "bears", "star", "stars", "lantern"]
+    bear = style.policy_options(StoryRequest(character="a little bear"))
+    assert bear["avoid_words"] == ["star", "stars", "lantern"]
+    assert StoryStyle().policy_options(StoryRequest(character="a fox"))["avoid_words"] == []
+    free = style.policy_options(StoryRequest(text="The bear woke."))  # no exemplar: no rule
+    assert free["avoid_words"] == []

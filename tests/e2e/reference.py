@@ -23,6 +23,16 @@ from pyshell.story_policy import DEFAULT_NO_REPEAT_NGRAM, DEFAULT_PENALIZE_PROMP
 from pyshell.story_style import STORY_STYLE
 from pyshell.tokenizer import Tokenizer
 
+# The story style's policy options the page reports under "sampling" (pyshell/story_style.py).
+OPTIONS = (
+    "min_length",
+    "breaks",
+    "hold_paragraphs",
+    "language",
+    "penalize_pronouns",
+    "avoid_words",
+)
+
 
 @lru_cache(maxsize=4)
 def _model(model_dir: Path, backend: str) -> tuple[ModelConfig, Tokenizer, OnnxRunner]:
@@ -64,11 +74,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         finish_sentence=s.get("finish_sentence", False),
         no_repeat_ngram=s.get("no_repeat_ngram", DEFAULT_NO_REPEAT_NGRAM),
         penalize_prompt=s.get("penalize_prompt", DEFAULT_PENALIZE_PROMPT),
-        **{
-            k: s[k]
-            for k in ("min_length", "breaks", "hold_paragraphs", "language", "penalize_pronouns")
-            if k in s
-        },
+        **{k: s[k] for k in OPTIONS if k in s},
     )
     sampling = SamplingConfig(
         temperature=s["temperature"],
