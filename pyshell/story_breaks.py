@@ -81,9 +81,11 @@ _DATE = re.compile(
 # "may" and "march" are verbs too: a month only counts next to a day number (above).
 # The text talks about itself as a book or a story for readers: a blurb, a review, an essay.
 _ABOUT_THE_STORY = re.compile(
-    r"\b(?:this|these|our|my) (?:story|stories|book|books|tale|tales)\b|\bbedtime stor(?:y|ies)\b"
+    r"\b(?:this|these|our|my) (?:story|stories|tale|tales)\b|\bbedtime stor(?:y|ies)\b"
+    r"|\b(?:this|my|our) book (?:is|was|will|has|makes|would)\b"
+    r"|\b(?:love|loved|enjoy|enjoyed|read) this book\b"
     r"|\b(?:young|our|my) readers\b|\bread(?:ing)?[ -]aloud\b|\bfor kids\b"
-    r"|\b(?:cette|ces) histoires?\b|\b(?:ce|ces) (?:livres?|contes?)\b"
+    r"|\b(?:cette|ces) histoires?\b|\b(?:ce|mon|notre) (?:livre|conte) (?:est|était|sera|a)\b"
     r"|\b(?:jeunes|nos|mes|les) lecteurs\b|\bhistoires? du soir\b",
     re.IGNORECASE,
 )

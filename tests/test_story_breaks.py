@@ -30,6 +30,7 @@ from pyshell.story_breaks import break_outs, breaks_paragraph, closes_story, ope
         (" In 1998, the fox was born.", ["date"]),
         (" The note on the door said hello.", []),
         (" The fox slept. This book is perfect for young readers.", ["about the story"]),
+        (" The fox slept.\n\nI loved this book because of the fox.", ["about the story"]),
         (" Le renard dormait. Cette histoire plaira aux jeunes lecteurs.", ["about the story"]),
         (" She told him the story of the moon.", []),
         (" Zoé, la lectrice, ouvrit le livre.", []),
@@ -88,3 +89,15 @@ def test_closes_story(text, language, closes):
 )
 def test_breaks_paragraph(paragraph, leaves):
     assert breaks_paragraph(paragraph) is leaves
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " He could use all these books to help him.",
+        " Mira découvrit ce livre sur la science.",
+        " The wizard read the book every night.",
+    ],
+)
+def test_books_inside_the_story_are_no_break(text):
+    assert break_outs(text) == []
