@@ -33,7 +33,7 @@ class StoryStyle:
     - breaks: the break-out rule (pyshell/story_breaks.py);
     - hold_paragraphs: with `breaks`, hold each paragraph's first sentence back and
       end the story before it when it leaves the story (pyshell/story_breaks.py);
-    - penalize_pronouns: False keeps pronouns out of the repetition penalty
+    - penalize_pronouns_en/fr: False keeps pronouns out of the repetition penalty
       (pyshell/pronouns.py);
     - exemplar: whether the model reads a short children's story first
       (pyshell/exemplars.py; its KV cache is kept between stories);
@@ -50,7 +50,8 @@ class StoryStyle:
     min_length: float = 0.0
     breaks: bool = False
     hold_paragraphs: bool = False
-    penalize_pronouns: bool = True
+    penalize_pronouns_en: bool = True
+    penalize_pronouns_fr: bool = True
     exemplar: bool = False
     best_of: int = 1
 
@@ -84,7 +85,9 @@ class StoryStyle:
             "breaks": self.breaks,
             "hold_paragraphs": self.hold_paragraphs,
             "language": request.language,
-            "penalize_pronouns": self.penalize_pronouns,
+            "penalize_pronouns": self.penalize_pronouns_fr
+            if request.language == "fr"
+            else self.penalize_pronouns_en,
             "avoid_words": list(avoid),
         }
 

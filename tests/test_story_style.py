@@ -58,3 +58,9 @@ def test_the_exemplar_words_are_avoided_unless_the_request_names_them():
     assert StoryStyle().policy_options(StoryRequest(character="a fox"))["avoid_words"] == []
     free = style.policy_options(StoryRequest(text="The bear woke."))  # no exemplar: no rule
     assert free["avoid_words"] == []
+
+
+def test_pronouns_per_language():
+    style = StoryStyle(penalize_pronouns_en=False)
+    assert style.policy_options(StoryRequest(tone="x"))["penalize_pronouns"] is False
+    assert style.policy_options(StoryRequest(tone="x", language="fr"))["penalize_pronouns"] is True
