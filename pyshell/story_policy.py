@@ -195,17 +195,22 @@ def story_policy(
         stops=stops,
         unpenalized=frozenset() if penalize_pronouns else pronoun_ids(tokenizer),  # type: ignore[arg-type]
         avoid=_single_pieces(tokenizer, [f" {w}" for w in avoid_words]),
-        avoid_elided=_single_pieces(tokenizer, list(avoid_words)),
+        avoid_elided=_single_pieces(tokenizer, list(avoid_words), first_of_several=True),
     )
 
 
-def _single_pieces(tokenizer: object, texts: list[str]) -> frozenset[int]:
-    """The ids of those `texts` (and their capitalised forms) that are one piece each."""
+def _single_pieces(
+    tokenizer: object, texts: list[str], first_of_several: bool = False
+) -> frozenset[int]:
+    """The ids of those `texts` (and their capitalised forms) that are one piece each;
+    with `first_of_several`, also the first piece (3 characters or more) of those that
+    take several ("éto" of "éto|ile": after an apostrophe it starts little else)."""
     found = set()
     for text in texts:
         for form in {text, text.replace(text.strip(), text.strip().capitalize(), 1)}:
             ids = tokenizer.encode(form)  # type: ignore[attr-defined]
-            if len(ids) == 1:
+            first = tokenizer.token_text(ids[0])  # type: ignore[attr-defined]
+            if len(ids) == 1 or (first_of_several and len(first) >= 3):
                 found.add(ids[0])
     return frozenset(found)
 
