@@ -38,7 +38,6 @@ from pyshell.runner import Runner
 from pyshell.sampler import Sampler, SamplingConfig
 from pyshell.story_measures import StoryScore, score_story
 from pyshell.story_policy import (
-    DEFAULT_NO_REPEAT_NGRAM,
     DEFAULT_PENALIZE_PROMPT,
     StoryPolicy,
     story_policy,
@@ -253,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, help="both languages (default: the style's)")
     p.add_argument("--top-p", type=float, help="both languages (default: the style's)")
     p.add_argument("--repetition-penalty", type=float, help="(default: the style's)")
-    p.add_argument("--no-repeat-ngram", type=int, default=DEFAULT_NO_REPEAT_NGRAM)
+    p.add_argument("--no-repeat-ngram", type=int, help="(default: the style's)")
     p.add_argument(
         "--penalize-prompt", action=argparse.BooleanOptionalAction,
         default=DEFAULT_PENALIZE_PROMPT,
@@ -294,15 +293,16 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         lang: style.sampling(lang, top_k=min(64, config.top_k), **overrides) for lang in LANGUAGES
     }
 
+    no_repeat = {} if args.no_repeat_ngram is None else {"no_repeat_ngram": args.no_repeat_ngram}
+
     def policy_for(request: StoryRequest) -> StoryPolicy:
         if args.plain:
             return StoryPolicy()
         return story_policy(
             tokenizer,
             config.stop_ids,
-            no_repeat_ngram=args.no_repeat_ngram,
             penalize_prompt=args.penalize_prompt,
-            **style.policy_options(request),
+            **(style.policy_options(request) | no_repeat),
         )
 
     policy = {lang: policy_for(StoryRequest(tone="any", language=lang)) for lang in LANGUAGES}

@@ -31,6 +31,8 @@ class StoryStyle:
     - min_length: fraction of the budget before which the story may not end
       (pyshell.story_policy.StoryPolicy.min_length);
     - breaks: the break-out rule (pyshell/story_breaks.py);
+    - no_repeat_ngram: n > 0 never lets the story repeat a sequence of n of its own
+      tokens (pyshell.story_policy); the guard against loops at lower temperatures;
     - hold_paragraphs: with `breaks`, hold each paragraph's first sentence back and
       end the story before it when it leaves the story (pyshell/story_breaks.py);
     - penalize_pronouns_en/fr: False keeps pronouns out of the repetition penalty
@@ -49,6 +51,7 @@ class StoryStyle:
     repetition_penalty: float = 1.1
     min_length: float = 0.0
     breaks: bool = False
+    no_repeat_ngram: int = 0
     hold_paragraphs: bool = False
     penalize_pronouns_en: bool = True
     penalize_pronouns_fr: bool = True
@@ -83,6 +86,7 @@ class StoryStyle:
         return {
             "min_length": self.min_length,
             "breaks": self.breaks,
+            "no_repeat_ngram": self.no_repeat_ngram,
             "hold_paragraphs": self.hold_paragraphs,
             "language": request.language,
             "penalize_pronouns": self.penalize_pronouns_fr

@@ -143,3 +143,8 @@ def test_score_story_reports_made_up_words_breaks_and_listed():
     assert s.breaks == ["note", "date"]
     without = score_story(" Le useur dort.", 4, 160, "", "fr", known=None)
     assert without.made_up is None and without.words_asked == 0
+
+
+def test_an_english_possessive_is_looked_up_as_its_noun():
+    pytest.importorskip("wordfreq")
+    assert made_up_words("The clockmaker's shop and the fazzle's den.", "en") == (["fazzle's"], 7)

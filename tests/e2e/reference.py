@@ -19,7 +19,7 @@ from pyshell.onnx_runner import OnnxRunner
 from pyshell.prompts import StoryRequest, build_prompt
 from pyshell.runner import Candidates
 from pyshell.sampler import Sampler, SamplingConfig
-from pyshell.story_policy import DEFAULT_NO_REPEAT_NGRAM, DEFAULT_PENALIZE_PROMPT, story_policy
+from pyshell.story_policy import DEFAULT_PENALIZE_PROMPT, story_policy
 from pyshell.story_style import STORY_STYLE
 from pyshell.tokenizer import Tokenizer
 
@@ -72,7 +72,6 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         tokenizer,
         config.stop_ids,
         finish_sentence=s.get("finish_sentence", False),
-        no_repeat_ngram=s.get("no_repeat_ngram", DEFAULT_NO_REPEAT_NGRAM),
         penalize_prompt=s.get("penalize_prompt", DEFAULT_PENALIZE_PROMPT),
         **{k: s[k] for k in OPTIONS if k in s},
     )
