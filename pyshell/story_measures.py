@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from pyshell.characters import head_noun, words
+from pyshell.characters import character_words, words
 from pyshell.sentences import ends_sentence, quote_open
 from pyshell.story_breaks import break_outs
 
@@ -93,12 +93,9 @@ def distinct_n(text: str, n: int = 3) -> float:
 
 
 def character_nouns(character: str, language: str) -> frozenset[str]:
-    """The words that name the character (pyshell/characters.py): its capitalised
-    names and the head noun of each comma-separated part, lower case.
+    """The words that name the character (pyshell/characters.py `character_words`):
     "Mira, a young inventor" gives {"mira", "inventor"}."""
-    found = {w.lower() for w in _WORD.findall(character) if w[0].isupper()}
-    found.update(head_noun(part, language) for part in character.split(","))
-    return frozenset(found - {""})
+    return character_words(character, language)
 
 
 def character_back(story: str, character: str, language: str) -> bool | None:

@@ -85,6 +85,9 @@ class StoryPolicy:
     - no_repeat_ngram: n > 0 drops a token that would repeat an n-token
       sequence of the story (as Hugging Face's `no_repeat_ngram_size`, on the
       story's tokens only, so the prompt's words can come back); 0 is off.
+    - ngram_repeats: how many times such an n-gram may occur (1: never twice, as
+      Hugging Face; 2: a phrase may come back once, never a third time, which is
+      what a loop is, pyshell/story_measures.py).
     - penalize_prompt: whether the repetition penalty also weighs on the
       prompt's tokens (Hugging Face's rule) or only on the story's own. The
       prompt names the character; penalizing it pushes the story away from it.
@@ -101,7 +104,9 @@ class StoryPolicy:
     - language: the story's language ("en", "fr"), for the break-out rule's formulas.
     - stops: the ids that end a story (for `min_length`).
     - unpenalized: ids the repetition penalty never counts (pyshell/pronouns.py:
-      the pronouns, so "he" stays "he").
+      the pronouns, so "he" stays "he"; the words that name the character: the
+      penalty otherwise pushes the story away from its hero's name, and at lower
+      temperatures the hero soon becomes only "he", then someone else).
     - avoid, avoid_elided: ids never sampled (the exemplar's own words, which a
       small model copies: pyshell/exemplars.py), the second set only right after an
       apostrophe ("l'ours": "ours" alone is also a piece of other words).
@@ -110,6 +115,7 @@ class StoryPolicy:
     banned: frozenset[int] = frozenset()
     ending: Ending | None = None
     no_repeat_ngram: int = 0
+    ngram_repeats: int = 1
     penalize_prompt: bool = True
     min_length: float = 0.0
     breaks: bool = False
@@ -137,6 +143,7 @@ class StoryPolicy:
             "ending_after": ending.after if ending else 0.0,
             "ending_boost": ending.boost if ending else 0.0,
             "no_repeat_ngram": self.no_repeat_ngram,
+            "ngram_repeats": self.ngram_repeats,
             "penalize_prompt": self.penalize_prompt,
             "min_length": self.min_length,
             "breaks": self.breaks,
@@ -165,6 +172,7 @@ def story_policy(
     *,
     finish_sentence: bool = True,
     no_repeat_ngram: int = DEFAULT_NO_REPEAT_NGRAM,
+    ngram_repeats: int = 1,
     penalize_prompt: bool = DEFAULT_PENALIZE_PROMPT,
     ending: Ending = DEFAULT_ENDING,
     min_length: float = DEFAULT_MIN_LENGTH,
@@ -173,6 +181,7 @@ def story_policy(
     language: str = "en",
     penalize_pronouns: bool = DEFAULT_PENALIZE_PRONOUNS,
     avoid_words: Iterable[str] = (),
+    unpenalized_words: Iterable[str] = (),
 ) -> StoryPolicy:
     """The policy every story is written under, in the page, the CLI and the evaluation.
 
@@ -187,13 +196,15 @@ def story_policy(
         banned=known[stops],
         ending=ending if finish_sentence else None,
         no_repeat_ngram=no_repeat_ngram,
+        ngram_repeats=ngram_repeats,
         penalize_prompt=penalize_prompt,
         min_length=min_length if finish_sentence else 0.0,
         breaks=breaks,
         hold_paragraphs=hold_paragraphs,
         language=language,
         stops=stops,
-        unpenalized=frozenset() if penalize_pronouns else pronoun_ids(tokenizer),  # type: ignore[arg-type]
+        unpenalized=(frozenset() if penalize_pronouns else pronoun_ids(tokenizer))  # type: ignore[arg-type]
+        | _single_pieces(tokenizer, [f" {w}" for w in unpenalized_words]),
         avoid=_single_pieces(tokenizer, [f" {w}" for w in avoid_words]),
         avoid_elided=_single_pieces(tokenizer, list(avoid_words), first_of_several=True),
     )
@@ -254,7 +265,8 @@ class Steering:
         self._story: list[int] = []
         self._tail = ""
         self._quotes = QuoteTracker()
-        self._seen_ngrams: dict[tuple[int, ...], set[int]] = {}
+        # n-gram prefix → {next token: times the story wrote that n-gram}
+        self._seen_ngrams: dict[tuple[int, ...], dict[int, int]] = {}
         self._min = int(policy.min_length * budget)  # the story may not end before this
         self._breaks = (
             BreakGuard(policy.language, tokenizer.token_text, policy.hold_paragraphs)
@@ -268,7 +280,7 @@ class Steering:
         twin = copy.copy(self)
         twin._story = list(self._story)
         twin._quotes = copy.copy(self._quotes)
-        twin._seen_ngrams = {k: set(v) for k, v in self._seen_ngrams.items()}
+        twin._seen_ngrams = {k: dict(v) for k, v in self._seen_ngrams.items()}
         twin._breaks = copy.copy(self._breaks)
         return twin
 
@@ -325,7 +337,8 @@ class Steering:
         self._story.append(token)
         if n > 0 and len(self._story) >= n:
             gram = self._story[-n:]
-            self._seen_ngrams.setdefault(tuple(gram[:-1]), set()).add(gram[-1])
+            counts = self._seen_ngrams.setdefault(tuple(gram[:-1]), {})
+            counts[gram[-1]] = counts.get(gram[-1], 0) + 1
         self._tail = (self._tail + text)[-TAIL_CHARS:]
         quote_open = self._quotes.open
         self._quotes.push(text)
@@ -355,7 +368,9 @@ class Steering:
         if n <= 0 or len(self._story) < n - 1:
             return set()
         prefix = tuple(self._story[len(self._story) - (n - 1) :])
-        return self._seen_ngrams.get(prefix, set()).intersection(ids)
+        counts = self._seen_ngrams.get(prefix, {})
+        limit = self.policy.ngram_repeats
+        return {i for i in ids if counts.get(i, 0) >= limit}
 
     def _toward_an_end(self, ids: list[int], scores: list[float]) -> tuple[list, list]:
         """Past the budget: favour sentence-end tokens; in the last FINAL_TOKENS, insist.

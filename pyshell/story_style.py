@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+from pyshell.characters import character_words
 from pyshell.exemplars import exemplar_prefix, words_to_avoid
 from pyshell.prompts import DEFAULT_FRAME, FRAMES, StoryRequest
 from pyshell.sampler import SamplingConfig
@@ -33,6 +34,9 @@ class StoryStyle:
     - breaks: the break-out rule (pyshell/story_breaks.py);
     - no_repeat_ngram: n > 0 never lets the story repeat a sequence of n of its own
       tokens (pyshell.story_policy); the guard against loops at lower temperatures;
+    - ngram_repeats: how often such an n-gram may occur (2: never a third time);
+    - penalize_character: False keeps the words that name the character out of the
+      repetition penalty;
     - hold_paragraphs: with `breaks`, hold each paragraph's first sentence back and
       end the story before it when it leaves the story (pyshell/story_breaks.py);
     - penalize_pronouns_en/fr: False keeps pronouns out of the repetition penalty
@@ -52,6 +56,8 @@ class StoryStyle:
     min_length: float = 0.0
     breaks: bool = False
     no_repeat_ngram: int = 0
+    ngram_repeats: int = 1
+    penalize_character: bool = True
     hold_paragraphs: bool = False
     penalize_pronouns_en: bool = True
     penalize_pronouns_fr: bool = True
@@ -87,6 +93,10 @@ class StoryStyle:
             "min_length": self.min_length,
             "breaks": self.breaks,
             "no_repeat_ngram": self.no_repeat_ngram,
+            "ngram_repeats": self.ngram_repeats,
+            "unpenalized_words": []
+            if self.penalize_character
+            else sorted(character_words(request.character, request.language)),
             "hold_paragraphs": self.hold_paragraphs,
             "language": request.language,
             "penalize_pronouns": self.penalize_pronouns_fr

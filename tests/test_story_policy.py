@@ -247,3 +247,20 @@ def test_avoided_words_are_dropped_and_elided_forms_only_after_an_apostrophe():
     assert ids_of(steering.candidates(Candidates([60, 62, 55], [3.0, 2.0, 1.0]))) == [62, 55]
     steering.push(63, "'")
     assert ids_of(steering.candidates(Candidates([60, 62, 55], [3.0, 2.0, 1.0]))) == [55]
+
+
+def test_an_ngram_may_come_back_once_but_not_a_third_time():
+    policy = StoryPolicy(no_repeat_ngram=2, ngram_repeats=2)
+    steering = story(policy, 100, [48, 55, 48, 55, 48])  # " fox slept fox slept fox"
+    assert ids_of(steering.candidates(Candidates([55, 45], [9.0, 1.0]))) == [45]
+    once = story(policy, 100, [48, 55, 48])  # " fox slept fox": a second time is fine
+    assert ids_of(once.candidates(Candidates([55, 45], [9.0, 1.0]))) == [55, 45]
+
+
+def test_the_words_naming_the_character_stay_out_of_the_penalty():
+    class Encoder(Texts):
+        def encode(self, text, add_bos=False):
+            return {" fox": [48], " Fox": [49]}.get(text, [1, 2])
+
+    policy = story_policy(Encoder(), {EOS}, unpenalized_words=["fox"])
+    assert policy.unpenalized == {48, 49}

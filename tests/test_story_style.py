@@ -64,3 +64,12 @@ def test_pronouns_per_language():
     style = StoryStyle(penalize_pronouns_en=False)
     assert style.policy_options(StoryRequest(tone="x"))["penalize_pronouns"] is False
     assert style.policy_options(StoryRequest(tone="x", language="fr"))["penalize_pronouns"] is True
+
+
+def test_the_character_words_may_stay_out_of_the_penalty():
+    fox = StoryRequest(character="Mira, a young inventor")
+    assert StoryStyle(penalize_character=False).policy_options(fox)["unpenalized_words"] == [
+        "inventor",
+        "mira",
+    ]
+    assert StoryStyle().policy_options(fox)["unpenalized_words"] == []
