@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     if args.command == "pairs":
-        from pyshell.evaluate import REQUESTS
+        from pyshell.evaluate import REQUESTS  # the command only: the pairs need no model
 
         source = args.requests or REQUESTS
         requests = {r["id"]: r["request"] for r in load(source)["requests"]}

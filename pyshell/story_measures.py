@@ -177,7 +177,7 @@ def known_word(word: str, language: str) -> bool:
     pyshell never needs at run time and the page never loads.
     """
     try:
-        import wordfreq
+        import wordfreq  # a dev dependency: only this measure needs it, never the page
     except ImportError as exc:
         raise LexiconMissingError(
             "the made-up-word measure needs wordfreq: pip install -e '.[dev]'"

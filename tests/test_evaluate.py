@@ -105,8 +105,10 @@ def test_summary_of_the_new_measures():
     assert s["made_up"] == 100 * 2 / 200  # pooled over the words, not averaged per story
     assert s["length_60"] == 75.0  # 0.6 counts
     assert s["breaks"] == 50.0
-    assert math.isnan(s["listed"])  # no word lists: shown as n/a
-    assert "| n/a |" in table(rows)
+    assert s["listed"] == 0.0
+    unknown = [row("risky", "fr", made_up=None, words_asked=0)]
+    assert math.isnan(summarize(unknown)["made_up"])  # no lexicon: shown as n/a
+    assert "| n/a |" in table(unknown)
     assert (
         summarize([row("risky", "en", listed=["beer"]), row("risky", "en", listed=[])])["listed"]
         == 50.0
