@@ -87,7 +87,7 @@ class StoryPage:
         if "length" in fields:
             # The radios are hidden behind their labels (a segmented control): click as a
             # reader does.
-            self.page.click(f"label[for=\"length-{fields['length']}\"]")
+            self.page.click(f'label[for="length-{fields["length"]}"]')
             assert self.page.is_checked(f"#length-{fields['length']}")
 
     def settings(self, **values: object) -> None:
