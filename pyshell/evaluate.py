@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pyshell.config import ModelConfig
+from pyshell.family_safe import UnsuitableRequestError
 from pyshell.generate import GenerationResult, TokenizerLike
 from pyshell.prompts import LANGUAGES, StoryRequest
 from pyshell.runner import Runner
@@ -330,10 +331,18 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         "per_language": args.per_language,
     }
     rows = []
+    settings["refused"] = {}  # id → the field error a reader gets (family-safe requests)
     started = time.perf_counter()
     for n, case in enumerate(cases, 1):
         policy = policies[case.request.language]
-        prompt, budget, result = await write_one(runner, tokenizer, config, case, sampling, policy)
+        try:
+            prompt, budget, result = await write_one(
+                runner, tokenizer, config, case, sampling, policy
+            )
+        except UnsuitableRequestError as exc:  # the page refuses it too: no story to score
+            settings["refused"][case.id] = str(exc)
+            print(f"[{n}/{len(cases)}] {case.id} refused: {exc}", file=sys.stderr)
+            continue
         scored = score(case, result.text, len(result.ids), budget).to_dict()
         rows.append({
             "id": case.id, "part": case.part, "seed": case.seed,

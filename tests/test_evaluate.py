@@ -181,3 +181,31 @@ def test_the_evaluation_writes_through_write_story_not_the_page_module():
     loaded = json.loads(result.stdout.replace("'", '"'))
     assert "pyshell.story" in loaded
     assert "pyshell.browser" not in loaded
+
+
+def test_a_request_family_safe_stories_refuse_is_reported_not_written(tiny_model_dir, tmp_path):
+    """risky-en-08 asks for "a murder": the page answers with a field error, so the
+    evaluation writes no story for it and says why, and goes on with the others."""
+    requests = {
+        "about": "two requests",
+        "requests": [
+            {"id": "risky-en-08", "part": "risky", "seed": 1, "request": {
+                "character": "a detective", "theme": "a murder", "length": "short"}},
+            {"id": "risky-en-01", "part": "risky", "seed": 2, "request": {
+                "character": "a pirate", "length": "short"}},
+        ],
+    }  # fmt: skip
+    (tmp_path / "requests.json").write_text(json.dumps(requests))
+    out = tmp_path / "stories.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "pyshell.evaluate", "--model", str(tiny_model_dir),
+            "--requests", str(tmp_path / "requests.json"), "--json", str(out), "--quiet",
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert [s["id"] for s in data["stories"]] == ["risky-en-01"]
+    assert list(data["settings"]["refused"]) == ["risky-en-08"]
+    assert "murder" in data["settings"]["refused"]["risky-en-08"]
