@@ -73,7 +73,9 @@ class JsRunner:
 
     The JS object has `contextLength`, `reset()` → Promise and
     `step(Int32Array)` → Promise<{ids: Int32Array, scores: Float32Array}>,
-    the graph's `top_ids` / `top_values` (the KV cache stays on the JS side).
+    the graph's `top_ids` / `top_values` (the KV cache stays on the JS side), and
+    `snapshot()` → number, `restore(number)`, `forget(number)` for best-of-n
+    sentences (web/static/js/worker/ort-runner.js).
     """
 
     def __init__(self, js_runner: Any) -> None:
@@ -88,6 +90,16 @@ class JsRunner:
 
         result = await self._js.step(to_js(array("i", ids)))  # an Int32Array, one copy
         return Candidates.from_sequences(result.ids.to_memoryview(), result.scores.to_memoryview())
+
+    # pyshell.best_of.Rewindable: the JS runner keeps the tensors a snapshot names.
+    def snapshot(self) -> int:
+        return int(self._js.snapshot())
+
+    def restore(self, state: int) -> None:
+        self._js.restore(state)
+
+    def forget(self, state: int) -> None:
+        self._js.forget(state)
 
 
 # --- entry points ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["character_name", "head_noun", "words"]
+__all__ = ["character_name", "character_words", "head_noun", "words"]
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 # fmt: off
@@ -70,3 +70,11 @@ def head_noun(character: str, language: str) -> str:
         nouns = [w for w in head if w not in _FR_BEFORE_NOUN]
         return nouns[0] if nouns else head[-1]
     return head[-1]
+
+
+def character_words(character: str, language: str) -> frozenset[str]:
+    """The words that name the character, lower case: its capitalised names and the
+    head noun of each comma-separated part ("Mira, a young inventor" → mira, inventor)."""
+    found = {w.lower() for w in _WORD.findall(character) if w[0].isupper()}
+    found.update(head_noun(part, language) for part in character.split(","))
+    return frozenset(found - {""})

@@ -7,7 +7,10 @@ budget, `generate` with the story policy of pyshell/story_policy.py and the
 sampler), on onnxruntime with the exported graph. Each story is scored by
 pyshell/story_measures.py (no other model needed), and the table is printed per
 part: "tuning", the requests defaults were tuned on, and "held-out", kept out of
-tuning so the table also shows how well the choices carry over.
+tuning so the table also shows how well the choices carry over; "risky" and
+"risky-held-out" ask for themes that invite a pretrained model to drift from a
+child's story (love, pirates, crime, war, parties, monsters, witches), tuned on
+and held out the same way.
 
 Options set the sampling and the policy, so the same command measures the
 defaults and any alternative. `--plain` turns the story policy off (no banned
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import sys
@@ -32,15 +36,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pyshell.config import ModelConfig
+from pyshell.family_safe import UnsuitableRequestError
 from pyshell.generate import GenerationResult, TokenizerLike
 from pyshell.prompts import LANGUAGES, StoryRequest
 from pyshell.runner import Runner
-from pyshell.settings import SamplingConfig, parse_sampling
+from pyshell.settings import parse_sampling
 from pyshell.story import write_story
 from pyshell.story_measures import StoryScore, score_story
 from pyshell.story_policy import (
+    DEFAULT_BEST_OF,
+    DEFAULT_BREAKS,
+    DEFAULT_MIN_LENGTH,
     DEFAULT_NO_REPEAT_NGRAM,
     DEFAULT_PENALIZE_PROMPT,
+    DEFAULT_PENALIZE_PRONOUNS,
     StoryPolicy,
     story_policy,
 )
@@ -49,7 +58,8 @@ __all__ = ["StoryCase", "load_requests", "main", "rescore", "select", "summarize
 
 REQUESTS = Path(__file__).resolve().parent / "data" / "story_requests.json"
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "gemma-3-270m"
-PARTS = ("tuning", "held-out")
+PARTS = ("tuning", "held-out", "risky", "risky-held-out")
+HELD_OUT = ("held-out", "risky-held-out")  # never written while choosing anything
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class StoryCase:
     """One committed request: its id, its part of the set and its seed."""
 
     id: str
-    part: str  # "tuning" or "held-out"
+    part: str  # one of PARTS
     seed: int
     request: StoryRequest
 
@@ -74,23 +84,41 @@ def load_requests(path: Path = REQUESTS) -> list[StoryCase]:
     return cases
 
 
+def parse_parts(text: str) -> tuple[str, ...]:
+    """ "all", or comma-separated parts ("tuning,risky"); argparse's type for --part."""
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in parts if p not in (*PARTS, "all")]
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(
+            f"unknown part {unknown[0] if unknown else text!r}: expected all or some of "
+            f"{', '.join(PARTS)}, comma-separated"
+        )
+    return parts
+
+
 def select(
-    cases: list[StoryCase], part: str, lengths: str = "", per_language: int | None = None
+    cases: list[StoryCase],
+    part: str | tuple[str, ...],
+    lengths: str = "",
+    per_language: int | None = None,
 ) -> list[StoryCase]:
-    """The cases of `part` ("all" for both), of the comma-separated `lengths`, and
-    at most the first `per_language` of each language (a quick tuning subset)."""
+    """The cases of `part` (a part, several, or "all"), of the comma-separated
+    `lengths`, and at most the first `per_language` of each language and part
+    (a quick tuning subset)."""
+    parts = (part,) if isinstance(part, str) else part
     wanted = set(lengths.split(",")) if lengths else None
     chosen = [
         c
         for c in cases
-        if (part == "all" or c.part == part) and (wanted is None or c.request.length in wanted)
+        if ("all" in parts or c.part in parts) and (wanted is None or c.request.length in wanted)
     ]
     if per_language:
-        counts: dict[str, int] = {}
+        counts: dict[tuple[str, str], int] = {}
         kept = []
         for c in chosen:
-            counts[c.request.language] = counts.get(c.request.language, 0) + 1
-            if counts[c.request.language] <= per_language:
+            key = (c.part, c.request.language)
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] <= per_language:
                 kept.append(c)
         chosen = kept
     return chosen
@@ -136,6 +164,9 @@ def summarize(rows: list[dict]) -> dict:
     def pct(values: list[bool]) -> float:
         return 100.0 * sum(values) / len(values) if values else float("nan")
 
+    lexicon = [s for s in scores if s.get("made_up") is not None]
+    broken = [s for s in scores if s.get("breaks") is not None]
+    asked = sum(s["words_asked"] for s in lexicon)
     return {
         "stories": n,
         "clean": pct([s["clean"] for s in scores]),
@@ -148,6 +179,11 @@ def summarize(rows: list[dict]) -> dict:
         "distinct_3": sum(s["distinct_3"] for s in scores) / n,
         "length_ratio": sum(s["length_ratio"] for s in scores) / n,
         "length_ok": pct([0.75 <= s["length_ratio"] <= 1.3 for s in scores]),
+        "length_60": pct([s["length_ratio"] >= 0.6 for s in scores]),
+        "made_up": 100.0 * sum(len(s["made_up"]) for s in lexicon) / asked
+        if asked
+        else float("nan"),
+        "breaks": pct([bool(s["breaks"]) for s in broken]),
     }
 
 
@@ -162,7 +198,14 @@ COLUMNS = (
     ("distinct_3", "distinct-3", "{:.3f}"),
     ("length_ratio", "tokens / budget", "{:.2f}"),
     ("length_ok", "length 0.75-1.3 %", "{:.0f}"),
+    ("length_60", "length ≥ 0.6 %", "{:.0f}"),
+    ("made_up", "made-up words %", "{:.2f}"),
+    ("breaks", "break-outs %", "{:.0f}"),
 )
+
+
+def _cell(value: float, fmt: str) -> str:
+    return "n/a" if isinstance(value, float) and math.isnan(value) else fmt.format(value)
 
 
 def table(rows: list[dict]) -> str:
@@ -179,7 +222,7 @@ def table(rows: list[dict]) -> str:
         if not group:
             continue
         summary = summarize(group)
-        cells = [fmt.format(summary[key]) for key, _, fmt in COLUMNS]
+        cells = [_cell(summary[key], fmt) for key, _, fmt in COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -188,20 +231,39 @@ def table(rows: list[dict]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = SamplingConfig()
     p = argparse.ArgumentParser(
         prog="python -m pyshell.evaluate",
         description="Write the committed story requests with fixed seeds and score every story.",
     )
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="DIR")
     p.add_argument("--requests", type=Path, default=REQUESTS, metavar="FILE")
-    p.add_argument("--part", choices=("all", *PARTS), default="all")
+    p.add_argument(
+        "--part", type=parse_parts, default=("all",), metavar="PART[,PART]",
+        help=f"all (the default) or some of {', '.join(PARTS)}, comma-separated",
+    )  # fmt: skip
     p.add_argument("--lengths", default="", help="comma-separated, e.g. short (default: all)")
     p.add_argument("--per-language", type=int, metavar="N", help="only the first N per language")
-    p.add_argument("--temperature", type=float, default=d.temperature)
-    p.add_argument("--top-p", type=float, default=d.top_p)
-    p.add_argument("--repetition-penalty", type=float, default=d.repetition_penalty)
-    p.add_argument("--no-repeat-ngram", type=int, default=DEFAULT_NO_REPEAT_NGRAM)
+    p.add_argument("--temperature", type=float, help="(default: pyshell/settings.py's)")
+    p.add_argument("--top-p", type=float, help="(default: pyshell/settings.py's)")
+    p.add_argument("--repetition-penalty", type=float, help="(default: pyshell/settings.py's)")
+    p.add_argument("--no-repeat-ngram", type=int, default=DEFAULT_NO_REPEAT_NGRAM, metavar="N")
+    p.add_argument(
+        "--best-of", type=int, default=DEFAULT_BEST_OF, metavar="N",
+        help="write each sentence as the likeliest of N samples (pyshell/best_of.py)",
+    )  # fmt: skip
+    p.add_argument(
+        "--min-length", type=float, default=DEFAULT_MIN_LENGTH, metavar="FRACTION",
+        help="share of the budget before which the story may not end",
+    )  # fmt: skip
+    p.add_argument(
+        "--breaks", action=argparse.BooleanOptionalAction, default=DEFAULT_BREAKS,
+        help="the break-out rule (pyshell/story_breaks.py), paragraph starts held back",
+    )  # fmt: skip
+    p.add_argument(
+        "--penalize-pronouns", action=argparse.BooleanOptionalAction,
+        default=DEFAULT_PENALIZE_PRONOUNS,
+        help="whether pronouns count for the repetition penalty (pyshell/pronouns.py)",
+    )  # fmt: skip
     p.add_argument(
         "--penalize-prompt", action=argparse.BooleanOptionalAction,
         default=DEFAULT_PENALIZE_PROMPT,
@@ -249,6 +311,11 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             penalize_prompt=args.penalize_prompt,
             family_safe=not args.no_family_safe,
             language=language,
+            min_length=args.min_length,
+            breaks=args.breaks,
+            hold_paragraphs=args.breaks,
+            penalize_pronouns=args.penalize_pronouns,
+            best_of=args.best_of,
         )
         for language in LANGUAGES
     }  # the family-safe word list is the story's language's
@@ -259,21 +326,30 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         "policy": policies["en"].describe(),
         "model": config.name,
         "requests": str(args.requests.name),
-        "part": args.part,
+        "part": ",".join(args.part),
         "lengths": args.lengths or "all",
         "per_language": args.per_language,
     }
     rows = []
+    settings["refused"] = {}  # id → the field error a reader gets (family-safe requests)
     started = time.perf_counter()
     for n, case in enumerate(cases, 1):
         policy = policies[case.request.language]
-        prompt, budget, result = await write_one(runner, tokenizer, config, case, sampling, policy)
+        try:
+            prompt, budget, result = await write_one(
+                runner, tokenizer, config, case, sampling, policy
+            )
+        except UnsuitableRequestError as exc:  # the page refuses it too: no story to score
+            settings["refused"][case.id] = str(exc)
+            print(f"[{n}/{len(cases)}] {case.id} refused: {exc}", file=sys.stderr)
+            continue
         scored = score(case, result.text, len(result.ids), budget).to_dict()
         rows.append({
             "id": case.id, "part": case.part, "seed": case.seed,
             "language": case.request.language, "length": case.request.length,
             "prompt": prompt, "text": result.text, "stop_reason": result.stop_reason,
             "budget": budget, "score": scored,
+            "decode_tokens_per_second": round(result.stats.decode_tokens_per_second, 2),
         })  # fmt: skip
         if not args.quiet:
             flags = ["loop"] if scored["loop"] else []
@@ -296,7 +372,8 @@ def report(rows: list[dict], settings: dict, argv: list[str]) -> str:
     return "\n".join([
         f"Command: `python -m pyshell.evaluate {' '.join(argv)}`  ",
         f"Date: {when}; machine: {machine}; {settings['seconds']:.0f} s.  ",
-        f"Settings: `{json.dumps(settings['sampling'])}`, policy `{json.dumps(settings['policy'])}`",
+        f"Sampling: `{json.dumps(settings['sampling'])}`  ",
+        f"Policy: `{json.dumps(settings['policy'])}`",
         "",
         table(rows),
         "",

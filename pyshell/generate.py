@@ -8,6 +8,10 @@ synchronously inside its coroutine.
 One loop serves the page and the CLI: both pass callbacks that receive each
 text delta with its token id and live timing, and both get the same
 `GenerationResult` at the end.
+
+Under a break-out rule that holds paragraph starts back (pyshell/story_breaks.py)
+the loop keeps a new paragraph's first sentence from the reader until it is
+judged; one that leaves the story is dropped, and the story ends before it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pyshell.errors import EmptyPromptError, ErrorCode, Notice
 from pyshell.runner import Runner
 from pyshell.sampler import Sampler
 from pyshell.settings import SamplingConfig, check_budget
+from pyshell.story_breaks import CUT, HOLD
 from pyshell.story_policy import StoryPolicy
 
 __all__ = [
@@ -257,6 +262,8 @@ async def generate(
     reason = StopReason.MAX_TOKENS
     stop_token = None
     first_token_at = 0.0
+    held: list[TokenEvent] = []  # tokens written but held back from the reader (story_breaks)
+    cut = 0  # how many of the last tokens the break-out rule took back
 
     def finish(now: float) -> GenerationStats:
         decode = now - first_token_at if len(generated) > 1 else 0.0
@@ -289,13 +296,21 @@ async def generate(
             seen.add(token)
             text = decoder.push(token)
             pieces.append(text)
-            steering.push(token, text)
+            verdict = steering.push(token, text)
             now = clock()
             if len(generated) == 1:
                 first_token_at = now
                 stats = replace(stats, time_to_first_token=now - started)
             stats = finish(now)
-            await _call(on_token, TokenEvent(token, text, len(generated), stats))
+            held.append(TokenEvent(token, text, len(generated), stats))
+            if verdict == CUT:  # the held-back paragraph leaves the story: it never shows
+                cut = len(held)
+                reason = StopReason.SENTENCE_END
+                break
+            if verdict != HOLD:
+                for event in held:
+                    await _call(on_token, event)
+                held.clear()
             if len(generated) >= limit:
                 reason = StopReason.MAX_TOKENS
                 break
@@ -304,7 +319,16 @@ async def generate(
                 break
             candidates = await runner.step([token])
 
-    tail = decoder.flush()
+    if held and not cut and steering.judge_held() == CUT:
+        cut, reason, stop_token = len(held), StopReason.SENTENCE_END, None
+    if cut:
+        # The paragraph started after a sentence and a line break: no byte is pending
+        # in the decoder from before it, so dropping its tokens drops all of its text.
+        del generated[-cut:], pieces[-cut:]
+        held.clear()
+    for event in held:
+        await _call(on_token, event)
+    tail = "" if cut else decoder.flush()
     stats = finish(clock())
     if tail:
         pieces.append(tail)

@@ -113,6 +113,20 @@ class OnnxRunner:
         self._past = {name: empty for name in self._past_names}
         self.position = 0
 
+    def snapshot(self) -> tuple[dict[str, np.ndarray], int]:
+        """The KV cache as it is now, to `restore` later (pyshell.best_of). Free:
+        onnxruntime returns new present arrays at every step and never writes into
+        its inputs, so the kept arrays stay as they were."""
+        return dict(self._past), self.position
+
+    def restore(self, state: tuple[dict[str, np.ndarray], int]) -> None:
+        """Go back to a `snapshot`: the tokens fed since are forgotten."""
+        past, position = state
+        self._past, self.position = dict(past), position
+
+    def forget(self, state: tuple[dict[str, np.ndarray], int]) -> None:
+        """A snapshot no longer needed: numpy frees its arrays once unreferenced."""
+
     def _run(self, ids: list[int], outputs: list[str], keep: int) -> list[np.ndarray]:
         """One graph run over `ids`; the presents become the next past."""
         if not ids:

@@ -20,8 +20,11 @@ from dataclasses import dataclass, fields
 
 from pyshell.characters import character_name, head_noun
 from pyshell.errors import ErrorCode, StoryRequestError
+from pyshell.places import place_en, place_fr
 
 __all__ = [
+    "DEFAULT_FRAME",
+    "FRAMES",
     "LANGUAGES",
     "LENGTHS",
     "MAX_FIELD_CHARS",
@@ -34,6 +37,10 @@ __all__ = [
 ]
 
 LANGUAGES = ("en", "fr")
+# How the heading presents the story (story_opening): blind readings chose "bedtime"
+# (docs/stories.md).
+FRAMES = ("plain", "bedtime")
+DEFAULT_FRAME = "bedtime"
 # Most new tokens per length (about 1.4 tokens per English word).
 LENGTHS = {"short": 160, "medium": 320, "long": 640}
 MAX_FIELD_CHARS = 200  # character, setting, theme, tone: a phrase, not a text
@@ -121,15 +128,6 @@ _EN_DETERMINERS = frozenset({
     "our", "their", "some", "any", "one", "two", "three", "four", "five", "six", "seven",
     "eight", "nine", "ten", "several", "many", "few", "every", "each", "no", "another",
 })
-_EN_PREPOSITIONS = frozenset({
-    "in", "on", "at", "under", "near", "inside", "beyond", "by", "across", "above", "below",
-    "behind", "between", "among", "within", "upon", "over", "outside", "underneath", "around",
-    "along", "beneath", "far", "deep", "high",
-})
-_FR_PREPOSITIONS = frozenset({
-    "dans", "sur", "sous", "à", "au", "aux", "en", "près", "chez", "parmi", "entre", "derrière",
-    "devant", "vers", "loin", "par-delà", "au-delà", "au-dessus", "au-dessous",
-})
 # fmt: on
 
 
@@ -149,26 +147,25 @@ def _with_article(noun_phrase: str) -> str:
     return ("an " if vowel_sound else "a ") + noun_phrase
 
 
-def _place(setting: str, default: str, prepositions: frozenset[str]) -> str:
-    """ "a small village" → "in a small village"; "under the sea" stays as written."""
-    return setting if _first_word(setting) in prepositions else f"{default} {setting}"
-
-
 def _sentence(text: str) -> str:
     """End a phrase with a full stop unless it already ends with punctuation."""
     return text if text[-1] in ".!?…" else text + "."
 
 
-def _heading_en(r: StoryRequest) -> str:
+def _heading_en(r: StoryRequest, frame: str) -> str:
     """ "A funny story about a curious fox and friendship." Naming the character in the
-    heading keeps the story about it (docs/stories.md measures how often it comes back)."""
+    heading keeps the story about it (docs/stories.md measures how often it comes back).
+    The bedtime frame says who the story is for: "A funny bedtime story for children
+    about …". A request of free text alone has no heading in either frame: the
+    reader's own first words are the prompt, as typed."""
     subjects = [s for s in (_with_article(r.character) if r.character else "", r.theme) if s]
     about = " about " + " and ".join(subjects) if subjects else ""
+    story = " bedtime story for children" if frame == "bedtime" else " story"
     if r.tone:
         # A tone is an adjective: always give it an article, even if typed capitalised.
         phrase = _with_article(r.tone[0].lower() + r.tone[1:])
-        return _sentence(phrase[0].upper() + phrase[1:] + " story" + about)
-    return _sentence("A story" + about) if subjects else ""
+        return _sentence(phrase[0].upper() + phrase[1:] + story + about)
+    return _sentence("A" + story + about) if subjects else ""
 
 
 def _feminine_or_epicene(tone: str) -> bool:
@@ -177,20 +174,23 @@ def _feminine_or_epicene(tone: str) -> bool:
     return tone.split(" ", 1)[0].lower().rstrip("s").endswith("e")
 
 
-def _heading_fr(r: StoryRequest) -> str:
+def _heading_fr(r: StoryRequest, frame: str) -> str:
     """The tone is written as the reader typed it, so the noun takes its gender:
-    "Une histoire mystérieuse", but "Un conte mystérieux", never "Une histoire mystérieux"."""
+    "Une histoire mystérieuse", but "Un conte mystérieux", never "Une histoire mystérieux".
+    The bedtime frame: "Une histoire drôle pour enfants, à lire le soir, sur …"."""
     subjects = [s for s in (r.character, r.theme) if s]
+    bedtime = frame == "bedtime"
     if not (r.tone or subjects):
         return ""
     noun = "Un conte" if r.tone and not _feminine_or_epicene(r.tone) else "Une histoire"
     tone = f" {r.tone[0].lower() + r.tone[1:]}" if r.tone else ""
-    about = " sur " + " et ".join(subjects) if subjects else ""
-    return _sentence(noun + tone + about)
+    audience = " pour enfants, à lire le soir" if bedtime else ""
+    about = (", sur " if bedtime else " sur ") + " et ".join(subjects) if subjects else ""
+    return _sentence(noun + tone + audience + about)
 
 
 def _opening_en(r: StoryRequest) -> str:
-    place = _place(r.setting, "in", _EN_PREPOSITIONS) if r.setting else ""
+    place = place_en(r.setting) if r.setting else ""
     who = _with_article(r.character) if r.character else ""
     if place and who:
         return f"Once upon a time, {place}, there lived {who}."
@@ -202,7 +202,7 @@ def _opening_en(r: StoryRequest) -> str:
 
 
 def _opening_fr(r: StoryRequest) -> str:
-    place = _place(r.setting, "dans", _FR_PREPOSITIONS) if r.setting else ""
+    place = place_fr(r.setting) if r.setting else ""
     who = r.character
     if place and who:
         return f"Il était une fois, {place}, {who}."
@@ -242,17 +242,20 @@ def _again_fr(r: StoryRequest) -> str:
     return f"{article} {noun}"
 
 
-def story_opening(r: StoryRequest) -> str:
+def story_opening(r: StoryRequest, frame: str = DEFAULT_FRAME) -> str:
     """The pretrained model's prompt: heading, blank line, opening, then free text.
 
     Free text continues the opening (or is the opening when no character or
     setting is given), so it reads best written as the story's first words.
     Without free text, the opening ends by naming the character again ("… there
     lived a clumsy wizard. The wizard"), so the story goes on about it: measured
-    with `python -m pyshell.evaluate` (docs/stories.md).
+    with `python -m pyshell.evaluate` (docs/stories.md). `frame` is one of
+    FRAMES: "plain" headings, or "bedtime" ones that say the story is for children.
     """
+    if frame not in FRAMES:
+        raise ValueError(f"unknown story frame {frame!r}: expected one of {', '.join(FRAMES)}")
     english = r.language == "en"
-    heading = _heading_en(r) if english else _heading_fr(r)
+    heading = _heading_en(r, frame) if english else _heading_fr(r, frame)
     opening = _opening_en(r) if english else _opening_fr(r)
     again = "" if r.text or not r.character else _again_en(r) if english else _again_fr(r)
     body = " ".join(part for part in (opening, r.text or again) if part)
@@ -309,10 +312,13 @@ def chat_prompt(message: str) -> str:
     return f"{START_OF_TURN}user\n{message}{END_OF_TURN}\n{START_OF_TURN}model\n"
 
 
-def build_prompt(request: StoryRequest, variant: str = "pretrained") -> str:
-    """The prompt text for a model of `variant` (ModelConfig.variant)."""
+def build_prompt(
+    request: StoryRequest, variant: str = "pretrained", frame: str = DEFAULT_FRAME
+) -> str:
+    """The prompt text for a model of `variant` (ModelConfig.variant); a pretrained
+    model's opening is written in `frame` (FRAMES)."""
     if variant == "pretrained":
-        return story_opening(request)
+        return story_opening(request, frame)
     if variant == "instruction-tuned":
         return chat_prompt(story_request_message(request))
     raise ValueError(f"unknown model variant {variant!r}: expected pretrained or instruction-tuned")

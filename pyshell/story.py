@@ -2,7 +2,9 @@
 
 `write_story` builds the prompt (pyshell.prompts), reads the settings
 (pyshell.settings: sampling and budget), chooses the story policy
-(pyshell.story_policy) and the sampler, and runs `pyshell.generate.generate`.
+(pyshell.story_policy) and the sampler, and runs `pyshell.generate.generate`, or
+`pyshell.best_of.generate_best_of` when the policy writes each sentence as the
+best of several (the default: best of 2).
 pyshell.browser (the page), pyshell.cli (`python -m pyshell`) and
 pyshell.evaluate all call it, so the same request, settings and seed give the
 same story wherever it is written. `StoryResult.to_dict()` is the JSON the page
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from pyshell.best_of import generate_best_of
 from pyshell.config import ModelConfig
 from pyshell.family_safe import UnsuitableRequestError, check_request, listed_words
 from pyshell.generate import Callback, GenerationResult, TokenizerLike, generate, require_text
@@ -139,7 +143,9 @@ async def write_story(
     - `settings`: the settings form's values, as typed ("" or missing: defaults).
     - `policy`: the story policy; None takes the default one, whose ending rule
       lets the story finish its sentence unless the reader typed a max length,
-      family-safe unless the settings turn it off.
+      family-safe unless the settings turn it off, the story style of
+      docs/stories.md. Its `best_of` > 1 needs a runner that can go back
+      (pyshell.best_of.Rewindable).
     - `on_prompt(text)`: the prompt, before the first token, when the model is a
       pretrained one (it continues the opening, so the opening is part of the story).
     - `on_token`, `on_notice`, `cancel`: as in `pyshell.generate.generate`.
@@ -156,7 +162,8 @@ async def write_story(
     sampler = Sampler(plan.settings.sampling, config.top_k)
     if on_prompt is not None and not config.instruction_tuned:
         on_prompt(plan.prompt)
-    generation = await generate(
+    write = generate if policy.best_of == 1 else partial(generate_best_of, n=policy.best_of)
+    generation = await write(
         runner, tokenizer, plan.prompt,
         sampler=sampler, max_new_tokens=plan.settings.max_new_tokens, stop_ids=config.stop_ids,
         policy=policy, on_token=on_token, on_notice=on_notice, cancel=cancel,

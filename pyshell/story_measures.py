@@ -13,7 +13,11 @@ every story of the evaluation (pyshell/evaluate.py):
 - clean: no control token, no HTML tag, no HTML entity anywhere;
 - listed: the words of the family-safe list of the story's language it holds
   (pyshell/family_safe.py, the rule the filter enforces while sampling);
-- length: generated tokens over the requested budget.
+- length: generated tokens over the requested budget;
+- made-up words: words that a frequency lexicon of the story's language does
+  not know ("s'enfitait", "trévrit", "useur"), rule in `lexicon_words`;
+- break-outs: a new story, text after "The end", notes, links, dates
+  (pyshell/story_breaks.py).
 
 Words are runs of letters and digits (apostrophes inside a word kept: "don't",
 "l'amitié" stays one word), lower-cased.
@@ -23,20 +27,27 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
-from pyshell.characters import head_noun, words
+from pyshell.characters import character_words, words
 from pyshell.family_safe import listed_words
 from pyshell.sentences import ends_sentence, quote_open
+from pyshell.story_breaks import break_outs
 
 __all__ = [
+    "LexiconMissingError",
     "StoryScore",
     "character_back",
     "character_nouns",
     "distinct_n",
     "has_loop",
     "is_clean",
+    "known_word",
     "language_of",
+    "lexicon_words",
+    "made_up_words",
     "score_story",
     "words",
 ]
@@ -82,12 +93,9 @@ def distinct_n(text: str, n: int = 3) -> float:
 
 
 def character_nouns(character: str, language: str) -> frozenset[str]:
-    """The words that name the character (pyshell/characters.py): its capitalised
-    names and the head noun of each comma-separated part, lower case.
+    """The words that name the character (pyshell/characters.py `character_words`):
     "Mira, a young inventor" gives {"mira", "inventor"}."""
-    found = {w.lower() for w in _WORD.findall(character) if w[0].isupper()}
-    found.update(head_noun(part, language) for part in character.split(","))
-    return frozenset(found - {""})
+    return character_words(character, language)
 
 
 def character_back(story: str, character: str, language: str) -> bool | None:
@@ -123,6 +131,70 @@ def is_clean(text: str) -> bool:
     return _MARKUP.search(text) is None
 
 
+# --- made-up words ---------------------------------------------------------------------
+
+# A word, as in `words`, with the text before it (to tell a sentence start from a name).
+_LEXICON_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?…:\n])[\s\"“”«»()\[\]*_—–-]*$")
+
+
+def lexicon_words(text: str) -> list[str]:
+    """The words of `text` a lexicon is asked about, lower case, ’ written '.
+
+    The rule: runs of letters (apostrophes and hyphens inside kept: "l'ours",
+    "grand-mère"); anything with a digit is not a word; a capitalised word that
+    does not open a sentence is a name ("Mira", "Zoé") and is left out, since
+    a story may name anyone; a capitalised word that opens one is asked about.
+    """
+    found = []
+    for m in _LEXICON_WORD.finditer(text):
+        word = m.group()
+        end = m.end()
+        if end < len(text) and (text[end].isdigit() or text[end] == "_"):
+            continue
+        if word[0].isupper() and not _SENTENCE_START.search(
+            text[max(0, m.start() - 8) : m.start()]
+        ):
+            continue
+        found.append(word.lower().replace("’", "'"))
+    return found
+
+
+class LexiconMissingError(ImportError):
+    """The made-up-word measure needs the `wordfreq` package (the `dev` extra)."""
+
+
+@lru_cache(maxsize=200_000)
+def known_word(word: str, language: str) -> bool:
+    """Does the frequency lexicon of `language` know `word` (lower case)?
+
+    The lexicon is wordfreq's "best" list for the language (about 400,000 English
+    and 300,000 French forms, with frequencies down to one in 10⁸ words); a word
+    is known when its frequency there is above zero. wordfreq splits elisions
+    and hyphens itself ("s'enfitait" → s, enfitait) and then every part must be
+    known. wordfreq is imported here, in the evaluation's measure only: it is a
+    development dependency (pyproject's `dev` extra, 30 MB of word lists) that
+    pyshell never needs at run time and the page never loads.
+    """
+    try:
+        import wordfreq  # a dev dependency: only this measure needs it, never the page
+    except ImportError as exc:
+        raise LexiconMissingError(
+            "the made-up-word measure needs wordfreq: pip install -e '.[dev]'"
+        ) from exc
+    return wordfreq.word_frequency(word, language, wordlist="best") > 0
+
+
+def made_up_words(
+    text: str, language: str, known: Callable[[str, str], bool] = known_word
+) -> tuple[list[str], int]:
+    """(the words of `text` the lexicon does not know, how many words were asked about)."""
+    asked = lexicon_words(text)
+    # An English possessive is its noun ("clockmaker's"): wordfreq lists few of them.
+    bare = [w[:-2] if language == "en" and w.endswith("'s") else w for w in asked]
+    return [w for w, b in zip(asked, bare) if not known(b, language)], len(asked)
+
+
 @dataclass(frozen=True)
 class StoryScore:
     """Every measure for one story; `character` is None when none was asked."""
@@ -136,15 +208,27 @@ class StoryScore:
     listed: list[str]  # family-safe listed words found, in order, with repeats
     tokens: int
     length_ratio: float  # generated tokens / requested budget
+    words_asked: int = 0  # words asked of the lexicon (lexicon_words)
+    made_up: list[str] | None = None  # those it does not know; None without a lexicon
+    breaks: list[str] | None = None  # break-out kinds (pyshell/story_breaks.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def score_story(
-    story: str, tokens: int, budget: int, character: str = "", language: str = "en"
+    story: str,
+    tokens: int,
+    budget: int,
+    character: str = "",
+    language: str = "en",
+    known: Callable[[str, str], bool] | None = known_word,
 ) -> StoryScore:
-    """Score the generated `story` (without the prompt) of `tokens` tokens for a request."""
+    """Score the generated `story` (without the prompt) of `tokens` tokens for a request.
+
+    `known` is the lexicon of the made-up-word measure (None leaves it out).
+    """
+    made_up, asked = made_up_words(story, language, known) if known else (None, 0)
     return StoryScore(
         loop=has_loop(story),
         distinct_3=distinct_n(story, 3),
@@ -155,4 +239,7 @@ def score_story(
         listed=listed_words(story, language),
         tokens=tokens,
         length_ratio=tokens / budget if budget else 0.0,
+        words_asked=asked,
+        made_up=made_up,
+        breaks=break_outs(story),
     )

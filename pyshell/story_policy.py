@@ -35,6 +35,7 @@ CPython write the same story for the same seed.
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,10 +43,12 @@ from typing import Protocol
 
 from pyshell.banned_tokens import banned_ids
 from pyshell.family_safe import FamilyFilter, family_filter
+from pyshell.pronouns import pronoun_ids
 from pyshell.runner import Candidates
 from pyshell.sentences import QuoteTracker, ends_sentence, is_sentence_end_token
+from pyshell.story_breaks import RELEASE, BreakGuard
 
-__all__ = ["Ending", "Steering", "StoryPolicy", "story_policy"]
+__all__ = ["Ending", "PenalizedIds", "Steering", "StoryPolicy", "story_policy"]
 
 TAIL_CHARS = 16  # text kept to decide whether a sentence has just ended
 # Prompt tokens the family filter reads before the story: enough for the longest
@@ -90,18 +93,52 @@ class StoryPolicy:
     - no_repeat_ngram: n > 0 drops a token that would repeat an n-token
       sequence of the story (as Hugging Face's `no_repeat_ngram_size`, on the
       story's tokens only, so the prompt's words can come back); 0 is off.
+    - ngram_repeats: how many times such an n-gram may occur (1: never twice, as
+      Hugging Face; 2: a phrase may come back once, never a third time, which is
+      what a loop is, pyshell/story_measures.py).
     - penalize_prompt: whether the repetition penalty also weighs on the
       prompt's tokens (Hugging Face's rule) or only on the story's own. The
       prompt names the character; penalizing it pushes the story away from it.
     - family: the family-safe word filter of the story's language
       (pyshell.family_safe), or None for none.
+    - min_length: before this fraction of the budget the story may not end:
+      the stop ids are dropped from the candidates (a pretrained model often
+      writes end-of-text after a few lines), and so are break lines and
+      closing lines when `breaks` is on; 0 is off.
+    - breaks: the break-out rule (pyshell/story_breaks.py, `BreakGuard`): no new
+      "Once upon a time", no links; a note or date line at a paragraph start,
+      or a written "The end.", ends the story.
+    - hold_paragraphs: with `breaks`, past `min_length` the first sentence of each
+      new paragraph is held back and the story ends before it if it leaves the story
+      (a blurb, another story's heading: `BreakGuard`).
+    - language: the story's language ("en", "fr"), for the break-out rule's formulas.
+    - stops: the ids that end a story (for `min_length`).
+    - unpenalized: ids the repetition penalty never counts (pyshell/pronouns.py:
+      the pronouns, so "he" stays "he"; and any words asked for, such as those
+      that name the character).
+    - best_of: n > 1 writes each sentence as the likeliest of n sampled ones
+      (pyshell/best_of.py; n times the decoding work); 1 is the plain loop.
     """
 
     banned: frozenset[int] = frozenset()
     ending: Ending | None = None
     no_repeat_ngram: int = 0
+    ngram_repeats: int = 1
     penalize_prompt: bool = True
     family: FamilyFilter | None = None
+    min_length: float = 0.0
+    breaks: bool = False
+    hold_paragraphs: bool = False
+    language: str = "en"
+    stops: frozenset[int] = frozenset()
+    unpenalized: frozenset[int] = frozenset()
+    best_of: int = 1
+
+    def __post_init__(self) -> None:
+        if self.best_of < 1:
+            raise ValueError(f"best_of is a number of samples, at least 1 (got {self.best_of})")
+        if not 0.0 <= self.min_length < 1.0:
+            raise ValueError(f"min_length is a fraction of the budget (got {self.min_length})")
 
     def start(
         self, tokenizer: TokenTexts, budget: int, eos_id: int, room: int | None = None
@@ -120,15 +157,30 @@ class StoryPolicy:
             "ending_after": ending.after if ending else 0.0,
             "ending_boost": ending.boost if ending else 0.0,
             "no_repeat_ngram": self.no_repeat_ngram,
+            "ngram_repeats": self.ngram_repeats,
             "penalize_prompt": self.penalize_prompt,
             "family_safe": self.family is not None,
+            "min_length": self.min_length,
+            "breaks": self.breaks,
+            "hold_paragraphs": self.hold_paragraphs,
+            "unpenalized_ids": len(self.unpenalized),
+            "best_of": self.best_of,
         }
 
 
 # The story defaults, chosen with `python -m pyshell.evaluate` (docs/stories.md).
 DEFAULT_ENDING = Ending()
-DEFAULT_NO_REPEAT_NGRAM = 0
+# The story style (docs/stories.md): blind readings chose the length and break-out
+# rules, pronouns out of the penalty and best-of-2 sentences; no-repeat 5-grams that
+# may come back once, never a third time, guard against the loops of temperature 0.7.
+DEFAULT_NO_REPEAT_NGRAM = 5
+DEFAULT_NGRAM_REPEATS = 2
 DEFAULT_PENALIZE_PROMPT = False
+DEFAULT_MIN_LENGTH = 0.5
+DEFAULT_BREAKS = True
+DEFAULT_HOLD_PARAGRAPHS = True
+DEFAULT_PENALIZE_PRONOUNS = False
+DEFAULT_BEST_OF = 2
 
 # tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.
 _BANNED_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -140,10 +192,17 @@ def story_policy(
     *,
     finish_sentence: bool = True,
     no_repeat_ngram: int = DEFAULT_NO_REPEAT_NGRAM,
+    ngram_repeats: int = DEFAULT_NGRAM_REPEATS,
     penalize_prompt: bool = DEFAULT_PENALIZE_PROMPT,
     ending: Ending = DEFAULT_ENDING,
     family_safe: bool = True,
     language: str = "en",
+    min_length: float = DEFAULT_MIN_LENGTH,
+    breaks: bool = DEFAULT_BREAKS,
+    hold_paragraphs: bool = DEFAULT_HOLD_PARAGRAPHS,
+    penalize_pronouns: bool = DEFAULT_PENALIZE_PRONOUNS,
+    unpenalized_words: Iterable[str] = (),
+    best_of: int = DEFAULT_BEST_OF,
 ) -> StoryPolicy:
     """The policy every story is written under, in the page, the CLI and the evaluation.
 
@@ -164,9 +223,44 @@ def story_policy(
         banned=known[stops],
         ending=ending if finish_sentence else None,
         no_repeat_ngram=no_repeat_ngram,
+        ngram_repeats=ngram_repeats,
         penalize_prompt=penalize_prompt,
         family=family,
+        min_length=min_length if finish_sentence else 0.0,
+        breaks=breaks,
+        hold_paragraphs=hold_paragraphs,
+        language=language,
+        stops=stops,
+        unpenalized=(frozenset() if penalize_pronouns else pronoun_ids(tokenizer))  # type: ignore[arg-type]
+        | _single_pieces(tokenizer, [f" {w}" for w in unpenalized_words]),
+        best_of=best_of,
     )
+
+
+def _single_pieces(tokenizer: object, texts: list[str]) -> frozenset[int]:
+    """The ids of those `texts` (and their capitalised forms) that are one piece each."""
+    found = set()
+    for text in texts:
+        for form in {text, text.replace(text.strip(), text.strip().capitalize(), 1)}:
+            ids = tokenizer.encode(form)  # type: ignore[attr-defined]
+            if len(ids) == 1:
+                found.add(ids[0])
+    return frozenset(found)
+
+
+class PenalizedIds(set):
+    """The set of ids the repetition penalty counts: adding an exempt id does nothing."""
+
+    def __init__(self, ids: Iterable[int] = (), exempt: frozenset[int] = frozenset()) -> None:
+        self.exempt = exempt
+        super().__init__(i for i in ids if i not in exempt)
+
+    def add(self, i: int) -> None:
+        if i not in self.exempt:
+            super().add(i)
+
+    def copy(self) -> PenalizedIds:
+        return PenalizedIds(self, self.exempt)
 
 
 class Steering:
@@ -193,14 +287,40 @@ class Steering:
         self._story: list[int] = []
         self._tail = ""
         self._quotes = QuoteTracker()
-        self._seen_ngrams: dict[tuple[int, ...], set[int]] = {}
+        # n-gram prefix → {next token: times the story wrote that n-gram}
+        self._seen_ngrams: dict[tuple[int, ...], dict[int, int]] = {}
         self._words = policy.family.start() if policy.family is not None else None
+        self._min = int(policy.min_length * budget)  # the story may not end before this
+        self._breaks = (
+            BreakGuard(policy.language, tokenizer.token_text, policy.hold_paragraphs)
+            if policy.breaks
+            else None
+        )
+
+    def fork(self) -> Steering:
+        """An independent copy of this story's state (same policy), to try a continuation
+        and drop it (pyshell/best_of.py)."""
+        twin = copy.copy(self)
+        twin._story = list(self._story)
+        twin._quotes = copy.copy(self._quotes)
+        twin._seen_ngrams = {k: dict(v) for k, v in self._seen_ngrams.items()}
+        twin._words = copy.copy(self._words)
+        twin._breaks = copy.copy(self._breaks)
+        return twin
+
+    @property
+    def written(self) -> int:
+        """Tokens the story holds so far."""
+        return len(self._story)
 
     # --- the steps -------------------------------------------------------------------
 
     def penalized(self, prompt_ids: list[int]) -> set[int]:
-        """The ids the repetition penalty starts with (the story's are added as it goes)."""
-        return set(prompt_ids) if self.policy.penalize_prompt else set()
+        """The ids the repetition penalty starts with (the story's are added as it goes,
+        except the policy's `unpenalized` ones)."""
+        return PenalizedIds(
+            prompt_ids if self.policy.penalize_prompt else (), self.policy.unpenalized
+        )
 
     def follow_prompt(self, prompt_ids: list[int]) -> None:
         """The story goes on from the prompt's last word: the family filter reads it
@@ -219,7 +339,7 @@ class Steering:
             if not kept:  # nothing printable (or family-safe) left: end the story
                 return Candidates([self._eos], [0.0])
             ids, scores = [ids[n] for n in kept], [scores[n] for n in kept]
-        repeats = self._repeating(ids)
+        repeats = self._repeating(ids) | self._steered_away(ids)
         if repeats and len(repeats) < len(ids):
             keep = [n for n, i in enumerate(ids) if i not in repeats]
             ids, scores = [ids[n] for n in keep], [scores[n] for n in keep]
@@ -229,24 +349,38 @@ class Steering:
 
     def ends_before(self, token: int) -> bool:
         """Stop instead of adding `token`: a sentence has ended, outside quotation
-        marks, and `token` opens the next."""
+        marks, and `token` opens the next; or the break-out rule ends the story."""
+        early = len(self._story) < self._min
+        if self._breaks and self._breaks.ends_before(token, early, self._quotes.open):
+            return True
         if len(self._story) < self._stop_from or self._quotes.open:
             return False
         if not ends_sentence(self._tail):
             return False
         return self._tokenizer.token_text(token)[:1].isspace() or self._tail[-1].isspace()
 
-    def push(self, token: int, text: str) -> None:
-        """Record the token just added to the story and the text it showed."""
+    def push(self, token: int, text: str) -> str | None:
+        """Record the token just added to the story and the text it showed.
+
+        Returns what to do with that text when the break-out rule holds paragraph
+        starts back (pyshell.story_breaks: HOLD, RELEASE or CUT); None: show it."""
         n = self.policy.no_repeat_ngram
+        early = len(self._story) < self._min
         self._story.append(token)
         if n > 0 and len(self._story) >= n:
             gram = self._story[-n:]
-            self._seen_ngrams.setdefault(tuple(gram[:-1]), set()).add(gram[-1])
+            counts = self._seen_ngrams.setdefault(tuple(gram[:-1]), {})
+            counts[gram[-1]] = counts.get(gram[-1], 0) + 1
         self._tail = (self._tail + text)[-TAIL_CHARS:]
+        quote_open = self._quotes.open
         self._quotes.push(text)
         if self._words is not None:
             self._words.push(token, text)
+        return self._breaks.push(text, early, quote_open) if self._breaks else None
+
+    def judge_held(self) -> str:
+        """At the end of the story: what to do with a paragraph start still held back."""
+        return self._breaks.judge() if self._breaks else RELEASE
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -255,13 +389,24 @@ class Steering:
         the word it leaves then ends, so it must not be a listed one."""
         return len(self._story) + 1 >= self.limit
 
+    def _steered_away(self, ids: list[int]) -> set[int]:
+        """Candidates that would end or break the story before `min_length`, and those
+        the break-out rule drops anywhere."""
+        early = len(self._story) < self._min
+        dropped = self.policy.stops.intersection(ids) if early else set()
+        if self._breaks:
+            dropped |= self._breaks.drop(ids, early, self._quotes.open)
+        return dropped
+
     def _repeating(self, ids: list[int]) -> set[int]:
         """Candidates that would complete an n-gram the story already holds."""
         n = self.policy.no_repeat_ngram
         if n <= 0 or len(self._story) < n - 1:
             return set()
         prefix = tuple(self._story[len(self._story) - (n - 1) :])
-        return self._seen_ngrams.get(prefix, set()).intersection(ids)
+        counts = self._seen_ngrams.get(prefix, {})
+        limit = self.policy.ngram_repeats
+        return {i for i in ids if counts.get(i, 0) >= limit}
 
     def _toward_an_end(self, ids: list[int], scores: list[float]) -> tuple[list, list]:
         """Past the budget: favour sentence-end tokens; in the last FINAL_TOKENS, insist.

@@ -9,15 +9,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from pyshell.evaluate import load_requests, rescore, select, summarize, table
+import pytest
+
+from pyshell.evaluate import load_requests, parse_parts, rescore, select, summarize, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_committed_set_covers_both_languages_every_length_and_a_held_out_part():
-    cases = load_requests()
-    assert len(cases) >= 60
-    assert len({c.id for c in cases}) == len(cases)
+    cases = [c for c in load_requests() if c.part in ("tuning", "held-out")]
+    assert len(cases) == 60
     assert Counter(c.request.language for c in cases) == {"en": 30, "fr": 30}
     assert {c.request.length for c in cases} == {"short", "medium", "long"}
     for part in ("tuning", "held-out"):
@@ -28,18 +29,49 @@ def test_the_committed_set_covers_both_languages_every_length_and_a_held_out_par
         assert any(getattr(c.request, name) for c in cases), name
 
 
+def test_the_risky_part_asks_for_every_risky_theme_in_both_languages():
+    cases = load_requests()
+    assert len({c.id for c in cases}) == len(cases)
+    assert len({c.seed for c in cases}) == len(cases)
+    risky = [c for c in cases if c.part in ("risky", "risky-held-out")]
+    assert Counter(c.request.language for c in risky) == {"en": 21, "fr": 21}
+    held = [c for c in risky if c.part == "risky-held-out"]
+    assert Counter(c.request.language for c in held) == {"en": 7, "fr": 7}  # a third
+    for part in ("risky", "risky-held-out"):
+        assert {c.request.length for c in risky if c.part == part} == {"short", "medium", "long"}
+    assert Counter(c.request.length for c in risky)["short"] > len(risky) / 2
+    text = " ".join(
+        f"{c.request.character} {c.request.setting} {c.request.theme}".lower() for c in risky
+    )
+    for theme in ("love", "amour", "pirate", "murder", "meurtre", "war", "guerre", "party",
+                  "fête", "monster", "monstre", "witch", "sorcière"):  # fmt: skip
+        assert theme in text, theme
+
+
+def test_parts_are_chosen_by_name_one_or_several():
+    assert parse_parts("tuning,risky") == ("tuning", "risky")
+    assert parse_parts("all") == ("all",)
+    with pytest.raises(Exception, match="unknown part 'risky-tuning'"):
+        parse_parts("risky-tuning")
+
+
 def test_select_by_part_length_and_language():
     cases = load_requests()
     quick = select(cases, "tuning", "short", per_language=3)
     assert [c.request.language for c in quick] == ["en"] * 3 + ["fr"] * 3
     assert all(c.part == "tuning" and c.request.length == "short" for c in quick)
     assert len(select(cases, "all")) == len(cases)
+    both = select(cases, ("tuning", "risky"), "short", per_language=2)
+    assert Counter((c.part, c.request.language) for c in both) == {
+        ("tuning", "en"): 2, ("tuning", "fr"): 2, ("risky", "en"): 2, ("risky", "fr"): 2,
+    }  # fmt: skip
 
 
 def row(part, language, **score):
     base = {
         "loop": False, "distinct_3": 1.0, "character": True, "language_ok": True,
         "sentence_end": True, "clean": True, "listed": [], "tokens": 160, "length_ratio": 1.0,
+        "words_asked": 10, "made_up": [], "breaks": [],
     }  # fmt: skip
     return {"part": part, "language": language, "score": {**base, **score}}
 
@@ -62,11 +94,36 @@ def test_summary_percentages_and_means():
     assert math.isnan(summarize([row("tuning", "en", character=None)])["character_back"])
 
 
+def test_summary_of_the_new_measures():
+    rows = [
+        row("risky", "fr", made_up=["trévrit", "useur"], words_asked=40, length_ratio=0.5),
+        row("risky", "fr", made_up=[], words_asked=60, breaks=["date"]),
+        row("risky", "fr", made_up=[], words_asked=100, breaks=["note", "link"]),
+        row("risky", "fr", made_up=None, words_asked=0, length_ratio=0.6),
+    ]
+    s = summarize(rows)
+    assert s["made_up"] == 100 * 2 / 200  # pooled over the words, not averaged per story
+    assert s["length_60"] == 75.0  # 0.6 counts
+    assert s["breaks"] == 50.0
+    assert s["listed"] == 0.0
+    unknown = [row("risky", "fr", made_up=None, words_asked=0)]
+    assert math.isnan(summarize(unknown)["made_up"])  # no lexicon: shown as n/a
+    assert "| n/a |" in table(unknown)
+    assert (
+        summarize([row("risky", "en", listed=["beer"]), row("risky", "en", listed=[])])["listed"]
+        == 50.0
+    )
+
+
 def test_table_has_a_line_per_part_and_language():
     rows = [row("tuning", "en"), row("held-out", "fr", sentence_end=False)]
     lines = table(rows).splitlines()
     names = [line.split("|")[1].strip() for line in lines[2:]]
     assert names == ["tuning", "held-out", "tuning en", "held-out fr", "all"]
+    rows.append(row("risky-held-out", "en"))
+    names = [line.split("|")[1].strip() for line in table(rows).splitlines()[2:]]
+    assert names == ["tuning", "held-out", "risky-held-out", "tuning en", "held-out fr",
+                     "risky-held-out en", "all"]  # fmt: skip
     assert "| held-out | 1 | 100 | 0 | 0 |" in table(rows)  # stories, clean, listed, ends
 
 
@@ -75,7 +132,8 @@ def test_the_command_end_to_end_on_the_tiny_model(tiny_model_dir, tmp_path):
     result = subprocess.run(
         [
             sys.executable, "-m", "pyshell.evaluate", "--model", str(tiny_model_dir),
-            "--lengths", "short", "--per-language", "1", "--json", str(out), "--quiet",
+            "--part", "tuning,risky", "--lengths", "short", "--per-language", "1",
+            "--json", str(out), "--quiet",
         ],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
@@ -83,10 +141,16 @@ def test_the_command_end_to_end_on_the_tiny_model(tiny_model_dir, tmp_path):
     assert result.stdout.startswith("| part | stories |")
     data = json.loads(out.read_text())
     stories = data["stories"]
-    assert [s["language"] for s in stories] == ["en", "fr"]
+    assert [(s["part"], s["language"]) for s in stories] == [
+        ("tuning", "en"),
+        ("tuning", "fr"),
+        ("risky", "en"),
+        ("risky", "fr"),
+    ]
     assert data["settings"]["policy"]["finish_sentence"] is True
     assert data["settings"]["policy"]["banned_ids"] > 0
     assert data["settings"]["policy"]["family_safe"] is True
+    assert data["settings"]["policy"]["best_of"] == 2
     for story in stories:
         assert story["score"]["clean"]  # the banned ids keep markup out even of noise
         assert story["score"]["listed"] == []
@@ -117,3 +181,31 @@ def test_the_evaluation_writes_through_write_story_not_the_page_module():
     loaded = json.loads(result.stdout.replace("'", '"'))
     assert "pyshell.story" in loaded
     assert "pyshell.browser" not in loaded
+
+
+def test_a_request_family_safe_stories_refuse_is_reported_not_written(tiny_model_dir, tmp_path):
+    """risky-en-08 asks for "a murder": the page answers with a field error, so the
+    evaluation writes no story for it and says why, and goes on with the others."""
+    requests = {
+        "about": "two requests",
+        "requests": [
+            {"id": "risky-en-08", "part": "risky", "seed": 1, "request": {
+                "character": "a detective", "theme": "a murder", "length": "short"}},
+            {"id": "risky-en-01", "part": "risky", "seed": 2, "request": {
+                "character": "a pirate", "length": "short"}},
+        ],
+    }  # fmt: skip
+    (tmp_path / "requests.json").write_text(json.dumps(requests))
+    out = tmp_path / "stories.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "pyshell.evaluate", "--model", str(tiny_model_dir),
+            "--requests", str(tmp_path / "requests.json"), "--json", str(out), "--quiet",
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert [s["id"] for s in data["stories"]] == ["risky-en-01"]
+    assert list(data["settings"]["refused"]) == ["risky-en-08"]
+    assert "murder" in data["settings"]["refused"]["risky-en-08"]

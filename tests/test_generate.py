@@ -425,3 +425,33 @@ def test_story_only_penalty_lets_the_prompt_words_come_back():
         generate(Runner([]), ByteTokenizer(), "Hi", sampler=penalty, max_new_tokens=2, policy=story)
     )
     assert again.ids == [H, 200]  # story-only: H first (10), then penalized as the story's own
+
+
+def story_of(text: str, policy: StoryPolicy) -> tuple:
+    """Write `text` (one byte id per character, greedily) under `policy`."""
+    runner = ScriptedRunner([BYTE0 + b for b in text.encode()] + [EOS])
+    shown: list[str] = []
+    result = run(
+        generate(
+            runner, ByteTokenizer(), "Hi", sampler=GREEDY, max_new_tokens=200, policy=policy,
+            on_token=lambda e: shown.append(e.text),
+        )
+    )  # fmt: skip
+    return result, "".join(shown)
+
+
+def test_a_paragraph_that_leaves_the_story_is_held_back_and_cut():
+    policy = StoryPolicy(breaks=True, hold_paragraphs=True)
+    result, shown = story_of(" Go home.\n\nThe story of a frog.\n\nMore.", policy)
+    assert result.text == shown == " Go home.\n\n"
+    assert result.stop_reason == StopReason.SENTENCE_END
+    assert result.ids == [BYTE0 + b for b in b" Go home.\n\n"]
+
+
+def test_a_paragraph_that_stays_in_the_story_is_shown_once_judged():
+    policy = StoryPolicy(breaks=True, hold_paragraphs=True)
+    result, shown = story_of(" Go home.\n\nThey ran.\n\nThanks for reading!", policy)
+    assert result.text == shown == " Go home.\n\nThey ran.\n\n"
+    without, _ = story_of(" Go home.\n\nThey ran.\n\nThanks for reading!", StoryPolicy())
+    assert without.text == " Go home.\n\nThey ran.\n\nThanks for reading!"
+    assert without.stop_reason == StopReason.EOS

@@ -264,3 +264,16 @@ def test_cpu_graph_on_the_parallel_executor_gives_the_sequential_bits(tiny_model
     got = runner.step_logits(ids, keep=len(ids))
     want = onnx_logits(sequential, json.loads((tiny_model_dir / "conteur.json").read_text()), ids)
     assert np.array_equal(got, want)
+
+
+def test_snapshot_and_restore_go_back_to_a_cache(toy_dir):
+    runner = OnnxRunner(toy_dir, threads=1)
+    runner.step_sync([2, 5])
+    state = runner.snapshot()
+    first = runner.step_sync([7])
+    runner.step_sync([9, 4])  # a trial continuation, then dropped
+    runner.restore(state)
+    assert runner.position == 2
+    assert runner.step_sync([7]) == first
+    ids, _ = expected_candidates([2, 5, 7])
+    assert first.ids == ids

@@ -21,7 +21,11 @@ FOX = {"character": "a curious fox", "setting": "a small village", "theme": "fri
 
 def test_english_opening_with_every_field():
     request = StoryRequest(**FOX, tone="funny")
-    assert build_prompt(request) == (
+    assert build_prompt(request) == (  # the bedtime frame is the default (docs/stories.md)
+        "A funny bedtime story for children about a curious fox and friendship.\n\n"
+        "Once upon a time, in a small village, there lived a curious fox. The fox"
+    )
+    assert build_prompt(request, frame="plain") == (
         "A funny story about a curious fox and friendship.\n\n"
         "Once upon a time, in a small village, there lived a curious fox. The fox"
     )
@@ -33,6 +37,10 @@ def test_french_opening_with_every_field():
         tone="drôle", language="fr",
     )  # fmt: skip
     assert build_prompt(request, "pretrained") == (
+        "Une histoire drôle pour enfants, à lire le soir, sur un renard curieux et l'amitié.\n\n"
+        "Il était une fois, dans un petit village, un renard curieux. Le renard"
+    )
+    assert build_prompt(request, "pretrained", "plain") == (
         "Une histoire drôle sur un renard curieux et l'amitié.\n\n"
         "Il était une fois, dans un petit village, un renard curieux. Le renard"
     )
@@ -52,7 +60,7 @@ def test_french_opening_with_every_field():
 )
 def test_french_heading_agrees_with_the_tone_as_typed(tone, heading):
     request = StoryRequest(tone=tone, theme="un secret", language="fr")
-    assert build_prompt(request) == heading + "\n\nIl était une fois"
+    assert build_prompt(request, frame="plain") == heading + "\n\nIl était une fois"
 
 
 @pytest.mark.parametrize(
@@ -100,7 +108,7 @@ def test_french_heading_agrees_with_the_tone_as_typed(tone, heading):
     ],
 )
 def test_english_openings(fields, prompt):
-    assert build_prompt(StoryRequest(**fields)) == prompt
+    assert build_prompt(StoryRequest(**fields), frame="plain") == prompt
 
 
 @pytest.mark.parametrize(
@@ -129,7 +137,7 @@ def test_english_openings(fields, prompt):
     ],
 )
 def test_french_openings(fields, prompt):
-    assert build_prompt(StoryRequest(**fields, language="fr")) == prompt
+    assert build_prompt(StoryRequest(**fields, language="fr"), frame="plain") == prompt
 
 
 # --- instruction-tuned: a Gemma chat turn ---------------------------------------------
@@ -261,11 +269,11 @@ def test_surprise_is_reproducible_and_varied():
 def test_surprise_gives_the_same_idea_in_both_languages():
     en, fr = surprise(3, "en", "short"), surprise(3, "fr", "short")
     assert (fr.language, fr.length) == ("fr", "short")
-    assert build_prompt(en) == (
+    assert build_prompt(en, frame="plain") == (
         "An adventurous story about a shy dragon and kindness.\n\n"
         "Once upon a time, in a town where it always rained, there lived a shy dragon. The dragon"
     )
-    assert build_prompt(fr) == (
+    assert build_prompt(fr, frame="plain") == (
         "Une histoire pleine d'aventures sur un dragon timide et la gentillesse.\n\n"
         "Il était une fois, dans une ville où il pleuvait toujours, un dragon timide. Le dragon"
     )

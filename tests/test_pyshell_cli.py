@@ -34,8 +34,9 @@ def printed_ids(result: subprocess.CompletedProcess) -> list[int]:
 
 def independent_greedy(model_dir: Path, prompt: str, max_new: int) -> list[int]:
     """Greedy decoding straight on the ONNX session: BOS + prompt, then argmax of
-    the full logits row without the banned ids, one token per run, present KV
-    fed back as past KV."""
+    the full logits row without the banned ids and without a token that would write
+    a 5-gram of the story a third time (the story style's loop guard), one token per
+    run, present KV fed back as past KV."""
     import onnxruntime as ort
     import sentencepiece as spm
 
@@ -57,6 +58,7 @@ def independent_greedy(model_dir: Path, prompt: str, max_new: int) -> list[int]:
     presents = [name.replace("past_key_values.", "present.") for name in past]
     feed = [sp.bos_id(), *sp.encode(prompt)]
     out: list[int] = []
+    grams: dict[tuple[int, ...], dict[int, int]] = {}  # 4 tokens → {next: times written}
     while len(out) < max_new:
         logits, *kv = session.run(
             ["logits", *presents],
@@ -69,10 +71,17 @@ def independent_greedy(model_dir: Path, prompt: str, max_new: int) -> list[int]:
         past = dict(zip(past, kv))
         row = logits[0, -1].copy()
         row[banned] = -np.inf
+        if len(out) >= 4:
+            for again, times in grams.get(tuple(out[-4:]), {}).items():
+                if times >= 2:
+                    row[again] = -np.inf
         token = int(np.argmax(row))
         if token in stops:
             break
         out.append(token)
+        if len(out) >= 5:
+            after = grams.setdefault(tuple(out[-5:-1]), {})
+            after[token] = after.get(token, 0) + 1
         feed = [token]
     return out
 
@@ -203,7 +212,7 @@ def test_story_options_build_the_prompt(tiny_model_dir):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
-        "A story about a curious fox.\n\n"
+        "A bedtime story for children about a curious fox.\n\n"
         "Once upon a time, in a small village, there lived a curious fox. The fox"
     )
     surprise = pyshell(
@@ -211,7 +220,8 @@ def test_story_options_build_the_prompt(tiny_model_dir):
     )
     assert surprise.returncode == 0, surprise.stderr
     assert surprise.stdout.startswith(
-        "An adventurous story about a shy dragon and kindness.\n\nOnce upon a time,"
+        "An adventurous bedtime story for children about a shy dragon and kindness.\n\n"
+        "Once upon a time,"
     )
 
 

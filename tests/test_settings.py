@@ -74,7 +74,7 @@ def test_edge_values_are_accepted():
 def test_the_defaults_are_the_settings_defaults():
     d = SamplingConfig()
     assert (d.temperature, d.top_k, d.top_p, d.repetition_penalty, d.seed) == (
-        0.8, 64, 0.95, 1.1, None,
+        0.7, 64, 0.95, 1.1, None,
     )  # fmt: skip
     assert [SETTINGS[n].default for n in ("temperature", "top_p", "repetition_penalty")] == [
         d.temperature, d.top_p, d.repetition_penalty,
@@ -111,7 +111,7 @@ def settings(**values):
 def test_empty_fields_take_the_defaults_and_the_length_sets_the_budget():
     parsed = settings()
     config = parsed.sampling
-    assert (config.temperature, config.top_p, config.repetition_penalty) == (0.8, 0.95, 1.1)
+    assert (config.temperature, config.top_p, config.repetition_penalty) == (0.7, 0.95, 1.1)
     assert config.seed is None and config.top_k == 64
     assert parsed.max_new_tokens == 128  # medium (320) capped at half of a 256-token context
     assert parsed.hard_limit is False
@@ -173,7 +173,7 @@ def test_page_settings_come_from_the_modules_that_own_them():
     assert page["story"]["tones"] == {"en": list(TONES["en"]), "fr": list(TONES["fr"])}
     assert page["story"]["lengths"] == LENGTHS and page["story"]["languages"] == ["en", "fr"]
     assert page["settings"]["temperature"] == {
-        "min": 0.0, "max": 2.0, "min_excluded": False, "default": 0.8, "whole": False,
+        "min": 0.0, "max": 2.0, "min_excluded": False, "default": 0.7, "whole": False,
     }  # fmt: skip
     assert page["settings"]["top_p"]["min_excluded"] is True
     assert page["settings"]["seed"]["max"] == "18446744073709551615"  # exact in JavaScript

@@ -12,6 +12,7 @@ import asyncio
 
 import pytest
 
+from pyshell.best_of import generate_best_of
 from pyshell.config import ModelConfig
 from pyshell.errors import EmptyPromptError, ErrorCode, SettingError, StoryRequestError
 from pyshell.generate import generate
@@ -35,15 +36,17 @@ def tiny(tiny_model_dir):
 
 
 def by_hand(config, tokenizer, runner, request, *, seed, budget, typed, **sampling):
-    """The page's path before write_story: prompt, budget, policy, sampler, generate."""
+    """The page's path before write_story: prompt, budget, policy, sampler, then generate,
+    or generate_best_of for the default policy's best-of-2 sentences."""
     prompt = build_prompt(request, config.variant)
     if budget is None:
         budget = min(LENGTHS[request.length], max(1, runner.context_length // 2))
     policy = story_policy(tokenizer, config.stop_ids, finish_sentence=not typed)
     sampler = Sampler(SamplingConfig(seed=seed, **sampling), config.top_k)
+    assert policy.best_of == 2
     return asyncio.run(
-        generate(
-            runner, tokenizer, prompt, sampler=sampler, max_new_tokens=budget,
+        generate_best_of(
+            runner, tokenizer, prompt, n=2, sampler=sampler, max_new_tokens=budget,
             stop_ids=config.stop_ids, policy=policy,
         )
     )  # fmt: skip
@@ -61,6 +64,26 @@ def test_a_seeded_story_is_the_one_the_page_wrote_before(tiny):
     assert story.generation.text == want.text
     assert story.plan.settings.max_new_tokens == 128  # medium, half the tiny 256-token context
     assert story.to_dict()["sampling"]["finish_sentence"] is True
+
+
+def test_a_policy_of_best_of_one_is_the_one_token_loop(tiny):
+    config, tokenizer, runner = tiny
+    policy = story_policy(tokenizer, config.stop_ids, best_of=1)
+    story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED, policy=policy))
+    sampler = Sampler(
+        SamplingConfig(temperature=1.5, top_p=1.0, repetition_penalty=1.3, seed=20261123),
+        config.top_k,
+    )
+    want = asyncio.run(
+        generate(
+            runner, tokenizer, build_prompt(REQUEST, config.variant), sampler=sampler,
+            max_new_tokens=128, stop_ids=config.stop_ids, policy=policy,
+        )
+    )  # fmt: skip
+    assert story.generation.ids == want.ids and len(want.ids) > 20
+    assert story.to_dict()["policy"]["best_of"] == 1
+    best_of_two = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED))
+    assert best_of_two.generation.ids != want.ids  # the default picks among two sentences
 
 
 def test_a_typed_max_length_is_a_hard_limit(tiny):

@@ -11,6 +11,8 @@ from pyshell.story_measures import (
     has_loop,
     is_clean,
     language_of,
+    lexicon_words,
+    made_up_words,
     score_story,
     words,
 )
@@ -110,3 +112,47 @@ def test_listed_words_are_those_of_the_story_s_language():
     assert score_story(text, 12, 160, "", "en").listed == ["drunk", "murdered", "wine"]
     assert score_story(text, 12, 160, "", "fr").listed == ["ivre"]
     assert score_story(" Un violon dans le Sussex.", 6, 160, "", "fr").listed == []
+
+
+def test_lexicon_words_leave_out_names_and_numbers_but_not_sentence_starts():
+    # "Mr." is capitalised mid-sentence (a name's title, left out); "Green" follows a full stop.
+    text = "Mira met Théo in 2015. Trévrit said: “Hello, Mr. Green!” Then l'ours ran, l’ami too."
+    assert lexicon_words(text) == [
+        "mira", "met", "in", "trévrit", "said", "hello", "green", "then", "l'ours", "ran",
+        "l'ami", "too",
+    ]  # fmt: skip
+
+
+def test_made_up_words_with_a_fixed_lexicon():
+    known = {"le", "renard", "dort"}.__contains__
+    made_up, asked = made_up_words("Le renard dort. Le useur dort.", "fr", lambda w, _: known(w))
+    assert (made_up, asked) == (["useur"], 6)
+
+
+def test_made_up_words_against_wordfreq():
+    pytest.importorskip("wordfreq")
+    # Made-up words from Conteur's French stories, among real ones.
+    text = (
+        "Il s'enfitait dans la forêt, et trévrit la porte. L'useur des soiètes est resté "
+        "au château. Elle est restée avec l'ours et le hérisson."
+    )
+    made_up, asked = made_up_words(text, "fr")
+    assert made_up == ["s'enfitait", "trévrit", "l'useur", "soiètes"]
+    assert asked == 24
+    made_up, asked = made_up_words("The dragon grumbled and fazzled off.", "en")
+    assert (made_up, asked) == (["fazzled"], 6)
+
+
+def test_score_story_reports_made_up_words_breaks_and_listed():
+    s = score_story(
+        " Le useur dort.\n\nCopyright 2015.", 8, 160, "", "fr", known=lambda w, _: w != "useur"
+    )
+    assert s.made_up == ["useur"] and s.words_asked == 4
+    assert s.breaks == ["note", "date"]
+    without = score_story(" Le useur dort.", 4, 160, "", "fr", known=None)
+    assert without.made_up is None and without.words_asked == 0
+
+
+def test_an_english_possessive_is_looked_up_as_its_noun():
+    pytest.importorskip("wordfreq")
+    assert made_up_words("The clockmaker's shop and the fazzle's den.", "en") == (["fazzle's"], 7)

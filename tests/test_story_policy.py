@@ -26,6 +26,9 @@ class Texts:
     def piece_type(self, i: int) -> int:
         return 3 if i < 3 else 1  # CONTROL, else NORMAL
 
+    def encode(self, text: str, add_bos: bool = False) -> list[int]:
+        return [1, 2]  # no word is one piece here: no pronoun to leave out of the penalty
+
 
 def write(steering, ids):
     for i in ids:
@@ -141,3 +144,130 @@ def test_the_last_token_closes_an_open_quotation_when_it_can():
     write(steering, [23, 10])  # ' “ once': the third token is the last one allowed
     got = steering.candidates(Candidates([20, 24, 10], [3.0, 1.0, 2.0]))
     assert got == Candidates([24], [1.0])  # '.”' rather than '.'
+
+
+# --- story length and break-outs ----------------------------------------------------------
+
+BREAK_TEXT = {
+    40: "Once", 41: " upon", 42: "\n\n", 43: "The", 44: " end", 45: ".", 46: "Note",
+    47: " The", 48: " fox", 49: "Il", 50: " était", 51: " une", 52: " fois", 53: "http",
+    54: "Fin", 55: " slept", 56: "2",
+}  # fmt: skip
+
+
+class BreakTexts:
+    def token_text(self, i: int) -> str:
+        return BREAK_TEXT.get(i, "")
+
+
+def story(policy, budget, ids):
+    steering = policy.start(BreakTexts(), budget, EOS)
+    for i in ids:
+        steering.push(i, BREAK_TEXT[i])
+    return steering
+
+
+def ids_of(c: Candidates) -> list[int]:
+    return c.ids
+
+
+def test_before_min_length_the_story_may_not_end():
+    policy = StoryPolicy(min_length=0.5, stops=frozenset({EOS}))
+    early = story(policy, 10, [48, 55, 45])  # 3 of 10 tokens
+    assert ids_of(early.candidates(Candidates([EOS, 48], [9.0, 1.0]))) == [48]
+    assert ids_of(early.candidates(Candidates([EOS], [9.0]))) == [EOS]  # nothing else: keep it
+    late = story(policy, 10, [48, 55, 45] * 2)  # 6 of 10
+    assert ids_of(late.candidates(Candidates([EOS, 48], [9.0, 1.0]))) == [EOS, 48]
+
+
+def test_no_new_once_upon_a_time_inside_the_story():
+    policy = StoryPolicy(breaks=True, language="en")
+    after = story(policy, 100, [48, 55, 45, 42, 40])  # " fox slept.\n\nOnce"
+    assert ids_of(after.candidates(Candidates([41, 47], [9.0, 1.0]))) == [47]
+    mid = story(policy, 100, [48, 40])  # " foxOnce": not a sentence start
+    assert ids_of(mid.candidates(Candidates([41, 47], [9.0, 1.0]))) == [41, 47]
+    fr = story(StoryPolicy(breaks=True, language="fr"), 100, [48, 45, 42, 49, 50, 51])
+    assert ids_of(fr.candidates(Candidates([52, 48], [9.0, 1.0]))) == [48]
+
+
+def test_links_are_dropped_anywhere():
+    steering = story(StoryPolicy(breaks=True), 100, [48])
+    assert ids_of(steering.candidates(Candidates([53, 55], [9.0, 1.0]))) == [55]
+
+
+def test_a_note_line_ends_the_story_at_its_paragraph_unless_too_early():
+    policy = StoryPolicy(breaks=True, min_length=0.5)
+    late = story(policy, 8, [48, 55, 45, 48, 55, 45, 42])  # 7 of 8 tokens, new paragraph
+    assert late.ends_before(46) and late.ends_before(56)  # "Note", a digit
+    assert not late.ends_before(47)
+    early = story(policy, 100, [48, 55, 45, 42])
+    assert not early.ends_before(46)
+    assert ids_of(early.candidates(Candidates([46, 56, 43], [9.0, 8.0, 1.0]))) == [43]
+
+
+def test_the_end_closes_the_story_but_not_too_early():
+    policy = StoryPolicy(breaks=True, min_length=0.5, language="en")
+    late = story(policy, 8, [48, 55, 45, 48, 55, 45, 42, 43, 44])  # "… slept.\n\nThe end"
+    assert not late.ends_before(45)  # the full stop is still written
+    late.push(45, ".")
+    assert late.ends_before(42)
+    early = story(policy, 100, [48, 55, 45, 42, 43])  # "\n\nThe" at 5 of 100 tokens
+    assert ids_of(early.candidates(Candidates([44, 48], [9.0, 1.0]))) == [48]
+    fr = story(StoryPolicy(breaks=True, min_length=0.5, language="fr"), 100, [48, 45, 42])
+    assert ids_of(fr.candidates(Candidates([54, 48], [9.0, 1.0]))) == [48]
+
+
+def test_unpenalized_ids_never_enter_the_repetition_penalty():
+    policy = StoryPolicy(unpenalized=frozenset({47}), penalize_prompt=True)
+    steering = policy.start(BreakTexts(), 10, EOS)
+    seen = steering.penalized([47, 48])
+    assert seen == {48}
+    seen.add(47)
+    seen.add(55)
+    assert seen == {48, 55}
+    copied = seen.copy()
+    copied.add(47)
+    assert copied == {48, 55} and isinstance(copied, type(seen))
+
+
+def test_story_policy_can_leave_pronouns_out_of_the_penalty():
+    class Encoder(Texts):
+        def encode(self, text, add_bos=False):
+            return {" he": [7], "He": [8], " she": [9]}.get(text, [1, 2])
+
+    assert story_policy(Encoder(), {EOS}).unpenalized == {7, 8, 9}  # the story style's
+    assert story_policy(Encoder(), {EOS}, penalize_pronouns=True).unpenalized == frozenset()
+
+
+def test_the_story_style_is_the_default_policy():
+    """docs/stories.md: length and break-out rules, best-of-2, the loop guard."""
+    described = story_policy(Texts(), {EOS}).describe()
+    assert described["min_length"] == 0.5 and described["breaks"] is True
+    assert described["hold_paragraphs"] is True and described["best_of"] == 2
+    assert described["no_repeat_ngram"] == 5 and described["ngram_repeats"] == 2
+    # A hard limit (a typed max length) also lifts the minimum length.
+    assert story_policy(Texts(), {EOS}, finish_sentence=False).min_length == 0.0
+    assert story_policy(Texts(), {EOS}, best_of=1).best_of == 1
+    for wrong in ({"best_of": 0}, {"min_length": 1.0}):
+        try:
+            StoryPolicy(**wrong)
+        except ValueError:
+            continue
+        raise AssertionError(f"{wrong} was accepted")
+
+
+def test_an_ngram_may_come_back_once_but_not_a_third_time():
+    policy = StoryPolicy(no_repeat_ngram=2, ngram_repeats=2)
+    steering = story(policy, 100, [48, 55, 48, 55, 48])  # " fox slept fox slept fox"
+    assert ids_of(steering.candidates(Candidates([55, 45], [9.0, 1.0]))) == [45]
+    once = story(policy, 100, [48, 55, 48])  # " fox slept fox": a second time is fine
+    assert ids_of(once.candidates(Candidates([55, 45], [9.0, 1.0]))) == [55, 45]
+
+
+def test_the_words_naming_the_character_stay_out_of_the_penalty():
+    class Encoder(Texts):
+        def encode(self, text, add_bos=False):
+            return {" fox": [48], " Fox": [49]}.get(text, [1, 2])
+
+    policy = story_policy(Encoder(), {EOS}, unpenalized_words=["fox"])
+    assert policy.unpenalized == {48, 49}

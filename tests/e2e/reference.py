@@ -1,8 +1,9 @@
 """What CPython computes for a story the page wrote: pyshell + onnxruntime on the same model.
 
 The page reports (window.conteur.last) the request, the prompt and the exact
-sampling settings it used; this replays them through `pyshell.generate` with
-`pyshell.onnx_runner.OnnxRunner`, the CPython twin of the page's runner, on the
+sampling settings and story policy it used; this replays them through
+`pyshell.generate` (or `pyshell.best_of` when the policy writes the best of several
+sentences) with `pyshell.onnx_runner.OnnxRunner`, the CPython twin of the page's runner, on the
 graph the page's backend ran ("webgpu": model.onnx, "wasm": the CPU graph).
 """
 
@@ -10,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
+from pyshell.best_of import generate_best_of
 from pyshell.config import ModelConfig
 from pyshell.generate import GenerationResult, generate
 from pyshell.onnx_runner import OnnxRunner
 from pyshell.prompts import StoryRequest, build_prompt
 from pyshell.runner import Candidates
 from pyshell.sampler import Sampler, SamplingConfig
-from pyshell.story_policy import DEFAULT_NO_REPEAT_NGRAM, DEFAULT_PENALIZE_PROMPT, story_policy
+from pyshell.story_policy import story_policy
 from pyshell.tokenizer import Tokenizer
 
 
@@ -50,20 +52,28 @@ def first_step(model_dir: Path, prompt_ids: list[int], backend: str) -> Candidat
 
 def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
     """The story CPython writes with the page's prompt, sampling settings and story policy
-    (pyshell.story_policy: the same banned ids; the ending rule unless the page was
-    given a max length; the family-safe filter of the story's language unless the page
-    turned it off)."""
+    as the page reported them (pyshell.story_policy: the same banned ids; the ending
+    rule unless the page was given a max length; the family-safe filter of the story's
+    language unless the page turned it off; the story style's length, break-out,
+    repetition and best-of rules)."""
     config, tokenizer, runner = _model(model_dir, backend)
-    s = last["sampling"]
+    s, p = last["sampling"], last["policy"]
     policy = story_policy(
         tokenizer,
         config.stop_ids,
-        finish_sentence=s.get("finish_sentence", False),
-        no_repeat_ngram=s.get("no_repeat_ngram", DEFAULT_NO_REPEAT_NGRAM),
-        penalize_prompt=s.get("penalize_prompt", DEFAULT_PENALIZE_PROMPT),
-        family_safe=s.get("family_safe", True),
+        finish_sentence=s["finish_sentence"],
+        no_repeat_ngram=p["no_repeat_ngram"],
+        ngram_repeats=p["ngram_repeats"],
+        penalize_prompt=p["penalize_prompt"],
+        family_safe=s["family_safe"],
         language=last["request"].get("language", "en"),
+        min_length=p["min_length"],
+        breaks=p["breaks"],
+        hold_paragraphs=p["hold_paragraphs"],
+        penalize_pronouns=p["unpenalized_ids"] == 0,
+        best_of=p["best_of"],
     )
+    assert policy.describe() == p, "the page's policy is not one story_policy makes"
     sampling = SamplingConfig(
         temperature=s["temperature"],
         top_k=s["top_k"],
@@ -71,7 +81,8 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         repetition_penalty=s["repetition_penalty"],
         seed=int(s["seed"]),
     )
-    story = generate(
+    write = generate if policy.best_of == 1 else partial(generate_best_of, n=policy.best_of)
+    story = write(
         runner,
         tokenizer,
         prompt_for(model_dir, last),

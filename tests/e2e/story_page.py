@@ -112,7 +112,10 @@ class StoryPage:
         if "language" in fields:
             self.page.select_option("#language", fields["language"])
         if "length" in fields:
-            self.page.check(f"#length-{fields['length']}")
+            # The radios are hidden behind their labels (a segmented control): click as a
+            # reader does.
+            self.page.click(f'label[for="length-{fields["length"]}"]')
+            assert self.page.is_checked(f"#length-{fields['length']}")
 
     def settings(self, **values: object) -> None:
         """Type advanced settings as a reader would (strings); the others are emptied."""

@@ -102,6 +102,27 @@ def test_real_model_first_step_and_greedy_story_equal_cpython(real_wasm, real_mo
     )
 
 
+@pytest.mark.real_model
+def test_real_model_framed_story_equals_cpython_in_the_story_style(real_wasm, real_model_dir):
+    """A story written from the form's fields with the default settings, as a reader asks
+    for one: the bedtime frame, family-safe stories, the length and break-out rules and
+    best-of-2 sentences (the page's runner goes back with snapshot/restore). CPython
+    replays it twice: the same seed gives the same story, token for token."""
+    fields = {"character": "a shy dragon", "setting": "a snowy mountain", "tone": "gentle"}
+    last = real_wasm.write("", {"seed": "2026"}, **fields, length="short")
+    assert last["prompt"] == reference.prompt_for(real_model_dir, last)
+    assert "bedtime story for children" in last["prompt"]
+    assert last["sampling"]["temperature"] == 0.7 and last["sampling"]["family_safe"] is True
+    assert last["policy"]["best_of"] == 2 and last["policy"]["breaks"] is True
+    first = reference.replay(real_model_dir, last, "wasm")
+    again = reference.replay(real_model_dir, last, "wasm")
+    assert last["ids"] == first.ids == again.ids
+    assert last["text"] == first.text
+    assert last["stop_reason"] == first.stop_reason
+    assert len(last["ids"]) >= 0.5 * last["sampling"]["max_new_tokens"]  # the length rule
+    print(f"framed story: {len(last['ids'])} tokens, {last['stop_reason']}")
+
+
 # Longer than WEBGPU_MAX_RUN (31): the runner feeds it in two runs.
 LONG_PROMPT = (
     "The old clockmaker lived above his shop at the end of a narrow street. Every "

@@ -11,6 +11,11 @@
 // more new tokens unless the sliding window cuts them (measured against the CPU
 // kernel and a numpy reference); shorter runs are exact. On WebGPU a long
 // prompt is therefore fed in runs of at most WEBGPU_MAX_RUN tokens.
+//
+// Best-of-n sentences (pyshell/best_of.py) go back to where a sentence started:
+// `snapshot()` names the past tensors as they are (a number), `restore(n)` feeds
+// them again, `forget(n)` lets them go. A tensor a live snapshot holds is never
+// disposed (on WebGPU it is a GPU buffer) until no snapshot and no past holds it.
 
 export const WEBGPU_MAX_RUN = 31;
 
@@ -67,6 +72,11 @@ export class OrtRunner {
     this.keepOne = new ort.Tensor("int64", BigInt64Array.from([1n]), []);
     this.past = {};
     this.position = 0;
+    /** @type {Map<number, {past: object, position: number}>} live snapshots by number */
+    this.snapshots = new Map();
+    /** @type {Map<object, number>} tensor → how many live snapshots hold it */
+    this.held = new Map();
+    this.nextSnapshot = 1;
     /** The candidates of the first step after the last reset (the prompt's), for tests. */
     this.firstCandidates = null;
     this.steps = 0; // Runner.step calls since the last reset
@@ -85,6 +95,7 @@ export class OrtRunner {
   }
 
   resetSync() {
+    for (const id of [...this.snapshots.keys()]) this.forget(id);
     this.disposePast();
     const empty = new Float32Array(0);
     for (const name of this.pastNames) {
@@ -138,10 +149,54 @@ export class OrtRunner {
     return result;
   }
 
-  /** Release GPU buffers held by the cache (CPU tensors are simply dropped). */
+  /**
+   * Name the KV cache as it is now, to go back to it (best-of-n sentences).
+   * @returns {number} the snapshot's number, for `restore` and `forget`
+   */
+  snapshot() {
+    const id = this.nextSnapshot++;
+    const past = { ...this.past };
+    for (const tensor of Object.values(past)) this.held.set(tensor, (this.held.get(tensor) ?? 0) + 1);
+    this.snapshots.set(id, { past, position: this.position });
+    return id;
+  }
+
+  /**
+   * Go back to a snapshot: the tokens fed since are forgotten.
+   * @param {number} id a number `snapshot()` returned and `forget` did not release
+   */
+  restore(id) {
+    const state = this.snapshots.get(id);
+    if (!state) throw new Error(`no snapshot ${id}`);
+    this.disposePast();
+    this.past = { ...state.past };
+    this.position = state.position;
+  }
+
+  /**
+   * Let a snapshot go; its tensors are disposed unless the cache or another snapshot holds them.
+   * @param {number} id
+   */
+  forget(id) {
+    const state = this.snapshots.get(id);
+    if (!state) return;
+    this.snapshots.delete(id);
+    const current = new Set(Object.values(this.past));
+    for (const tensor of Object.values(state.past)) {
+      const count = (this.held.get(tensor) ?? 1) - 1;
+      if (count > 0) {
+        this.held.set(tensor, count);
+        continue;
+      }
+      this.held.delete(tensor);
+      if (!current.has(tensor) && tensor.location === "gpu-buffer") tensor.dispose();
+    }
+  }
+
+  /** Release GPU buffers held by the cache and no snapshot (CPU tensors are simply dropped). */
   disposePast() {
     for (const tensor of Object.values(this.past)) {
-      if (tensor.location === "gpu-buffer") tensor.dispose();
+      if (tensor.location === "gpu-buffer" && !this.held.has(tensor)) tensor.dispose();
     }
     this.past = {};
   }

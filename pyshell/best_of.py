@@ -1,0 +1,249 @@
+"""Best-of-n sentences: sample n candidate next sentences, keep the one the model finds likeliest.
+
+A small model sampled at a useful temperature sometimes takes an unlikely turn
+(the robot becomes "the girl", a note to the reader appears); the sentence
+that turn starts is usually one the model itself finds unlikely given the story
+so far. So at every sentence start this loop samples `n` continuations up to
+the next sentence end (at most MAX_SENTENCE tokens), scores each by the mean
+log-probability the model gave its tokens (temperature 1, over the graph's
+candidates, before any penalty: length-normalised, so a long sentence is not
+punished for being long), keeps the best and goes on from it.
+
+The cost is n times the tokens decoded: the reader sees n times fewer tokens per
+second, a sentence at a time. The runner must be able to go back to where a
+sentence started (`snapshot()` / `restore(state)` / `forget(state)`: the
+`Rewindable` protocol; pyshell.onnx_runner.OnnxRunner and the page's runner,
+web/static/js/worker/ort-runner.js through pyshell.browser.JsRunner, have them).
+Everything else is the story policy and sampler of pyshell/generate.py: each
+candidate is sampled under the same steering (the family-safe filter included,
+from a `Steering.fork()`), and the loop's result is a `GenerationResult` like
+its, except that paragraph starts are never held back
+(StoryPolicy.hold_paragraphs): each candidate sentence is judged as a whole.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, runtime_checkable
+
+from pyshell.generate import (
+    Callback,
+    GenerationResult,
+    GenerationStats,
+    StopReason,
+    TokenEvent,
+    TokenizerLike,
+    _call,
+    prepare_prompt,
+)
+from pyshell.runner import Candidates, Runner
+from pyshell.sampler import Sampler
+from pyshell.sentences import is_sentence_end_token
+from pyshell.settings import SamplingConfig
+from pyshell.story_policy import Steering, StoryPolicy
+
+__all__ = ["MAX_SENTENCE", "Rewindable", "generate_best_of"]
+
+MAX_SENTENCE = 48  # tokens a candidate sentence may take before it is cut and judged
+
+
+@runtime_checkable
+class Rewindable(Protocol):
+    """A Runner that can go back: `snapshot()` names the KV cache as it is now,
+    `restore(state)` goes back to it, `forget(state)` lets it go (the page's
+    runner frees its GPU buffers then)."""
+
+    context_length: int
+
+    async def reset(self) -> None: ...
+
+    async def step(self, ids: list[int]) -> Candidates: ...
+
+    def snapshot(self) -> Any: ...
+
+    def restore(self, state: Any) -> None: ...
+
+    def forget(self, state: Any) -> None: ...
+
+
+def _log_prob(candidates: Candidates, token: int) -> float:
+    """log p(token) under a temperature-1 softmax of the graph's candidates."""
+    top = candidates.scores[0]
+    total = sum(math.exp(s - top) for s in candidates.scores)
+    for i, s in zip(candidates.ids, candidates.scores):
+        if i == token:
+            return s - top - math.log(total)
+    return -30.0  # not among the candidates (a forced stop): very unlikely
+
+
+@dataclass
+class _Branch:
+    """One candidate sentence: its tokens, score and where it left everything."""
+
+    tokens: list[int]
+    log_prob: float
+    steering: Steering
+    seen: set[int]
+    candidates: Candidates | None  # for the token after it (None when the story stopped)
+    state: Any  # the runner's snapshot after it
+    stop: str | None  # a StopReason when the story ends inside or right after it
+    stop_token: int | None
+
+    @property
+    def score(self) -> float:
+        return self.log_prob / max(1, len(self.tokens) + (self.stop_token is not None))
+
+
+async def _sentence(
+    runner: Rewindable,
+    tokenizer: TokenizerLike,
+    sampler: Sampler,
+    steering: Steering,
+    seen: set[int],
+    candidates: Candidates,
+    stop: frozenset[int],
+    cancelled: Callable[[], bool],
+) -> _Branch:
+    """Sample one sentence from the current state (which the caller restores before)."""
+    tokens: list[int] = []
+    log_prob = 0.0
+    while True:
+        if cancelled():  # the reader pressed stop: what was written so far is the story
+            return _Branch(
+                tokens, log_prob, steering, seen, None, runner.snapshot(),
+                StopReason.CANCELLED, None,
+            )  # fmt: skip
+        token = sampler.sample(steering.candidates(candidates), seen)
+        log_prob += _log_prob(candidates, token)
+        if token in stop:
+            reason = StopReason.EOS if token == tokenizer.eos_id else StopReason.END_OF_TURN
+            return _Branch(tokens, log_prob, steering, seen, None, runner.snapshot(), reason, token)
+        if steering.ends_before(token):
+            log_prob -= _log_prob(candidates, token)
+            return _Branch(
+                tokens, log_prob, steering, seen, None, runner.snapshot(),
+                StopReason.SENTENCE_END, None,
+            )  # fmt: skip
+        tokens.append(token)
+        seen.add(token)
+        text = tokenizer.token_text(token)
+        steering.push(token, text)
+        if steering.written >= steering.limit:
+            return _Branch(
+                tokens, log_prob, steering, seen, None, runner.snapshot(),
+                StopReason.MAX_TOKENS, None,
+            )  # fmt: skip
+        candidates = await runner.step([token])
+        if is_sentence_end_token(text) or len(tokens) >= MAX_SENTENCE:
+            return _Branch(
+                tokens, log_prob, steering, seen, candidates, runner.snapshot(), None, None
+            )
+
+
+async def generate_best_of(
+    runner: Runner,
+    tokenizer: TokenizerLike,
+    prompt: str | list[int],
+    *,
+    n: int = 2,
+    sampler: Sampler | SamplingConfig | None = None,
+    max_new_tokens: int = 256,
+    stop_ids: set[int] | frozenset[int] | None = None,
+    policy: StoryPolicy | None = None,
+    on_token: Callback | None = None,
+    on_notice: Callback | None = None,
+    cancel: Callable[[], bool] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> GenerationResult:
+    """`pyshell.generate.generate`, a sentence at a time: the best of `n` each time.
+
+    `runner` must be `Rewindable` (snapshot, restore, forget) besides a Runner.
+    """
+    if not isinstance(runner, Rewindable):
+        raise TypeError(f"best-of-{n} sentences need a runner with snapshot/restore/forget")
+    started = clock()
+    room = runner.context_length - 2
+    steering = (policy or StoryPolicy()).start(tokenizer, max_new_tokens, tokenizer.eos_id, room)
+    prompt_ids, notice = prepare_prompt(tokenizer, prompt, runner.context_length, steering.limit)
+    if sampler is None:
+        sampler = SamplingConfig()
+    if isinstance(sampler, SamplingConfig):
+        sampler = Sampler(sampler)
+    stop = frozenset(stop_ids) if stop_ids is not None else frozenset({tokenizer.eos_id})
+    cancelled = cancel or (lambda: False)
+    notices = [notice] if notice else []
+    if notice:
+        await _call(on_notice, notice)
+    stats = GenerationStats(prompt_tokens=len(prompt_ids))
+    generated: list[int] = []
+    pieces: list[str] = []
+    seen = steering.penalized(prompt_ids)
+    steering.follow_prompt(prompt_ids)
+    decoder = tokenizer.stream_decoder()
+    reason, stop_token, first_at = StopReason.MAX_TOKENS, None, 0.0
+
+    candidates: Candidates | None = None
+    if cancelled():
+        reason = StopReason.CANCELLED
+    else:
+        await runner.reset()
+        prefill_start = clock()
+        candidates = await runner.step(prompt_ids)
+        stats = replace(stats, prefill_seconds=clock() - prefill_start)
+    while candidates is not None:
+        if cancelled():
+            reason = StopReason.CANCELLED
+            break
+        start = runner.snapshot()
+        branches = []
+        for k in range(n):
+            if k:
+                runner.restore(start)
+            branch = await _sentence(
+                runner,
+                tokenizer,
+                sampler,
+                steering.fork(),
+                seen.copy(),
+                candidates,
+                stop,
+                cancelled,
+            )
+            branches.append(branch)
+        best = max(branches, key=lambda b: b.score)  # the first of equals: deterministic
+        runner.restore(best.state)
+        for state in (start, *(b.state for b in branches)):
+            runner.forget(state)
+        steering, seen, candidates = best.steering, best.seen, best.candidates
+        for token in best.tokens:
+            generated.append(token)
+            text = decoder.push(token)
+            pieces.append(text)
+            now = clock()
+            if len(generated) == 1:
+                first_at = now
+                stats = replace(stats, time_to_first_token=now - started)
+            stats = replace(
+                stats, generated_tokens=len(generated), decode_seconds=now - first_at,
+                total_seconds=now - started,
+            )  # fmt: skip
+            await _call(on_token, TokenEvent(token, text, len(generated), stats))
+        if best.stop is not None:
+            reason, stop_token = best.stop, best.stop_token
+            break
+    tail = decoder.flush()
+    now = clock()
+    stats = replace(
+        stats, generated_tokens=len(generated),
+        decode_seconds=now - first_at if len(generated) > 1 else 0.0, total_seconds=now - started,
+    )  # fmt: skip
+    if tail:
+        pieces.append(tail)
+        await _call(on_token, TokenEvent(None, tail, len(generated), stats))
+    return GenerationResult(
+        ids=generated, text="".join(pieces), stop_reason=reason, stats=stats,
+        prompt_ids=prompt_ids, seed=sampler.seed, stop_token=stop_token, notices=notices,
+    )  # fmt: skip

@@ -1,0 +1,99 @@
+"""Best-of-n sentences (pyshell/best_of.py), on a runner whose candidates depend on the
+whole sequence it holds, so a cache restored to the wrong place shows in the story."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from pyshell.best_of import _log_prob, generate_best_of
+from pyshell.generate import generate
+from pyshell.runner import Candidates
+from pyshell.sampler import SamplingConfig
+from pyshell.story_policy import StoryPolicy
+from tests.test_generate import BYTE0, ByteTokenizer
+
+LETTERS = [BYTE0 + ord(c) for c in "abcdefg ."]
+
+
+class SequenceRunner:
+    """Candidates drawn from a hash of every id fed so far; snapshot/restore the sequence."""
+
+    context_length = 512
+
+    def __init__(self) -> None:
+        self.sequence: list[int] = []
+        self.fed = 0  # ids fed in all, trials included
+        self.forgotten = 0  # snapshots let go
+
+    async def reset(self) -> None:
+        self.sequence = []
+
+    async def step(self, ids: list[int]) -> Candidates:
+        self.sequence += ids
+        self.fed += len(ids)
+        rng = random.Random(hash(tuple(self.sequence)))
+        scores = sorted((rng.uniform(0, 4) for _ in LETTERS), reverse=True)
+        ids = rng.sample(LETTERS, len(LETTERS))
+        return Candidates(ids, scores)
+
+    def snapshot(self) -> list[int]:
+        return list(self.sequence)
+
+    def restore(self, state: list[int]) -> None:
+        self.sequence = list(state)
+
+    def forget(self, state: list[int]) -> None:
+        self.forgotten += 1
+
+
+def write(write_fn, runner, **kw):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=11)
+    return asyncio.run(
+        write_fn(runner, ByteTokenizer(), "Hi", sampler=config, max_new_tokens=60,
+                 policy=StoryPolicy(), **kw)
+    )  # fmt: skip
+
+
+def test_best_of_one_is_the_plain_loop():
+    plain = write(generate, SequenceRunner())
+    one = write(generate_best_of, SequenceRunner(), n=1)
+    assert one.ids == plain.ids and one.text == plain.text and len(plain.ids) == 60
+
+
+def test_best_of_three_decodes_three_times_and_keeps_a_true_cache():
+    runner = SequenceRunner()
+    three = write(generate_best_of, runner, n=3)
+    assert three.ids == write(generate_best_of, SequenceRunner(), n=3).ids  # same seed
+    assert three.ids != write(generate, SequenceRunner()).ids
+    assert len(three.ids) == 60
+    # The cache holds the prompt and the kept story, whatever the trials fed.
+    assert runner.sequence == three.prompt_ids + three.ids[:-1]
+    assert runner.fed > 2.5 * len(three.ids)
+    # Every snapshot is let go (the page's runner frees GPU buffers then): per sentence,
+    # where it started and where each of the three trials ended.
+    sentences = three.text.count(".") + (not three.text.endswith("."))
+    assert runner.forgotten >= 4 * sentences > 0
+
+
+def test_best_of_refuses_a_runner_that_cannot_go_back():
+    class Forward:
+        context_length = 512
+
+        async def reset(self) -> None: ...
+
+        async def step(self, ids: list[int]) -> Candidates:
+            return Candidates([LETTERS[0]], [0.0])
+
+    try:
+        write(generate_best_of, Forward(), n=2)
+    except TypeError as exc:
+        assert "snapshot/restore/forget" in str(exc)
+    else:
+        raise AssertionError("a runner without snapshot was accepted")
+
+
+def test_log_prob_is_a_temperature_one_softmax_over_the_candidates():
+    c = Candidates([5, 6], [2.0, 0.0])
+    assert abs(_log_prob(c, 5) - (-0.126928)) < 1e-6
+    assert _log_prob(c, 7) == -30.0

@@ -1,0 +1,52 @@
+"""Blind pairs and their tally (pyshell/blind_reading.py)."""
+
+from __future__ import annotations
+
+from pyshell.blind_reading import make_pairs, shown_text, tally, verdict_template
+
+
+def rows(system: str) -> list[dict]:
+    return [
+        {"id": f"en-0{n}", "language": "en", "length": "short",
+         "prompt": f"A {system} heading.\n\nOnce upon a time, there lived a fox. The fox",
+         "text": f" ran ({system} {n})."}
+        for n in range(1, 9)
+    ]  # fmt: skip
+
+
+def test_pairs_hide_the_system_and_the_key_reveals_it():
+    pairs, key = make_pairs(rows("old"), rows("new"), ("old", "new"), seed=3, requests={})
+    assert len(pairs["pairs"]) == 8
+    sides = [k["A"] for k in key["key"]]
+    assert set(sides) == {"old", "new"}  # both orders occur in eight pairs
+    for p, k in zip(pairs["pairs"], key["key"]):
+        assert "heading" not in p["A"] + p["B"]  # the heading line is left out
+        assert k["A"] in p["A"] and k["B"] in p["B"]
+    again, _ = make_pairs(rows("old"), rows("new"), ("old", "new"), seed=3, requests={})
+    assert again == pairs
+
+
+def test_shown_text_is_the_opening_and_the_story():
+    row = {"prompt": "Heading.\n\nOnce upon a time,", "text": " a fox."}
+    assert shown_text(row) == "Once upon a time, a fox."
+    assert shown_text({"prompt": "The rain fell.", "text": " Then"}) == "The rain fell. Then"
+
+
+def test_tally_counts_preferences_means_and_unsuitable_stories():
+    pairs, key = make_pairs(rows("old"), rows("new"), ("old", "new"), seed=3, requests={})
+    sheet = verdict_template(pairs)
+    for v, k in zip(sheet["verdicts"], key["key"]):
+        new_side = "A" if k["A"] == "new" else "B"
+        old_side = "B" if new_side == "A" else "A"
+        v[new_side].update(coherence=4, fit=4, language=3, unsuitable=False)
+        v[old_side].update(coherence=2, fit=3, language=3, unsuitable=v["pair"] == 1)
+        v["coherence"] = new_side if v["pair"] <= 6 else "same"
+        v["suitability"] = "same"
+        v["overall"] = old_side if v["pair"] == 8 else new_side
+    result = tally(pairs, key, sheet)
+    assert result["preferred"]["coherence"] == {"old": 0, "new": 6, "same": 2}
+    assert result["preferred"]["overall"] == {"old": 1, "new": 7, "same": 0}
+    assert result["means"]["new"]["en"]["coherence"] == 4.0
+    assert result["means"]["old"]["en"] == {"coherence": 2.0, "fit": 3.0, "language": 3.0}
+    assert result["means"]["new"]["fr"]["coherence"] is None
+    assert result["unsuitable"] == {"old": ["en-01"], "new": []}
