@@ -94,16 +94,20 @@ def verdict_template(pairs: dict) -> dict:
     }
 
 
-def tally(pairs: dict, key: dict, verdicts: dict) -> dict:
+def tally(pairs: dict, key: dict, verdicts: dict | list[dict]) -> dict:
     """Per system: mean scores per language, unsuitable stories; per question: how
-    often each system was preferred (ties counted apart)."""
+    often each system was preferred (ties counted apart). `verdicts` is one reader's
+    sheet or a list of several readers' sheets, counted together (a story two readers
+    flag is listed twice)."""
+    sheets = verdicts if isinstance(verdicts, list) else [verdicts]
     systems = key["systems"]
     by_pair = {k["pair"]: k for k in key["key"]}
     language = {p["pair"]: p["request"]["language"] for p in pairs["pairs"]}
     scores: dict = {s: {lang: {m: [] for m in SCORES} for lang in ("en", "fr")} for s in systems}
     unsuitable: dict = {s: [] for s in systems}
     preferred: dict = {q: {s: 0 for s in [*systems, "same"]} for q in ("coherence", "suitability", "overall")}  # fmt: skip
-    for v in verdicts["verdicts"]:
+    readings = [v for sheet in sheets for v in sheet["verdicts"]]
+    for v in readings:
         k, lang = by_pair[v["pair"]], language[v["pair"]]
         for side in ("A", "B"):
             for m in SCORES:
@@ -121,7 +125,8 @@ def tally(pairs: dict, key: dict, verdicts: dict) -> dict:
         return round(sum(values) / len(values), 2) if values else None
 
     return {
-        "pairs": len(verdicts["verdicts"]),
+        "readers": len(sheets),
+        "readings": len(readings),
         "means": {
             s: {lang: {m: mean(v) for m, v in per.items()} for lang, per in by_lang.items()}
             for s, by_lang in scores.items()
@@ -149,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     count = sub.add_parser("tally", help="join verdicts with the key and count")
     count.add_argument("pairs", type=Path)
     count.add_argument("key", type=Path)
-    count.add_argument("verdicts", type=Path)
+    count.add_argument("verdicts", type=Path, nargs="+", help="one sheet per reader")
     args = p.parse_args(argv)
 
     def load(path: Path) -> dict:
@@ -175,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "template":
         save(args.out, verdict_template(load(args.pairs)))
     else:
-        result = tally(load(args.pairs), load(args.key), load(args.verdicts))
+        result = tally(load(args.pairs), load(args.key), [load(v) for v in args.verdicts])
         print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 

@@ -50,3 +50,20 @@ def test_tally_counts_preferences_means_and_unsuitable_stories():
     assert result["means"]["old"]["en"] == {"coherence": 2.0, "fit": 3.0, "language": 3.0}
     assert result["means"]["new"]["fr"]["coherence"] is None
     assert result["unsuitable"] == {"old": ["en-01"], "new": []}
+
+
+def test_tally_counts_several_readers_together():
+    pairs, key = make_pairs(rows("old"), rows("new"), ("old", "new"), seed=3, requests={})
+    sheets = []
+    for score in (4, 2):  # two readers who disagree on the new stories
+        sheet = verdict_template(pairs)
+        for v, k in zip(sheet["verdicts"], key["key"]):
+            new_side = "A" if k["A"] == "new" else "B"
+            v[new_side].update(coherence=score, unsuitable=score == 2 and v["pair"] == 1)
+            v["overall"] = new_side if score == 4 else "same"
+        sheets.append(sheet)
+    result = tally(pairs, key, sheets)
+    assert result["readers"] == 2 and result["readings"] == 16
+    assert result["means"]["new"]["en"]["coherence"] == 3.0
+    assert result["preferred"]["overall"] == {"old": 0, "new": 8, "same": 8}
+    assert result["unsuitable"] == {"old": [], "new": ["en-01"]}
