@@ -49,7 +49,6 @@ from pyshell.story_policy import (
     DEFAULT_MIN_LENGTH,
     DEFAULT_NO_REPEAT_NGRAM,
     DEFAULT_PENALIZE_PROMPT,
-    DEFAULT_PENALIZE_PRONOUNS,
     StoryPolicy,
     story_policy,
 )
@@ -101,16 +100,20 @@ def select(
     part: str | tuple[str, ...],
     lengths: str = "",
     per_language: int | None = None,
+    languages: str = "",
 ) -> list[StoryCase]:
     """The cases of `part` (a part, several, or "all"), of the comma-separated
-    `lengths`, and at most the first `per_language` of each language and part
-    (a quick tuning subset)."""
+    `lengths` and `languages`, and at most the first `per_language` of each language
+    and part (a quick tuning subset)."""
     parts = (part,) if isinstance(part, str) else part
     wanted = set(lengths.split(",")) if lengths else None
+    spoken = set(languages.split(",")) if languages else None
     chosen = [
         c
         for c in cases
-        if ("all" in parts or c.part in parts) and (wanted is None or c.request.length in wanted)
+        if ("all" in parts or c.part in parts)
+        and (wanted is None or c.request.length in wanted)
+        and (spoken is None or c.request.language in spoken)
     ]
     if per_language:
         counts: dict[tuple[str, str], int] = {}
@@ -242,11 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"all (the default) or some of {', '.join(PARTS)}, comma-separated",
     )  # fmt: skip
     p.add_argument("--lengths", default="", help="comma-separated, e.g. short (default: all)")
+    p.add_argument("--languages", default="", help="comma-separated, e.g. fr (default: all)")
     p.add_argument("--per-language", type=int, metavar="N", help="only the first N per language")
     p.add_argument("--temperature", type=float, help="(default: pyshell/settings.py's)")
     p.add_argument("--top-p", type=float, help="(default: pyshell/settings.py's)")
     p.add_argument("--repetition-penalty", type=float, help="(default: pyshell/settings.py's)")
     p.add_argument("--no-repeat-ngram", type=int, default=DEFAULT_NO_REPEAT_NGRAM, metavar="N")
+    p.add_argument(
+        "--ngram-repeats", type=int, default=None, metavar="N",
+        help="how often such an n-gram may occur (default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
     p.add_argument(
         "--best-of", type=int, default=DEFAULT_BEST_OF, metavar="N",
         help="write each sentence as the likeliest of N samples (pyshell/best_of.py)",
@@ -260,9 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the break-out rule (pyshell/story_breaks.py), paragraph starts held back",
     )  # fmt: skip
     p.add_argument(
-        "--penalize-pronouns", action=argparse.BooleanOptionalAction,
-        default=DEFAULT_PENALIZE_PRONOUNS,
-        help="whether pronouns count for the repetition penalty (pyshell/pronouns.py)",
+        "--penalize-pronouns", action=argparse.BooleanOptionalAction, default=None,
+        help="whether pronouns count for the repetition penalty (pyshell/pronouns.py; "
+        "default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
     p.add_argument(
         "--penalize-prompt", action=argparse.BooleanOptionalAction,
@@ -291,7 +299,9 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     from pyshell.onnx_runner import OnnxRunner  # numpy/onnxruntime: CPython only
     from pyshell.tokenizer import Tokenizer
 
-    cases = select(load_requests(args.requests), args.part, args.lengths, args.per_language)
+    cases = select(
+        load_requests(args.requests), args.part, args.lengths, args.per_language, args.languages
+    )
     config = ModelConfig.from_file(args.model)
     tokenizer = Tokenizer.from_file(args.model / "tokenizer.model")
     runner = OnnxRunner(args.model)
@@ -308,6 +318,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             tokenizer,
             config.stop_ids,
             no_repeat_ngram=args.no_repeat_ngram,
+            ngram_repeats=args.ngram_repeats,
             penalize_prompt=args.penalize_prompt,
             family_safe=not args.no_family_safe,
             language=language,
@@ -324,10 +335,12 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             k: v for k, v in asdict(parse_sampling(sampling, config.top_k)).items() if k != "seed"
         },
         "policy": policies["en"].describe(),
+        "policies": {language: policy.describe() for language, policy in policies.items()},
         "model": config.name,
         "requests": str(args.requests.name),
         "part": ",".join(args.part),
         "lengths": args.lengths or "all",
+        "languages": args.languages or "all",
         "per_language": args.per_language,
     }
     rows = []

@@ -65,6 +65,9 @@ def test_select_by_part_length_and_language():
     assert Counter((c.part, c.request.language) for c in both) == {
         ("tuning", "en"): 2, ("tuning", "fr"): 2, ("risky", "en"): 2, ("risky", "fr"): 2,
     }  # fmt: skip
+    french = select(cases, ("held-out", "risky-held-out"), languages="fr")
+    assert french and {c.request.language for c in french} == {"fr"}
+    assert {c.part for c in french} == {"held-out", "risky-held-out"}
 
 
 def row(part, language, **score):

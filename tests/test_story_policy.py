@@ -230,18 +230,31 @@ def test_unpenalized_ids_never_enter_the_repetition_penalty():
     assert copied == {48, 55} and isinstance(copied, type(seen))
 
 
-def test_story_policy_can_leave_pronouns_out_of_the_penalty():
-    class Encoder(Texts):
-        def encode(self, text, add_bos=False):
-            return {" he": [7], "He": [8], " she": [9]}.get(text, [1, 2])
+class Encoder(Texts):
+    """Texts whose " he", "He" and " she" are single pieces."""
 
+    def encode(self, text, add_bos=False):
+        return {" he": [7], "He": [8], " she": [9]}.get(text, [1, 2])
+
+
+def test_story_policy_can_leave_pronouns_out_of_the_penalty():
     assert story_policy(Encoder(), {EOS}).unpenalized == {7, 8, 9}  # the story style's
     assert story_policy(Encoder(), {EOS}, penalize_pronouns=True).unpenalized == frozenset()
 
 
+def test_french_stories_get_the_stricter_loop_guard():
+    """docs/stories.md: in French pronouns count for the penalty and no 5-gram comes back."""
+    english = story_policy(Encoder(), {EOS}, family_safe=False, language="en")
+    french = story_policy(Encoder(), {EOS}, family_safe=False, language="fr")
+    assert (english.ngram_repeats, french.ngram_repeats) == (2, 1)
+    assert english.unpenalized and french.unpenalized == frozenset()
+    # A value asked for still wins over the language's default.
+    assert story_policy(Texts(), {EOS}, family_safe=False, language="fr", ngram_repeats=2).ngram_repeats == 2
+
+
 def test_the_story_style_is_the_default_policy():
     """docs/stories.md: length and break-out rules, best-of-2, the loop guard."""
-    described = story_policy(Texts(), {EOS}).describe()
+    described = story_policy(Texts(), {EOS}).describe()  # English
     assert described["min_length"] == 0.5 and described["breaks"] is True
     assert described["hold_paragraphs"] is True and described["best_of"] == 2
     assert described["no_repeat_ngram"] == 5 and described["ngram_repeats"] == 2
