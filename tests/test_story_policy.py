@@ -249,7 +249,8 @@ def test_french_stories_get_the_stricter_loop_guard():
     assert (english.ngram_repeats, french.ngram_repeats) == (2, 1)
     assert english.unpenalized and french.unpenalized == frozenset()
     # A value asked for still wins over the language's default.
-    assert story_policy(Texts(), {EOS}, family_safe=False, language="fr", ngram_repeats=2).ngram_repeats == 2
+    asked = story_policy(Texts(), {EOS}, family_safe=False, language="fr", ngram_repeats=2)
+    assert asked.ngram_repeats == 2
 
 
 def test_the_story_style_is_the_default_policy():
