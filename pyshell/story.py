@@ -14,7 +14,7 @@ posts as `done` (docs/architecture.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -160,6 +160,8 @@ async def write_story(
             family_safe=plan.settings.family_safe, language=plan.language,
         )  # fmt: skip
     sampler = Sampler(plan.settings.sampling, config.top_k)
+    if plan.settings.sampling.temperature == 0 and policy.best_of > 1:
+        policy = replace(policy, best_of=1)  # greedy samples the same sentence every time
     if on_prompt is not None and not config.instruction_tuned:
         on_prompt(plan.prompt)
     write = generate if policy.best_of == 1 else partial(generate_best_of, n=policy.best_of)

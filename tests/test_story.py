@@ -86,6 +86,23 @@ def test_a_policy_of_best_of_one_is_the_one_token_loop(tiny):
     assert best_of_two.generation.ids != want.ids  # the default picks among two sentences
 
 
+def test_a_greedy_story_is_written_once_per_sentence(tiny):
+    """At temperature 0 both best-of samples would be the same sentence: one is written."""
+    config, tokenizer, runner = tiny
+    greedy = {"temperature": "0", "seed": "7"}
+    story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, greedy))
+    assert story.to_dict()["policy"]["best_of"] == 1
+    policy = story_policy(tokenizer, config.stop_ids, best_of=1)
+    want = asyncio.run(
+        generate(
+            runner, tokenizer, build_prompt(REQUEST, config.variant),
+            sampler=Sampler(SamplingConfig(temperature=0.0, seed=7), config.top_k),
+            max_new_tokens=128, stop_ids=config.stop_ids, policy=policy,
+        )
+    )  # fmt: skip
+    assert story.generation.ids == want.ids and len(want.ids) > 20
+
+
 def test_a_typed_max_length_is_a_hard_limit(tiny):
     config, tokenizer, runner = tiny
     settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "24"}
