@@ -97,6 +97,11 @@ class StoryPage:
         assert self.stories() > stories_before, f"the story failed: {self.status_text()}"
         return self.hook("last")
 
+    def wait_generating(self, timeout: int = STORY_TIMEOUT_MS) -> None:
+        """Until the page is writing. Best-of-2 shows a story a sentence at a time, so
+        a story without a sentence end streams nothing until it is done."""
+        self.page.wait_for_function("window.conteur.state === 'generating'", timeout=timeout)
+
     def wait_streamed(self, tokens: int, timeout: int = STORY_TIMEOUT_MS) -> None:
         self.page.wait_for_function(
             "([n]) => window.conteur.streamed >= n", arg=[tokens], timeout=timeout

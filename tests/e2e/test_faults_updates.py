@@ -120,9 +120,9 @@ def test_a_deploy_while_the_page_writes_lets_the_story_finish(browser, new_page,
     page.fill("Once upon a time")
     page.settings(**SLOW)
     before = page.click_generate()
-    page.wait_streamed(2)
-    faulty.faults.release(faulty.path("app.css"))  # it installs while the story is written
+    page.wait_generating()
     page.page.evaluate(WATCH_REGISTRATION)
+    faulty.faults.release(faulty.path("app.css"))  # it installs while the story is written
     last = page.wait_finished(before)
     assert last["stop_reason"] in ("max_tokens", "eos")  # not lost
     timeline = page.page.evaluate("window.__registration")
