@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pyshell.pronouns import pronoun_ids
+from pyshell.tokenizer import Tokenizer
 
-TOKENIZER = Path(__file__).resolve().parent.parent / "models" / "gemma-3-270m" / "tokenizer.model"
 
-
-@pytest.mark.skipif(not TOKENIZER.is_file(), reason="needs the exported Gemma tokenizer")
-def test_pronoun_ids_on_gemma():
-    from pyshell.tokenizer import Tokenizer
-
-    tokenizer = Tokenizer.from_file(TOKENIZER)
+@pytest.mark.real_model
+def test_pronoun_ids_on_gemma(real_model_dir):
+    tokenizer = Tokenizer.from_file(real_model_dir / "tokenizer.model")
     ids = pronoun_ids(tokenizer)
     pieces = {tokenizer.id_to_piece(i) for i in ids}
     assert {"▁he", "▁she", "▁He", "▁She", "▁il", "▁elle", "▁Il", "▁Elle", "▁his"} <= pieces
