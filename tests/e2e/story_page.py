@@ -135,11 +135,17 @@ class StoryPage:
         self.page.click('[data-testid="generate"]')
         return before
 
-    def write(self, text: str = "", settings: dict | None = None, **fields: str) -> dict:
+    def write(
+        self,
+        text: str = "",
+        settings: dict | None = None,
+        timeout: int = STORY_TIMEOUT_MS,
+        **fields: str,
+    ) -> dict:
         """Fill the form, write one story and wait for it; returns window.conteur.last."""
         self.fill(text, **fields)
         self.settings(**(settings or {}))
-        return self.wait_finished(self.click_generate())
+        return self.wait_finished(self.click_generate(), timeout)
 
     def error_after_generate(self, timeout: int = 60_000) -> str:
         """Click Generate and wait for the error state; returns the status text."""

@@ -131,6 +131,10 @@ LONG_PROMPT = (
 )
 
 
+# How long one story on the real model may take on SwiftShader (a CPU emulation of a GPU).
+SWIFTSHADER_STORY_MS = 600_000
+
+
 def compare_first_step(page_last: dict, model_dir, bound: float) -> float:
     """Top-5 ids equal CPython's for the prompt; returns the worst logit difference."""
     first = reference.first_step(model_dir, page_last["prompt_ids"], "webgpu")
@@ -150,19 +154,22 @@ def test_real_model_on_webgpu_equals_cpython(real_webgpu, real_model_dir):
     check = page.hook("selfCheck")
     assert check["status"] == "passed" and check["problems"] == []
 
-    # The reference prompt (docs/facts/model.md), then 8 single-token decode steps.
-    settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "9"}
-    last = page.write("Once upon a time, in a small village,", settings)
+    # The reference prompt (docs/facts/model.md), then 3 single-token decode steps that
+    # read and extend the KV cache kept on the GPU. SwiftShader takes 20-30 s per step
+    # of Gemma on two idle cores, more when they are busy: a step count a loaded CI
+    # machine finishes well inside SWIFTSHADER_STORY_MS.
+    settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "4"}
+    last = page.write("Once upon a time, in a small village,", settings, SWIFTSHADER_STORY_MS)
     assert last["prompt_ids"] == [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
     worst_short = compare_first_step(last, real_model_dir, WEBGPU_LOGIT_BOUND)
     want = reference.replay(real_model_dir, last, "webgpu")
-    assert len(last["ids"]) == 9
+    assert len(last["ids"]) == 4
     assert last["ids"] == want.ids
     assert last["text"] == want.text
 
     # A prompt of more than 31 tokens goes through the runner's chunking.
     settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "2"}
-    last = page.write(LONG_PROMPT, settings)
+    last = page.write(LONG_PROMPT, settings, SWIFTSHADER_STORY_MS)
     assert len(last["prompt_ids"]) > 31
     worst_long = compare_first_step(last, real_model_dir, WEBGPU_LOGIT_BOUND)
     assert last["ids"] == reference.replay(real_model_dir, last, "webgpu").ids
