@@ -77,7 +77,9 @@ def run_trial(playwright, contender, rep: int, traffic: Traffic, settings: Trial
         trial.cold, _ = visit(context, driver, traffic, sampler, "cold")
         trial.warm, page = visit(context, driver, traffic, sampler, "warm")
         trial.detail = trial.warm.pop("detail", {})
-        trial.cold.pop("detail", None)
+        cold_timings = trial.cold.pop("detail", {}).get("timings")
+        if cold_timings:
+            trial.detail["cold_timings"] = cold_timings  # the first visit's phases
         sampler.phase = "runs"
         driver.run(page, settings.warmup, WARMUP_TOKENS)  # first-call costs, not reported
         short, long = settings.prompts[0], settings.prompts[-1]

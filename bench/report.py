@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.phases import phases_section
 from bench.stats import METRIC_BY_KEY, METRICS, Metric
 
 TABLE_METRICS = [m.key for m in METRICS]
@@ -346,6 +347,7 @@ def write_results_md(results: dict) -> str:
     lines += results_table(results)
     lines += ratio_table(results)
     lines += outputs_section(results)
+    lines += phases_section(results)
     lines += speed_check_section(results)
     lines += analysis_section(results)
     lines += results.get("limits") or []

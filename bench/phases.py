@@ -1,0 +1,119 @@
+"""Where Conteur's load time and every contender's memory go, phase by phase.
+
+The page reports its own load phases (`window.conteur.timings`, written by the
+worker when it is ready): Python (Pyodide, pyshell and the tokenizer), the model
+files, the onnxruntime session. Python and the files run side by side, so the
+phases overlap; `total_s` is the worker's start to ready, `page_s` navigation
+start to ready. The memory sampler keeps a peak per phase of a trial: the
+browser before any page, the first visit, the second visit, the stories.
+"""
+
+from __future__ import annotations
+
+from statistics import median
+
+# (timings key, column title) in the order the page goes through them.
+LOAD_PHASES = [
+    ("python_s", "Python ready"),
+    ("files_s", "model files in"),
+    ("session_s", "onnxruntime session"),
+    ("total_s", "worker: start → ready"),
+    ("page_s", "page: navigation → ready"),
+]
+MEMORY_PHASES = [
+    ("start", "browser, no page"),
+    ("cold", "first visit"),
+    ("warm", "second visit"),
+    ("runs", "writing"),
+]
+MB = 1e6
+
+
+def _median_cell(values: list[float], digits: int, scale: float = 1.0) -> str:
+    values = [v / scale for v in values if v is not None]
+    if not values:
+        return "n/a"
+    low, mid, high = min(values), median(values), max(values)
+    if f"{low:,.{digits}f}" == f"{high:,.{digits}f}":
+        return f"{mid:,.{digits}f}"
+    return f"{mid:,.{digits}f} ({low:,.{digits}f}–{high:,.{digits}f})"
+
+
+def load_rows(results: dict, contender: str = "conteur") -> list[str]:
+    """One row per visit (first, second) of the page's load phases, beside each
+    browser peer's whole load time."""
+    trials = [t for t in results.get("trials", []) if not t.get("error")]
+    ours = [t for t in trials if t["contender"] == contender]
+    peers = [
+        k
+        for k in dict.fromkeys(t["contender"] for t in trials)
+        if k != contender and k != "llama.cpp"
+    ]
+    labels = {k: results.get("contenders", {}).get(k, {}).get("label", k) for k in peers}
+    header = [title for _, title in LOAD_PHASES] + [f"{labels[k]}: ready" for k in peers]
+    lines = [
+        "| visit | " + " | ".join(header) + " |",
+        "|---|" + "---|" * len(header),
+    ]
+    for visit, timings_key, load_key in [
+        ("first (empty profile)", "cold_timings", "cold"),
+        ("second (cached)", "timings", "warm"),
+    ]:
+        cells = []
+        for key, _ in LOAD_PHASES:
+            values = [((t.get("detail") or {}).get(timings_key) or {}).get(key) for t in ours]
+            cells.append(_median_cell(values, 1))
+        for peer in peers:
+            loads = [
+                (t.get(load_key) or {}).get("load_ms") for t in trials if t["contender"] == peer
+            ]
+            cells.append(_median_cell(loads, 1, scale=1000))
+        lines.append(f"| {visit} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def memory_rows(results: dict) -> list[str]:
+    """Peak PSS (MB) of each contender's process tree in each phase of a trial."""
+    trials = [t for t in results.get("trials", []) if not t.get("error") and t.get("memory")]
+    order = list(dict.fromkeys(t["contender"] for t in trials))
+    lines = [
+        "| contender | " + " | ".join(title for _, title in MEMORY_PHASES) + " |",
+        "|---|" + "---|" * len(MEMORY_PHASES),
+    ]
+    for key in order:
+        label = results.get("contenders", {}).get(key, {}).get("label", key)
+        mine = [t for t in trials if t["contender"] == key]
+        cells = []
+        for phase, _ in MEMORY_PHASES:
+            peaks = [((t["memory"].get("phases") or {}).get(phase) or {}).get("pss") for t in mine]
+            cells.append(_median_cell(peaks, 0, scale=MB))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def phases_section(results: dict) -> list[str]:
+    """The markdown section: Conteur's load by phase, then memory by phase."""
+    if not any(t["contender"] == "conteur" for t in results.get("trials", [])):
+        return []
+    return [
+        "## Where the load time and the memory go",
+        "",
+        (
+            "Conteur's page by phase, in seconds, as the page measures itself "
+            "(`window.conteur.timings`), median (min–max) over the repetitions. Python "
+            "(Pyodide, pyshell, the tokenizer) and the model files run side by side; the "
+            "onnxruntime session opens once the files are in. Beside it, each browser "
+            "peer's whole load, measured the same way as in the results."
+        ),
+        "",
+        *load_rows(results),
+        "",
+        (
+            "Peak memory (PSS, MB) of each contender's process tree in each phase of a "
+            "trial: the browser before any page, the first visit, the second visit (the "
+            "first tab closed), writing."
+        ),
+        "",
+        *memory_rows(results),
+        "",
+    ]
