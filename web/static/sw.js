@@ -34,6 +34,7 @@
 // each script defining one global (resumableBody, createSha256).
 importScripts(
   "vendor/hash-wasm/sha256.umd.min.js", "js/shared/sha256.js", "js/shared/resumable-download.js",
+  "js/shared/stored-files.js",
 );
 
 const BUILD = { version: "dev", files: [] };
@@ -41,7 +42,7 @@ const BUILD = { version: "dev", files: [] };
 const SCOPE = new URL(self.registration.scope);
 // Caches are per origin: the scope in the name keeps two sites on one origin apart.
 const PREFIX = `conteur:${SCOPE.pathname}:`;
-const FILES = PREFIX + "files"; // the kept files of every version in use
+const FILES = storedFiles.cacheName(SCOPE); // the kept files of every version in use (PREFIX + "files")
 const VERSIONS = PREFIX + "versions"; // each version's manifest
 const INDEX = new URL("index.html", SCOPE).href;
 const VERSION_PARAM = "build"; // js/worker/main.js?build=<version>
@@ -69,7 +70,7 @@ const ROOM_MARGIN_BYTES = 1 << 20; // the cache's own bookkeeping
 const CORE = "core";
 const groupOf = (file) => file.group ?? CORE;
 const urlOf = (file) => new URL(file.url, SCOPE).href;
-const keyOf = (url, sha256) => `${url}?sha256=${sha256}`; // a file's entry in FILES
+const { keyOf } = storedFiles; // a file's entry in FILES
 const manifestKey = (version) => new URL(`__conteur__/versions/${version}.json`, SCOPE).href;
 const BY_URL = new Map(BUILD.files.map((file) => [urlOf(file), file]));
 

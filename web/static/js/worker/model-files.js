@@ -10,6 +10,10 @@
 // A dropped connection resumes where it stopped (shared/resumable-download.js): in
 // the service worker when it serves the file (X-Conteur-Served), here otherwise (no
 // service worker, or a hard reload that bypassed it).
+//
+// A file the service worker has already stored is read from its cache here, not
+// fetched through it (shared/stored-files.js): the same bytes, four times faster,
+// and the cache's key carries the sha256 that conteur.json lists.
 
 import { DownloadError, ModelFileCorruptError, ModelFileMissingError } from "../shared/errors.js";
 import { modelConfig } from "../shared/model-config.js";
@@ -18,8 +22,9 @@ import { ChunkedFile, releaseFile } from "./chunked-file.js";
 import "../../vendor/hash-wasm/sha256.umd.min.js";
 import "../shared/sha256.js";
 import "../shared/resumable-download.js";
+import "../shared/stored-files.js";
 
-const { createSha256, resumableBody } = globalThis;
+const { createSha256, resumableBody, storedFiles } = globalThis;
 
 export const MODEL_FOLDER = "model/";
 const PROGRESS_INTERVAL_MS = 100;
@@ -91,13 +96,16 @@ export function releaseGraph(bytes) {
 export async function fetchModelFile(base, config, name, onProgress, chunkStarts) {
   const expected = config.files[name];
   const url = new URL(MODEL_FOLDER + name, base);
-  const response = await get(url, name);
+  const stored = await readStored(base, url, expected.sha256);
+  const response = stored ?? await get(url, name);
   const report = (p) => onProgress({ ...p, file: MODEL_FOLDER + name }); // one progress row per file
-  // The service worker marks the files it stored after their sha256 matched: hashing
+  // The service worker keeps, and marks, only files whose sha256 matched: hashing
   // them again would cost about a second on every start.
-  const checked = response.headers.get("X-Conteur-Checked") === "1" && response.headers.get("X-Conteur-Sha256") === expected.sha256;
+  const checked = Boolean(stored) || (response.headers.get("X-Conteur-Checked") === "1" && response.headers.get("X-Conteur-Sha256") === expected.sha256);
   const hasher = checked ? null : await createSha256();
-  const body = response.headers.has("X-Conteur-Served") ? response.body : resumableBody(response, { url: url.href, size: expected.bytes });
+  // The service worker resumes the downloads it serves; a cache read has nothing to resume.
+  const resumeHere = !stored && !response.headers.has("X-Conteur-Served");
+  const body = resumeHere ? resumableBody(response, { url: url.href, size: expected.bytes }) : response.body;
   const target = chunkStarts ? new ChunkedFile(expected.bytes, chunkStarts) : new Uint8Array(expected.bytes);
   const bytes = await readAll(body, name, target, report, hasher);
   if (hasher && hasher.hex() !== expected.sha256) {
@@ -105,6 +113,23 @@ export async function fetchModelFile(base, config, name, onProgress, chunkStarts
     throw new ModelFileCorruptError(name, "its sha256 checksum does not match conteur.json");
   }
   return bytes;
+}
+
+/**
+ * The copy of `url` the service worker stored after its sha256 matched `sha256`, or
+ * null (not stored yet, or no Cache API here: then the file is fetched).
+ * @param {URL} base the site's root URL (the service worker's scope)
+ * @returns {Promise<Response | null>}
+ */
+async function readStored(base, url, sha256) {
+  try {
+    if (!globalThis.caches || !(await caches.has(storedFiles.cacheName(base)))) return null;
+    const cache = await caches.open(storedFiles.cacheName(base));
+    const response = await cache.match(storedFiles.keyOf(url.href, sha256));
+    return response?.ok && response.body ? response : null;
+  } catch {
+    return null; // a browser that refuses the Cache API here (a private window)
+  }
 }
 
 /** @returns {Promise<Response>} */
