@@ -79,6 +79,9 @@ def test_a_damaged_download_is_never_kept_and_a_reload_gets_a_good_copy(browser,
     page = open_page(browser, new_page, faulty)
     assert page.state() == "error"
     assert f'The model file "{DATA.split("/")[1]}" is damaged' in page.status_text()
+    # The service worker hashed it (once, for the store and the page) and ended the
+    # page's copy short, without its last piece: the page hashes nothing it serves.
+    assert "bytes, conteur.json lists" in page.hook("errors")[-1]
     assert "Reload the page to download it again" in page.status_text()
     assert DATA not in stored_paths(page, faulty)
 

@@ -49,6 +49,7 @@ const VERSION_PARAM = "build"; // js/worker/main.js?build=<version>
 const SHA_HEADER = "X-Conteur-Sha256";
 const CHECKED_HEADER = "X-Conteur-Checked"; // the bytes matched SHA_HEADER when they were stored
 const SERVED_HEADER = "X-Conteur-Served"; // the version whose file this is: the worker's resume is ours
+const VERIFYING_HEADER = "X-Conteur-Verifying"; // the body fails at its end unless it matched SHA_HEADER
 const ISOLATION = {
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cross-Origin-Embedder-Policy": "require-corp",
@@ -72,6 +73,11 @@ const groupOf = (file) => file.group ?? CORE;
 const urlOf = (file) => new URL(file.url, SCOPE).href;
 const { keyOf } = storedFiles; // a file's entry in FILES
 const manifestKey = (version) => new URL(`__conteur__/versions/${version}.json`, SCOPE).href;
+/** How a served file's body was checked against the build's sha256. */
+const VERIFIED = {
+  stored: "stored", // it matched when it was stored (CHECKED_HEADER)
+  atTheEnd: "at the end", // it is hashed as it streams and fails at its end otherwise (VERIFYING_HEADER)
+};
 const BY_URL = new Map(BUILD.files.map((file) => [urlOf(file), file]));
 
 const saving = new Map(); // keyOf(url, sha256) → promise of a verified copy being stored now
@@ -118,7 +124,7 @@ async function respond(event, url) {
     // Not one of the site's files (or not yet built): the network's answer, isolated.
     if (!file) return isolate(await fetch(request));
     const stored = await findStored(key, file.sha256);
-    if (stored) return served(stored, file, version, true);
+    if (stored) return served(stored, file, version, VERIFIED.stored);
     return await download(event, key, file, version);
   } catch (error) {
     if (isPage || request.mode === "navigate") {
@@ -141,30 +147,35 @@ async function download(event, url, file, version) {
   if (running) {
     await running.catch(() => {});
     const stored = await findStored(url, file.sha256);
-    if (stored) return served(stored, file, version, true);
+    if (stored) return served(stored, file, version, VERIFIED.stored);
   }
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok || !response.body) return isolate(response);
   const body = resumableBody(response, {
     url, size: file.bytes, onEvent: (e) => console.info(`[conteur] ${e.type} ${file.url} at byte ${e.at}`),
   });
+  // One hash for the store and the page: both read a stream that holds its last piece
+  // back until size and sha256 matched, and ends without it otherwise. The page then
+  // has too few bytes (a damaged file, it says); the store refuses anything short.
+  const verified = body.pipeThrough(await verifier(file, { withholdLast: true }));
   const keep = await roomFor(file);
-  if (!keep) return served(new Response(body), file, version, false);
-  const [toCache, toPage] = body.tee();
-  const saved = keepVerified(toCache, url, file);
+  if (!keep) return served(new Response(verified), file, version, VERIFIED.atTheEnd);
+  const [toCache, toPage] = verified.tee();
+  const saved = storeVerified(toCache.pipeThrough(sizeCheck(file)), url, file);
   saving.set(key, saved);
   // The page may stop reading early (a reload): the stored copy still completes.
   event.waitUntil(saved.catch(() => {}).finally(() => saving.delete(key)));
-  return served(new Response(toPage), file, version, false);
+  return served(new Response(toPage), file, version, VERIFIED.atTheEnd);
 }
 
 /** `response`'s body as `file` of `version`, with its type, size, sha256 and our headers. */
-function served(response, file, version, checked) {
+function served(response, file, version, verified) {
   const headers = {
     "Content-Type": typeOf(file.url), "Content-Length": String(file.bytes), [SHA_HEADER]: file.sha256,
     [SERVED_HEADER]: version, ...ISOLATION, ...SECURITY,
   };
-  if (checked) headers[CHECKED_HEADER] = "1";
+  if (verified === VERIFIED.stored) headers[CHECKED_HEADER] = "1";
+  if (verified === VERIFIED.atTheEnd) headers[VERIFYING_HEADER] = "1";
   return new Response(response.body, { status: 200, headers });
 }
 
@@ -185,9 +196,11 @@ function typeOf(path) {
 
 // --- storing only what matched --------------------------------------------------------
 
-/** Store `stream` as `file` once its size and sha256 matched; a shortage is reported. */
-async function keepVerified(stream, url, file) {
-  const verified = stream.pipeThrough(await verifier(file));
+/**
+ * Store `verified` as `file`: a stream that fails unless size and sha256 matched (so
+ * the cache then keeps nothing); a shortage is reported.
+ */
+async function storeVerified(verified, url, file) {
   try {
     await (await caches.open(FILES)).put(keyOf(url, file.sha256), new Response(verified, { headers: storedHeaders(file) }));
   } catch (error) {
@@ -199,10 +212,13 @@ async function keepVerified(stream, url, file) {
 /**
  * A pass-through stream that fails (so the cache keeps nothing) unless exactly
  * `file.bytes` bytes with `file.sha256` went through; `onProgress(loaded)` as they go.
+ * `withholdLast`: instead of failing, end without the last piece, held back until
+ * then: a reader gets a short file, which it can tell from a network error.
  */
-async function verifier(file, onProgress = () => {}) {
+async function verifier(file, { onProgress = () => {}, withholdLast = false } = {}) {
   const hasher = await createSha256();
   let loaded = 0;
+  let held = null;
   const wrong = (why) => new Error(`${file.url}: ${why}, not stored`);
   return new TransformStream({
     transform(chunk, controller) {
@@ -210,11 +226,29 @@ async function verifier(file, onProgress = () => {}) {
       if (loaded > file.bytes) return controller.error(wrong(`more than ${file.bytes} bytes`));
       hasher.update(chunk);
       onProgress(loaded);
+      if (!withholdLast) return controller.enqueue(chunk);
+      if (held) controller.enqueue(held);
+      held = chunk;
+    },
+    flush(controller) {
+      const why = loaded !== file.bytes ? `${loaded} bytes, the build lists ${file.bytes}`
+        : hasher.hex() !== file.sha256 ? "its sha256 is not the build's" : null;
+      if (why && !withholdLast) controller.error(wrong(why));
+      else if (!why && held) controller.enqueue(held);
+    },
+  });
+}
+
+/** A pass-through stream that fails unless exactly `file.bytes` bytes went through. */
+function sizeCheck(file) {
+  let loaded = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      loaded += chunk.length;
       controller.enqueue(chunk);
     },
     flush(controller) {
-      if (loaded !== file.bytes) controller.error(wrong(`${loaded} bytes, the build lists ${file.bytes}`));
-      else if (hasher.hex() !== file.sha256) controller.error(wrong("its sha256 is not the build's"));
+      if (loaded !== file.bytes) controller.error(new Error(`${file.url}: ${loaded} bytes, not stored`));
     },
   });
 }
@@ -346,7 +380,7 @@ async function precache(store, file) {
     }
   };
   report(file, 0);
-  const body = resumableBody(response, { url, size: file.bytes }).pipeThrough(await verifier(file, progress));
+  const body = resumableBody(response, { url, size: file.bytes }).pipeThrough(await verifier(file, { onProgress: progress }));
   try {
     await store.put(keyOf(url, file.sha256), new Response(body, { headers: storedHeaders(file) }));
   } catch (error) {

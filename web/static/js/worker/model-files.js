@@ -4,12 +4,16 @@
 // sees it: a truncated or damaged download must give a clear message, not a
 // confusing failure inside the runtime. The service worker stores a file only after
 // its own sha256 check passed (sw.js), so a damaged download is never kept and a
-// reload downloads it again; a file it serves from its store carries
-// X-Conteur-Checked and is not hashed again here.
+// reload downloads it again.
 //
 // A dropped connection resumes where it stopped (shared/resumable-download.js): in
 // the service worker when it serves the file (X-Conteur-Served), here otherwise (no
 // service worker, or a hard reload that bypassed it).
+//
+// The sha256 is checked once: by the service worker for what it serves (a stored
+// copy, X-Conteur-Checked, matched when it was stored; a download it passes on,
+// X-Conteur-Verifying, holds its last piece back until it matched and ends short
+// otherwise), here for any other answer.
 //
 // A file the service worker has already stored is read from its cache here, not
 // fetched through it (shared/stored-files.js): the same bytes, four times faster,
@@ -99,10 +103,8 @@ export async function fetchModelFile(base, config, name, onProgress, chunkStarts
   const stored = await readStored(base, url, expected.sha256);
   const response = stored ?? await get(url, name);
   const report = (p) => onProgress({ ...p, file: MODEL_FOLDER + name }); // one progress row per file
-  // The service worker keeps, and marks, only files whose sha256 matched: hashing
-  // them again would cost about a second on every start.
-  const checked = Boolean(stored) || (response.headers.get("X-Conteur-Checked") === "1" && response.headers.get("X-Conteur-Sha256") === expected.sha256);
-  const hasher = checked ? null : await createSha256();
+  const check = checkOf(stored, response, expected.sha256);
+  const hasher = check === CHECK.here ? await createSha256() : null;
   // The service worker resumes the downloads it serves; a cache read has nothing to resume.
   const resumeHere = !stored && !response.headers.has("X-Conteur-Served");
   const body = resumeHere ? resumableBody(response, { url: url.href, size: expected.bytes }) : response.body;
@@ -110,10 +112,33 @@ export async function fetchModelFile(base, config, name, onProgress, chunkStarts
   const bytes = await readAll(body, name, target, report, hasher);
   if (hasher && hasher.hex() !== expected.sha256) {
     releaseFile(bytes);
-    throw new ModelFileCorruptError(name, "its sha256 checksum does not match conteur.json");
+    throw corrupt(name);
   }
   return bytes;
 }
+
+/** Who checks a file's sha256 against conteur.json. */
+const CHECK = {
+  stored: "stored", // the service worker stored it after it matched: no hash again
+  byServiceWorker: "service worker", // its stream ends short (a damaged file) unless it matched
+  here: "here", // any other answer: hashed while it is read
+};
+
+/**
+ * Hashing a stored file again would cost about a second on every start, and hashing
+ * a download the service worker hashes too a second on the first visit.
+ * @returns {string} one of CHECK
+ */
+function checkOf(stored, response, sha256) {
+  if (stored) return CHECK.stored;
+  const header = (name) => response.headers.get(name);
+  if (header("X-Conteur-Sha256") !== sha256) return CHECK.here; // another build's file list
+  if (header("X-Conteur-Checked") === "1") return CHECK.stored;
+  if (header("X-Conteur-Verifying") === "1") return CHECK.byServiceWorker;
+  return CHECK.here;
+}
+
+const corrupt = (name) => new ModelFileCorruptError(name, "its sha256 checksum does not match conteur.json");
 
 /**
  * The copy of `url` the service worker stored after its sha256 matched `sha256`, or
