@@ -1,7 +1,7 @@
 // How much memory Conteur needs while the model loads, from the bench's measurement.
 //
 // bench/RESULTS.md: with Gemma 3 270M on WASM the browser's whole process tree peaked at
-// 1,293 MB PSS (1,235–1,352 MB over three runs), while the session opened. The page and
+// 1,320 MB PSS (1,278–1,331 MB over three runs, 2026-12-03), while the model loaded. The page and
 // the worker's messages quote this figure; page/memory-check.js compares it with what the
 // device reports.
 
