@@ -105,8 +105,11 @@ class JsRunner:
 # --- entry points ---------------------------------------------------------------------
 
 
-def init(config_json: str, tokenizer_path: str) -> str:
-    """Load the model's config and tokenizer (its `.pieces` cache sits beside it).
+def init(config_json: str, pieces_path: str) -> str:
+    """Load the model's config and the tokenizer from its `tokenizer.pieces` table alone.
+
+    The page never downloads the 5 MB `tokenizer.model`: the pieces file holds the
+    same pieces, and the worker checked its sha256 against conteur.json.
 
     Returns {"name", "variant", "context_length", "top_k", "vocab_size"} or
     {"error": {...}} (code model_config or tokenizer_mismatch) when a file is not
@@ -114,7 +117,7 @@ def init(config_json: str, tokenizer_path: str) -> str:
     """
     try:
         config = ModelConfig.load(json.loads(config_json))
-        tokenizer = Tokenizer.from_file(tokenizer_path)
+        tokenizer = Tokenizer.from_pieces_file(pieces_path)
     except (ConfigError, ValueError, TokenizerModelError, OSError) as exc:
         return _error("model", PyshellError(ErrorCode.MODEL_CONFIG, detail=str(exc)))
     if tokenizer.vocab_size > config.vocab_size:
@@ -132,7 +135,6 @@ def init(config_json: str, tokenizer_path: str) -> str:
             "context_length": config.context_length,
             "top_k": config.top_k,
             "vocab_size": config.vocab_size,
-            "tokenizer_from_cache": tokenizer.loaded_from_cache,
         }
     )
 

@@ -60,6 +60,11 @@ ORT_FILES = {
 }
 BACKENDS = tuple(ORT_FILES)
 CORE = "core"  # the download group precached at install; the others are the backends
+# Served, never precached and never loaded by the page: kept only if a reader asks for it.
+ON_REQUEST = "on-request"
+# The tokenizer's SentencePiece model: the page loads the same pieces from its
+# `tokenizer.pieces` table (pyshell.tokenizer.Tokenizer.from_pieces_file), 5.2 MB less.
+ON_REQUEST_MODEL_FILES = ["tokenizer.model"]
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
 # hash-wasm's sha256 build (a classic script defining `hashwasm`): node_modules path → site
 # path. The service worker loads it with importScripts, the worker imports it for its effect.
@@ -68,7 +73,7 @@ HASH_WASM = ("hash-wasm/dist/sha256.umd.min.js", "vendor/hash-wasm/sha256.umd.mi
 # {file in the package: path in the site}. idb's build is one self-contained module.
 NPM_MODULES = {"idb": {"build/index.js": "vendor/idb/index.js"}}
 # Model files the page loads or links besides the graphs (conteur.json lists them all).
-REQUIRED_MODEL_FILES = ["tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
+REQUIRED_MODEL_FILES = ["tokenizer.pieces", "tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
 # Filled in by the build; the placeholders are what web/static holds.
 SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [] };'
 HTML_PLACEHOLDER = 'data-version="dev"'
@@ -118,7 +123,8 @@ def model_files(config: dict) -> list[str]:
 
 
 def download_groups(config: dict) -> dict[str, str]:
-    """Site URL → download group for each backend's files; every other file is core.
+    """Site URL → download group for each backend's files and the files kept on
+    request; every other file is core.
 
     A backend's group holds its onnxruntime build and its graph's files: the two
     graphs share no file (export/folder/data_files.py), so a reader downloads only one.
@@ -131,6 +137,8 @@ def download_groups(config: dict) -> dict[str, str]:
         for url in urls:
             if groups.setdefault(url, kind) != kind:
                 raise BuildError(f"both graphs list {url}: the exporter writes none; re-export")
+    for name in ON_REQUEST_MODEL_FILES:
+        groups[f"model/{name}"] = ON_REQUEST
     return groups
 
 
@@ -304,7 +312,7 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
         "csp": CONTENT_SECURITY_POLICY,
     }  # fmt: skip
     _fill(out / "sw.js", SW_PLACEHOLDER, f"const BUILD = {json.dumps(build)};")
-    groups = {group: 0 for group in (CORE, *BACKENDS)}
+    groups = {group: 0 for group in (CORE, *BACKENDS, ON_REQUEST)}
     for f in files:
         groups[f["group"]] += f["bytes"]
     total = sum(f["bytes"] for f in files)

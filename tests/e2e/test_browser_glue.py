@@ -26,16 +26,28 @@ def test_surprise_me_gives_a_full_idea():
 
 
 def test_init_reports_a_broken_config(tiny_model_dir):
-    result = json.loads(browser.init("{}", str(tiny_model_dir / "tokenizer.model")))
+    result = json.loads(browser.init("{}", str(tiny_model_dir / "tokenizer.pieces")))
     assert result["error"]["kind"] == "model"
     assert result["error"]["code"] == "model_config"
     assert result["error"]["params"] == {"detail": result["error"]["message"]}
 
 
+def test_init_loads_the_pieces_table_alone_and_refuses_anything_else(tiny_model_dir, tmp_path):
+    config = (tiny_model_dir / "conteur.json").read_text()
+    alone = tmp_path / "tokenizer.pieces"  # no tokenizer.model beside it, as in the page
+    alone.write_bytes((tiny_model_dir / "tokenizer.pieces").read_bytes())
+    assert json.loads(browser.init(config, str(alone)))["vocab_size"] == 400
+    wrong = tmp_path / "wrong.pieces"
+    wrong.write_bytes((tiny_model_dir / "tokenizer.model").read_bytes())
+    result = json.loads(browser.init(config, str(wrong)))
+    assert result["error"]["code"] == "model_config"
+    assert "not a tokenizer.pieces file" in result["error"]["message"]
+
+
 def test_init_reports_a_tokenizer_from_another_export(tiny_model_dir):
     config = json.loads((tiny_model_dir / "conteur.json").read_text())
     config["architecture"]["vocab_size"] = 300  # the tiny tokenizer has 400 pieces
-    result = json.loads(browser.init(json.dumps(config), str(tiny_model_dir / "tokenizer.model")))
+    result = json.loads(browser.init(json.dumps(config), str(tiny_model_dir / "tokenizer.pieces")))
     assert result["error"]["code"] == "tokenizer_mismatch"
     assert result["error"]["params"] == {"tokenizer": 400, "model": 300}
     assert "different exports" in result["error"]["message"]
@@ -83,7 +95,7 @@ def test_form_mistakes_come_back_as_input_errors_with_codes(
     tiny_model_dir, request_fields, settings_fields, field, code, params
 ):
     config = (tiny_model_dir / "conteur.json").read_text()
-    assert "error" not in json.loads(browser.init(config, str(tiny_model_dir / "tokenizer.model")))
+    assert "error" not in json.loads(browser.init(config, str(tiny_model_dir / "tokenizer.pieces")))
     result = run_story(request_fields, settings_fields)
     assert result["error"] == {
         "kind": "input",

@@ -114,6 +114,7 @@ def test_works_offline_after_one_visit(
         cached = wait_cached(page, "tiny", backend_only_files(config, backend))
         assert backend_only_files(config, backend) <= cached
         assert not cached & backend_only_files(config, other), sorted(cached)
+        assert "model/tokenizer.model" not in cached  # the page loads tokenizer.pieces alone
 
         server.shutdown()
         server.server_close()

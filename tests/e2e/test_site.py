@@ -119,9 +119,13 @@ def test_service_worker_lists_every_file_under_a_content_version(tiny_site, tiny
 
 
 def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_model_dir):
-    """Install precaches "core"; a backend's files wait until its page fetches them."""
+    """Install precaches "core"; a backend's files wait until its page fetches them, and
+    the tokenizer's SentencePiece model until someone asks for it (the page never does)."""
     groups = {f["url"]: f["group"] for f in sw_build(tiny_site)["files"]}
-    assert set(groups.values()) <= {"core", "webgpu", "wasm"}
+    assert set(groups.values()) <= {"core", "webgpu", "wasm", "on-request"}
+    assert [url for url, group in groups.items() if group == "on-request"] == [
+        "model/tokenizer.model"
+    ]
     for name in ORT_ONLY["webgpu"]:
         assert groups[f"vendor/ort/{name}"] == "webgpu", name
     for name in ORT_ONLY["wasm"]:
@@ -130,8 +134,14 @@ def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_m
     own = {kind: set(graph_files(config, kind)) for kind in ("webgpu", "wasm")}
     for name in config["files"]:
         expected = next((kind for kind in own if name in own[kind]), "core")
+        if name == "tokenizer.model":
+            expected = "on-request"
         assert groups[f"model/{name}"] == expected, name
-    assert all(group == "core" for url, group in groups.items() if not url.startswith(BACKEND_DIRS))
+    assert all(
+        group == "core"
+        for url, group in groups.items()
+        if not url.startswith(BACKEND_DIRS) and url != "model/tokenizer.model"
+    )
 
 
 def test_download_groups_split_the_graphs_by_backend():
@@ -140,7 +150,8 @@ def test_download_groups_split_the_graphs_by_backend():
     assert groups["model/model-cpu.onnx"] == groups["model/model-cpu.onnx.data"] == "wasm"
     assert groups["vendor/ort/ort-wasm-simd-threaded.asyncify.wasm"] == "webgpu"
     assert groups["vendor/ort/ort-wasm-simd-threaded.wasm"] == "wasm"
-    assert len(groups) == 2 * 2 + 2 * 3  # nothing else: the rest is core
+    assert groups["model/tokenizer.model"] == "on-request"
+    assert len(groups) == 2 * 2 + 2 * 3 + 1  # nothing else: the rest is core
     shared = {
         kind: {
             **g,
@@ -168,7 +179,12 @@ def fake_model(folder: Path, files: dict[str, bytes], graphs: dict | None) -> Pa
     return folder
 
 
-BASE_FILES = {"tokenizer.model": b"t", "GEMMA_TERMS.html": b"terms", "NOTICE": b"n"}
+BASE_FILES = {
+    "tokenizer.model": b"t",
+    "tokenizer.pieces": b"p",
+    "GEMMA_TERMS.html": b"terms",
+    "NOTICE": b"n",
+}
 SPLIT_FILES = {
     "model.onnx": b"g", "model.onnx.data": b"w" * 10, "model-cpu.onnx": b"c",
     "model-cpu.onnx.data": b"q" * 5,

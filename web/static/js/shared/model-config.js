@@ -17,7 +17,7 @@ import { ModelConfigError } from "./errors.js";
 /** Backends, as conteur.json `graphs` names them. */
 export const BACKENDS = ["webgpu", "wasm"];
 
-/** The tokenizer's files in the model folder: pyshell.browser.init loads the model with its `.pieces` cache beside it. */
+/** The tokenizer's files in the model folder: the page loads the `.pieces` table alone (pyshell.browser.init). */
 const TOKENIZER = { model: "tokenizer.model", pieces: "tokenizer.pieces" };
 const GRAPH_OPTIMIZATION = ["all", "disabled"];
 const EXECUTION_MODE = ["sequential", "parallel"];

@@ -166,21 +166,19 @@ function backendEvent(choice, config) {
 
 /** The tokenizer's files: the SentencePiece model and its fast-load cache. */
 async function fetchTokenizer(config, progress) {
-  const fetchOne = (name) => fetchModelFile(BASE, config, name, progress);
-  const [model, pieces] = await Promise.all([fetchOne(config.tokenizer.model), fetchOne(config.tokenizer.pieces)]);
-  return { model, pieces };
+  // Its pieces table alone: the same pieces as tokenizer.model (5.2 MB), which the
+  // page never downloads; fetchModelFile checked its sha256 against conteur.json.
+  return fetchModelFile(BASE, config, config.tokenizer.pieces, progress);
 }
 
-/** Write the tokenizer's files into Pyodide and load them there (pyshell.browser.init). */
-function loadTokenizer(py, config, files) {
+/** Write the tokenizer's pieces table into Pyodide and load it there (pyshell.browser.init). */
+function loadTokenizer(py, config, pieces) {
   // No phase message: the graph is usually still downloading, and the status line
   // keeps saying so ("Starting Python and fetching the model…").
-  const modelPath = `${TOKENIZER_DIR}/${config.tokenizer.model}`;
-  writeFile(py.pyodide, modelPath, files.model);
-  writeFile(py.pyodide, `${TOKENIZER_DIR}/${config.tokenizer.pieces}`, files.pieces);
-  releaseFile(files.model); // Pyodide's file system keeps its own copy
-  releaseFile(files.pieces);
-  const info = JSON.parse(py.browser.init(config.text, modelPath));
+  const piecesPath = `${TOKENIZER_DIR}/${config.tokenizer.pieces}`;
+  writeFile(py.pyodide, piecesPath, pieces);
+  releaseFile(pieces); // Pyodide's file system keeps its own copy
+  const info = JSON.parse(py.browser.init(config.text, piecesPath));
   if (info.error) throw new ModelConfigError(info.error.message, pyshellMessage(info.error, "pyshellCode.model_config"));
   return info;
 }
