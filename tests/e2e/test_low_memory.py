@@ -81,10 +81,10 @@ def test_a_device_reporting_little_memory_is_asked_before_the_model_loads(
     )
     p = page.page
     p.wait_for_function("window.conteur && window.conteur.lowMemory !== null", timeout=120_000)
-    assert page.hook("lowMemory") == {"device_gb": 1, "needed_gb": 1.3}
+    assert page.hook("lowMemory") == {"device_gb": 1, "needed_gb": 1.4}
     status = page.status_text()
     assert "This device reports 1 GB of memory" in status, status
-    assert "about 1.3 GB free" in status and "Close other tabs and apps" in status, status
+    assert "about 1.4 GB free" in status and "Close other tabs and apps" in status, status
     assert p.is_visible('[data-testid="load-anyway"]')
     p.wait_for_timeout(2000)
     # Nothing of the model is fetched while the reader decides.
@@ -132,7 +132,7 @@ def test_an_allocation_that_fails_on_wasm_says_what_is_needed(browser, new_page,
     assert page.state() == "error"
     status = page.status_text()
     assert "ran out of memory while loading the model" in status, status
-    assert "needs about 1.3 GB free" in status and "Close other tabs and apps" in status
+    assert "needs about 1.4 GB free" in status and "Close other tabs and apps" in status
     assert "Something went wrong" not in status
     p = page.page
     assert p.get_attribute('[data-testid="status"]', "data-fatal") == "true"

@@ -1,6 +1,6 @@
 // Before the model loads: does the device say it has enough memory?
 //
-// Loading Gemma 3 270M peaks at about 1.3 GB in the browser (shared/memory-needs.js,
+// Loading Gemma 3 270M peaks at about 1.4 GB in the browser (shared/memory-needs.js,
 // measured by the bench). Where navigator.deviceMemory (Chromium) reports less than
 // MIN_DEVICE_MEMORY_GB, the page says what is needed and what to close, and loads only
 // when the reader asks: a tab killed mid-load tells the reader nothing. The answer is
