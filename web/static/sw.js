@@ -49,7 +49,7 @@ const VERSION_PARAM = "build"; // js/worker/main.js?build=<version>
 const SHA_HEADER = "X-Conteur-Sha256";
 const CHECKED_HEADER = "X-Conteur-Checked"; // the bytes matched SHA_HEADER when they were stored
 const SERVED_HEADER = "X-Conteur-Served"; // the version whose file this is: the worker's resume is ours
-const VERIFYING_HEADER = "X-Conteur-Verifying"; // the body fails at its end unless it matched SHA_HEADER
+const VERIFYING_HEADER = "X-Conteur-Verifying"; // the body ends short unless it matched SHA_HEADER
 const ISOLATION = {
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cross-Origin-Embedder-Policy": "require-corp",
@@ -76,7 +76,7 @@ const manifestKey = (version) => new URL(`__conteur__/versions/${version}.json`,
 /** How a served file's body was checked against the build's sha256. */
 const VERIFIED = {
   stored: "stored", // it matched when it was stored (CHECKED_HEADER)
-  atTheEnd: "at the end", // it is hashed as it streams and fails at its end otherwise (VERIFYING_HEADER)
+  atTheEnd: "at the end", // it is hashed as it streams and ends short otherwise (VERIFYING_HEADER)
 };
 const BY_URL = new Map(BUILD.files.map((file) => [urlOf(file), file]));
 
