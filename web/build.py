@@ -72,7 +72,8 @@ HASH_WASM = ("hash-wasm/dist/sha256.umd.min.js", "vendor/hash-wasm/sha256.umd.mi
 # ES modules the page imports from npm packages, as published (no bundler): package →
 # {file in the package: path in the site}. idb's build is one self-contained module.
 NPM_MODULES = {"idb": {"build/index.js": "vendor/idb/index.js"}}
-# Model files the page loads or links besides the graphs (conteur.json lists them all).
+# Model files the site must hold besides the graphs (conteur.json lists them all): the
+# page loads the pieces, links the terms and NOTICE; tokenizer.model is kept on request.
 REQUIRED_MODEL_FILES = ["tokenizer.pieces", "tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
 # Filled in by the build; the placeholders are what web/static holds.
 SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [] };'

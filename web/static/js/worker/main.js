@@ -164,7 +164,7 @@ function backendEvent(choice, config) {
   };
 }
 
-/** The tokenizer's files: the SentencePiece model and its fast-load cache. */
+/** The tokenizer's pieces table (tokenizer.pieces), checked against conteur.json. */
 async function fetchTokenizer(config, progress) {
   // Its pieces table alone: the same pieces as tokenizer.model (5.2 MB), which the
   // page never downloads; fetchModelFile checked its sha256 against conteur.json.
