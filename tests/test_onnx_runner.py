@@ -266,6 +266,20 @@ def test_cpu_graph_on_the_parallel_executor_gives_the_sequential_bits(tiny_model
     assert np.array_equal(got, want)
 
 
+def test_cpu_graph_prompt_in_runs_gives_the_bits_of_one_pass(tiny_model_dir):
+    """The page feeds a long prompt to the CPU graph in runs of WASM_MAX_RUN tokens
+    (web/static/js/worker/ort-runner.js): every op is per token or attends over the
+    cache, so the candidates after the last run are the one pass's, bit for bit."""
+    runner = OnnxRunner(tiny_model_dir, threads=1, backend="wasm")
+    ids = [2] + [(13 * i + 7) % (runner.config.vocab_size - 10) + 5 for i in range(40)]
+    whole = runner.step_sync(ids)
+    runner.reset_sync()
+    for start in range(0, len(ids), 16):
+        in_runs = runner.step_sync(ids[start : start + 16])
+    assert in_runs.ids == whole.ids
+    assert in_runs.scores == whole.scores  # exact: no tolerance
+
+
 def test_snapshot_and_restore_go_back_to_a_cache(toy_dir):
     runner = OnnxRunner(toy_dir, threads=1)
     runner.step_sync([2, 5])

@@ -58,6 +58,23 @@ def test_tiny_story_on_wasm_equals_cpython(tiny_wasm, tiny_model_dir):
     print(f"tiny/wasm: {last['stats']['decode_tokens_per_second']:.1f} tokens/s")
 
 
+def test_tiny_long_prompt_on_wasm_goes_in_runs_and_equals_cpython(tiny_wasm, tiny_model_dir):
+    """A prompt longer than WASM_MAX_RUN (128) tokens: the page's runner feeds it in
+    runs, CPython in one pass; the same first step and the same story."""
+    text = " ".join([TINY_TEXT] * 5)  # the tiny model has 256 tokens of context
+    last = tiny_wasm.write(text, {**TINY_SETTINGS, "max_new_tokens": "12"})
+    assert 128 < len(last["prompt_ids"]) < 256 - 12  # two runs, nothing cut
+    want = reference.replay(tiny_model_dir, last, "wasm")
+    assert last["prompt_ids"] == want.prompt_ids
+    assert last["ids"] == want.ids
+    first = reference.first_step(tiny_model_dir, want.prompt_ids, "wasm")
+    assert last["first_candidates"]["ids"][:10] == first.ids[:10]
+    worst = max(
+        abs(a - b) for a, b in zip(last["first_candidates"]["scores"][:10], first.scores[:10])
+    )
+    assert worst < 1e-3, f"first-step logits differ by {worst}"
+
+
 def test_tiny_story_on_webgpu_equals_cpython(tiny_webgpu, tiny_model_dir):
     assert tiny_webgpu.backend() == "webgpu", tiny_webgpu.backend_text()
     assert "swiftshader" in tiny_webgpu.backend_text().lower()

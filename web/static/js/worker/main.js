@@ -21,7 +21,7 @@ import { releaseFile } from "./chunked-file.js";
 import { keepAlive } from "./heartbeat.js";
 import { fetchModelFile, readConfig } from "./model-files.js";
 import { loadModel, releaseSoon, switchToWasm } from "./model-loader.js";
-import { OrtRunner, WEBGPU_MAX_RUN } from "./ort-runner.js";
+import { OrtRunner, WASM_MAX_RUN, WEBGPU_MAX_RUN } from "./ort-runner.js";
 import { bootPython, writeFile } from "./pyodide-boot.js";
 
 const BASE = new URL("../../", import.meta.url); // the site root (this file is js/worker/main.js)
@@ -118,7 +118,7 @@ function loadReport(emit, config) {
 /** Make a loaded model (worker/model-loader.js LoadedModel) the one stories run on. */
 function useModel(model, ortVersion) {
   const config = state.config;
-  const maxRun = model.backend === "webgpu" ? WEBGPU_MAX_RUN : Infinity;
+  const maxRun = model.backend === "webgpu" ? WEBGPU_MAX_RUN : WASM_MAX_RUN;
   state.runner = new OrtRunner(model.ort, model.session, config, maxRun);
   state.gpu = model.gpu;
   state.backendInfo = {

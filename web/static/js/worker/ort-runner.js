@@ -12,12 +12,21 @@
 // kernel and a numpy reference); shorter runs are exact. On WebGPU a long
 // prompt is therefore fed in runs of at most WEBGPU_MAX_RUN tokens.
 //
+// On WASM a long prompt goes in runs of WASM_MAX_RUN tokens too, for memory and
+// time: one run over n tokens holds n × n attention scores per head (in float64 on
+// the CPU graph), and a wasm heap never shrinks, so a 2,016-token prompt in one run
+// left the page 1,781 MB at its peak and took 41.6 s to its first token; in runs of
+// 128: 1,438 MB and 26.8 s, with 480-token prompts as fast as before (bench/RESULTS.md,
+// "How it grows with the story's context"). The candidates are the one pass's, bit
+// for bit (tests/test_onnx_runner.py).
+//
 // Best-of-n sentences (pyshell/best_of.py) go back to where a sentence started:
 // `snapshot()` names the past tensors as they are (a number), `restore(n)` feeds
 // them again, `forget(n)` lets them go. A tensor a live snapshot holds is never
 // disposed (on WebGPU it is a GPU buffer) until no snapshot and no past holds it.
 
 export const WEBGPU_MAX_RUN = 31;
+export const WASM_MAX_RUN = 128;
 
 /**
  * Let the worker's event loop run queued tasks (a "stop" message) between steps.
