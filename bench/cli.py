@@ -22,7 +22,7 @@ import sentencepiece as spm
 from playwright.sync_api import sync_playwright
 
 from bench import contenders as cs
-from bench import engine_runs, native, op_profile
+from bench import engine_runs, native, op_profile, scaling
 from bench.analysis import analysis_notes, headline, limits
 from bench.browser import TrialSettings, run_trial
 from bench.chart import ratio_svg, render_png
@@ -86,6 +86,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-native", action="store_true", help="skip llama.cpp native")
     parser.add_argument("--no-profile", action="store_true", help="skip the op profile")
     parser.add_argument(
+        "--no-scaling",
+        action="store_true",
+        help="skip the context scaling runs (Conteur's engine and wllama at 128-2,048 tokens)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         help="where results go (default bench/; build/bench/quick/ with --quick)",
@@ -103,6 +108,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.out = cs.BUILD / "quick" if args.quick else ROOT / "bench"
     if args.quick:
         args.reps, args.decode_tokens = 1, min(args.decode_tokens, 16)
+        args.no_scaling = True
     args.order = [k.strip() for k in args.contenders.split(",") if k.strip()]
     unknown = [k for k in args.order if k not in cs.CONTENDERS]
     if unknown:
@@ -315,6 +321,12 @@ def write_outputs(results: dict, out: Path) -> None:
         f"{' '.join(results['machine']['chromium'].split()[:2])}, WASM"
     )
     render_png(ratio_svg(title, subtitle, rows, peers, ratios), out / "chart.png")
+    if (results.get("scaling") or {}).get("contenders"):
+        machine = subtitle.split("same run; ", 1)[-1]
+        render_png(
+            scaling.scaling_svg(results["scaling"], f"one repetition, same run; {machine}"),
+            out / "scaling.png",
+        )
 
 
 def rewrite_report(out: Path) -> int:
@@ -369,12 +381,17 @@ def main(argv: list[str] | None = None) -> int:
     settings = TrialSettings(base, prompts, warmup, args.decode_tokens, log)
     try:
         trials = run_trials(order, args.reps, settings, traffic, threads)
+        growth = None
+        if not args.no_scaling:
+            with sync_playwright() as playwright:
+                growth = scaling.run_scaling(playwright, settings, cs.MODEL / "tokenizer.model")
         profile = None
         if not args.no_profile:
             profile = run_profile(sync_playwright, base, prompts, threads, not args.quick)
     finally:
         server.shutdown()
     results = assemble(args, order, trials, machine, prompts, skipped, profile, started)
+    results["scaling"] = growth
     write_outputs(results, args.out)
     log(f"bench: wrote {args.out / 'RESULTS.md'}, results.json and chart.png "
         f"in {(time.perf_counter() - started) / 60:.1f} min")  # fmt: skip

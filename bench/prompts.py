@@ -1,7 +1,8 @@
 """The fixed prompts every contender gets: the same text, the same token ids.
 
 A story opening is cut at a word boundary so that, with BOS, it is exactly
-128 or 512 tokens long for Gemma 3's tokenizer; the cut text re-tokenizes to
+128 or 512 tokens long for Gemma 3's tokenizer (longer prompts, for the scaling
+runs, read the story again after its end); the cut text re-tokenizes to
 the same ids, so peers that take text (wllama, transformers.js) and the
 engine page that takes ids see the same tokens.
 """
@@ -73,12 +74,14 @@ def make_prompts(tokenizer_model: Path, lengths: tuple[int, ...] = LENGTHS) -> l
     """Cut STORY to exactly `length` tokens (BOS included) for each length."""
     sp = spm.SentencePieceProcessor(model_file=str(tokenizer_model))
     bos = sp.bos_id()
-    pieces = sp.encode(STORY, out_type=int)
+    story = STORY
+    pieces = sp.encode(story, out_type=int)
+    while len(pieces) < max(lengths) - 1:  # the scaling runs' longest prompts: the story again
+        story += "\n" + STORY
+        pieces = sp.encode(story, out_type=int)
     prompts = []
     for length in lengths:
         want = length - 1  # BOS comes first
-        if want > len(pieces):
-            raise ValueError(f"the bench story has {len(pieces)} tokens, fewer than {want}")
         # Cut before a token that starts a new word, so the text re-tokenizes the same.
         cut = want
         text = sp.decode(pieces[:cut])

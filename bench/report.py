@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench.phases import phases_section
+from bench.scaling import scaling_section
 from bench.stats import METRIC_BY_KEY, METRICS, Metric
 
 TABLE_METRICS = [m.key for m in METRICS]
@@ -348,6 +349,7 @@ def write_results_md(results: dict) -> str:
     lines += ratio_table(results)
     lines += outputs_section(results)
     lines += phases_section(results)
+    lines += scaling_section(results)
     lines += speed_check_section(results)
     lines += analysis_section(results)
     lines += results.get("limits") or []

@@ -1,6 +1,7 @@
 // Conteur's exported model on onnxruntime-web's WASM backend, driven the way the
 // page's runner does it (web/static/js/worker/ort-runner.js): one session, the KV
-// cache fed back as past_key_values, one position of logits, only top_ids fetched.
+// cache fed back as past_key_values, a long prompt in runs, one position of logits,
+// only top_ids fetched.
 // It reads conteur.json through the page's own reader (js/shared/model-config.js)
 // and loads the graph the page runs on WASM (`graphs.wasm`: model-cpu.onnx and its
 // data file), with the session options the export gives that graph.
@@ -11,9 +12,11 @@
 //   graph=webgpu         the WebGPU graph (and its session options) instead, still on WASM
 //   ort=next             the newer onnxruntime-web that transformers.js ships
 //   threads=N            wasm threads (default: as the page chooses)
+//   run=N                most prompt tokens per session run (default: the page's, WASM_MAX_RUN)
 //   profile              onnxruntime's profiler on; the trace goes to the console
 
 import { modelConfig } from "../../js/shared/model-config.js"; // the site, served at the root
+import { WASM_MAX_RUN } from "../../js/worker/ort-runner.js"; // prompts in runs, as the page
 import { cachedBytes, publish, threads } from "./harness.js";
 
 const params = new URLSearchParams(location.search);
@@ -22,6 +25,7 @@ const MODEL = new URL(`../models/${params.get("model") ?? "conteur"}/`, import.m
 const PROFILE = params.has("profile");
 const GRAPH = params.get("graph") === "webgpu" ? "webgpu" : "wasm";
 const CACHE = "conteur-bench-model";
+const MAX_RUN = Number(params.get("run")) || WASM_MAX_RUN; // prompt tokens per session run
 
 let ort, session, config;
 
@@ -72,13 +76,17 @@ async function generate({ ids, maxNewTokens }) {
   const tokenMs = [];
   const startMs = performance.now();
   while (tokens.length < maxNewTokens) {
-    const input = new ort.Tensor("int64", BigInt64Array.from(feed, (i) => BigInt(i)), [1, feed.length]);
-    const out = await session.run({ input_ids: input, num_logits_to_keep: keep, ...past }, fetches);
+    let out;
+    for (let start = 0; start < feed.length; start += MAX_RUN) {
+      const run = feed.slice(start, start + MAX_RUN);
+      const input = new ort.Tensor("int64", BigInt64Array.from(run, (i) => BigInt(i)), [1, run.length]);
+      out = await session.run({ input_ids: input, num_logits_to_keep: keep, ...past }, fetches);
+      past = {};
+      presentNames.forEach((name) => { past[name.replace("present", "past_key_values")] = out[name]; });
+    }
     const next = Number(out.top_ids.data[0]); // greedy: the best candidate
     tokenMs.push(performance.now());
     tokens.push(next);
-    past = {};
-    presentNames.forEach((name) => { past[name.replace("present", "past_key_values")] = out[name]; });
     feed = [next];
   }
   if (PROFILE) session.endProfiling(); // prints the trace, one JSON event per console line
