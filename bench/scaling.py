@@ -222,7 +222,7 @@ def scaling_svg(scaling: dict, subtitle: str) -> str:
     """Three small line charts side by side, one per figure, the contexts along x."""
     entries = {k: e for k, e in scaling.get("contenders", {}).items() if not e.get("error")}
     width = PAD + len(PANELS) * (PANEL_W + PAD)
-    height = TOP + PANEL_H + 70
+    height = TOP + PANEL_H + 85
     out = [
         (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -239,9 +239,9 @@ def scaling_svg(scaling: dict, subtitle: str) -> str:
         out += _panel(left, field, title, entries, scaling["contexts"])
     for i, (key, entry) in enumerate(entries.items()):
         colour, x = COLOURS.get(key, "#333"), PAD + i * 300
-        out.append(f'<rect x="{x}" y="{height - 32}" width="14" height="10" fill="{colour}"/>')
+        out.append(f'<rect x="{x}" y="{height - 24}" width="14" height="10" fill="{colour}"/>')
         out.append(
-            f'<text x="{x + 20}" y="{height - 22}" font-size="12">'
+            f'<text x="{x + 20}" y="{height - 14}" font-size="12">'
             f"{html.escape(entry['label'])}</text>"
         )
     out.append("</svg>")
