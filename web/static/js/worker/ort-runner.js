@@ -16,9 +16,10 @@
 // time: one run over n tokens holds n × n attention scores per head (in float64 on
 // the CPU graph), and a wasm heap never shrinks, so a 2,016-token prompt in one run
 // left the page 1,781 MB at its peak and took 41.6 s to its first token; in runs of
-// 128: 1,438 MB and 26.8 s, with 480-token prompts as fast as before (bench/RESULTS.md,
-// "How it grows with the story's context"). The candidates are the one pass's, bit
-// for bit (tests/test_onnx_runner.py).
+// 128: 1,438 MB and 26.8 s, with 480-token prompts as fast as before (the bench's
+// engine page, one run against runs of 128, 256 and 512; bench/RESULTS.md, "How it
+// grows with the story's context", has the figures with runs). The candidates are the
+// one pass's, bit for bit (tests/test_onnx_runner.py).
 //
 // Best-of-n sentences (pyshell/best_of.py) go back to where a sentence started:
 // `snapshot()` names the past tensors as they are (a number), `restore(n)` feeds
