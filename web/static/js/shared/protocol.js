@@ -133,8 +133,10 @@ export const ENDS_WITH = Object.freeze({
  * Terminal replies.
  * @typedef {{type: "ready", id: number, model: object,
  *            timings: {python_s: number, files_s: number, session_s: number,
- *                      self_check_s: number, total_s: number}}} ReadyReply
- *   model: pyshell.browser.init's description of the model
+ *                      self_check_s: number, total_s: number,
+ *                      python_from: "snapshot" | "start"}}} ReadyReply
+ *   model: pyshell.browser.init's description of the model; python_from: whether
+ *   Python started from the snapshot a first visit kept (worker/python-snapshot.js)
  * @typedef {{type: "done", id: number, result: object}} DoneReply
  *   result: pyshell's story result (ids, text, stats, stop_reason…) plus
  *   first_candidates and, after a stop, steps_after_stop

@@ -25,6 +25,10 @@ import { OrtRunner, WASM_MAX_RUN, WEBGPU_MAX_RUN } from "./ort-runner.js";
 import { bootPython, writeFile } from "./pyodide-boot.js";
 
 const BASE = new URL("../../", import.meta.url); // the site root (this file is js/worker/main.js)
+// The page's build version (page/main.js starts main.js?build=<version>): it names
+// Python's start-up snapshot, so another build never starts from this one's.
+const BUILD = new URL(import.meta.url).searchParams.get("build");
+const VERSION = BUILD && BUILD !== "dev" ? BUILD : null; // "dev": an unbuilt page
 const TOKENIZER_DIR = "/model";
 const post = (message) => self.postMessage(message);
 
@@ -77,7 +81,7 @@ async function init(request) {
   const started = performance.now();
   const emit = (type, fields) => post({ type, id, ...fields });
   emit(EVENT.phase, { key: "phase.python", message: "Starting Python and fetching the model…" });
-  state.python = bootPython(BASE);
+  state.python = bootPython(BASE, { version: VERSION });
   state.python.then(({ seconds }) => emit(EVENT.pythonReady, { seconds }), () => {});
   const choices = {
     preference: backend, explicit, ortVersion,
@@ -101,6 +105,7 @@ async function init(request) {
       session_s: model.sessionSeconds,
       self_check_s: model.checkSeconds,
       total_s: (performance.now() - started) / 1000,
+      python_from: py.from,
     },
   });
 }

@@ -4,26 +4,31 @@
 // web/build.py) lists: the pyshell wheel. A package that fails to load is only
 // a console error inside loadPyodide, so the import is checked afterwards. A
 // wrong MIME type for the .wasm makes loadPyodide hang for ever: hence the timeout.
+// Given the site's build version, the interpreter starts from the snapshot the first
+// visit kept (worker/python-snapshot.js), and a first visit keeps one.
 
 import { PythonBootError, PythonPackageError, PythonTimeoutError } from "../shared/errors.js";
+import { dropSnapshot, readSnapshot, storeSnapshot } from "./python-snapshot.js";
 
 export const BOOT_TIMEOUT_S = 90;
 
 /**
  * Start Python and return `pyshell.browser` (a PyProxy of the module).
  * @param {URL} base the site's root URL
- * @param {{timeoutSeconds?: number}} [options]
- * @returns {Promise<{pyodide: object, browser: object, seconds: number}>}
+ * @param {{timeoutSeconds?: number, version?: string | null}} [options] version: the
+ *   site's build version, which names the start-up snapshot (none: no snapshot)
+ * @returns {Promise<{pyodide: object, browser: object, seconds: number,
+ *   from: "snapshot" | "start"}>} from: whether the interpreter started from a snapshot
  */
-export async function bootPython(base, { timeoutSeconds = BOOT_TIMEOUT_S } = {}) {
+export async function bootPython(base, { timeoutSeconds = BOOT_TIMEOUT_S, version = null } = {}) {
   const started = performance.now();
   let timer;
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new PythonTimeoutError(timeoutSeconds)), timeoutSeconds * 1000);
   });
-  let pyodide;
+  let pyodide, from;
   try {
-    pyodide = await Promise.race([load(base), timeout]);
+    ({ pyodide, from } = await Promise.race([load(base, version), timeout]));
   } finally {
     clearTimeout(timer);
   }
@@ -33,23 +38,55 @@ export async function bootPython(base, { timeoutSeconds = BOOT_TIMEOUT_S } = {})
   } catch (error) {
     throw new PythonPackageError(String(error?.message ?? error).split("\n").slice(-2).join(" "));
   }
-  return { pyodide, browser, seconds: (performance.now() - started) / 1000 };
+  return { pyodide, browser, seconds: (performance.now() - started) / 1000, from };
 }
 
-async function load(base) {
+/** Pyodide with pyshell installed, started from `version`'s snapshot when one is kept. */
+async function load(base, version) {
   const folder = new URL("vendor/pyodide/", base).href;
+  const options = {
+    indexURL: folder,
+    lockFileURL: new URL("py/pyodide-lock.json", base).href, // absolute, docs/facts/browser.md
+    stdout: (line) => console.log("[python]", line),
+    stderr: (line) => console.warn("[python]", line),
+  };
   try {
     const { loadPyodide } = await import(folder + "pyodide.mjs");
-    return await loadPyodide({
-      indexURL: folder,
-      lockFileURL: new URL("py/pyodide-lock.json", base).href, // absolute, docs/facts/browser.md
-      packages: ["pyshell"],
-      stdout: (line) => console.log("[python]", line),
-      stderr: (line) => console.warn("[python]", line),
-    });
+    const snapshot = version ? await readSnapshot(base, version) : null;
+    if (snapshot) {
+      try {
+        const pyodide = await loadPyodide({ ...options, packages: ["pyshell"], _loadSnapshot: snapshot });
+        // Pyodide keeps its options for the page's life: without this the 31 MB it
+        // copied into the interpreter's memory would stay alive beside it.
+        delete pyodide._api?.config?._loadSnapshot;
+        return { pyodide, from: "snapshot" };
+      } catch (error) {
+        console.warn(`[conteur] Python did not start from its kept snapshot, starting afresh: ${error}`);
+        await dropSnapshot(base, version);
+      }
+    }
+    const pyodide = await loadPyodide({ ...options, _makeSnapshot: Boolean(version) });
+    if (version) keepSnapshot(pyodide, base, version);
+    await pyodide.loadPackage("pyshell", { messageCallback: (line) => console.log("[python]", line) });
+    return { pyodide, from: "start" };
   } catch (error) {
     throw new PythonBootError(String(error?.message ?? error));
   }
+}
+
+/**
+ * Snapshot the interpreter as it is now (started, none of our code in it) and store
+ * it in the background: the copy is taken at once, before pyshell is installed.
+ */
+function keepSnapshot(pyodide, base, version) {
+  let bytes;
+  try {
+    bytes = pyodide.makeMemorySnapshot();
+  } catch (error) {
+    console.warn(`[conteur] Python's start could not be kept: ${error}`);
+    return;
+  }
+  storeSnapshot(base, version, bytes);
 }
 
 /**
