@@ -22,7 +22,7 @@ import { keepAlive } from "./heartbeat.js";
 import { fetchModelFile, readConfig } from "./model-files.js";
 import { loadModel, releaseSoon, switchToWasm } from "./model-loader.js";
 import { OrtRunner, WASM_MAX_RUN, WEBGPU_MAX_RUN } from "./ort-runner.js";
-import { bootPython, writeFile } from "./pyodide-boot.js";
+import { bootPython, startReadingSnapshot, writeFile } from "./pyodide-boot.js";
 
 const BASE = new URL("../../", import.meta.url); // the site root (this file is js/worker/main.js)
 // The page's build version (page/main.js starts main.js?build=<version>): it names
@@ -81,8 +81,10 @@ async function init(request) {
   const started = performance.now();
   const emit = (type, fields) => post({ type, id, ...fields });
   emit(EVENT.phase, { key: "phase.python", message: "Starting Python and fetching the model…" });
-  state.python = bootPython(BASE, { version: VERSION });
+  const snapshot = startReadingSnapshot(BASE, VERSION);
+  state.python = bootPython(BASE, { snapshot });
   state.python.then(({ seconds }) => emit(EVENT.pythonReady, { seconds }), () => {});
+  await snapshot.read; // before the model files: both come from the Cache API (pyodide-boot.js)
   const choices = {
     preference: backend, explicit, ortVersion,
     failedChecks: new Set(failedChecks), pendingChecks: new Set(pendingChecks),
