@@ -27,6 +27,8 @@ MEMORY_PHASES = [
     ("runs", "writing"),
 ]
 MB = 1e6
+# timings.python_from → how the note says it
+PYTHON_STARTS = {"start": "afresh", "snapshot": "from the snapshot the first visit kept"}
 
 
 def _median_cell(values: list[float], digits: int, scale: float = 1.0) -> str:
@@ -72,6 +74,25 @@ def load_rows(results: dict, contender: str = "conteur") -> list[str]:
     return lines
 
 
+def python_start_note(results: dict, contender: str = "conteur") -> str | None:
+    """How Python started on each visit (`timings.python_from`): afresh, or from the
+    snapshot of its start that the first visit kept (js/worker/python-snapshot.js)."""
+    ours = [
+        t for t in results.get("trials", []) if not t.get("error") and t["contender"] == contender
+    ]
+    parts = []
+    for visit, timings_key in [("first visits", "cold_timings"), ("second visits", "timings")]:
+        starts = [((t.get("detail") or {}).get(timings_key) or {}).get("python_from") for t in ours]
+        starts = [s for s in starts if s]
+        if starts:
+            counts = {word: starts.count(key) for key, word in PYTHON_STARTS.items()}
+            said = [f"{word} on {n} of {len(starts)}" for word, n in counts.items() if n]
+            parts.append(f"{', '.join(said)} {visit}")
+    if not parts:
+        return None
+    return f"Python started {' and '.join(parts)}."
+
+
 def memory_rows(results: dict) -> list[str]:
     """Peak PSS (MB) of each contender's process tree in each phase of a trial."""
     trials = [t for t in results.get("trials", []) if not t.get("error") and t.get("memory")]
@@ -108,6 +129,7 @@ def phases_section(results: dict) -> list[str]:
         "",
         *load_rows(results),
         "",
+        *([note, ""] if (note := python_start_note(results)) else []),
         (
             "Peak memory (PSS, MB) of each contender's process tree in each phase of a "
             "trial: the browser before any page, the first visit, the second visit (the "

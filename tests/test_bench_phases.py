@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.phases import load_rows, memory_rows, phases_section
+from bench.phases import load_rows, memory_rows, phases_section, python_start_note
 
 MB = 1_000_000
 
@@ -24,9 +24,12 @@ def results() -> dict:
     trials = []
     for rep, files in [(1, 3.0), (2, 4.0), (3, 5.0)]:
         ours = trial("conteur", rep, 11.0, 6.0, {"start": 250, "cold": 1100 + rep, "warm": 1200})
+        warm_start = "snapshot" if rep < 3 else "start"  # a snapshot that was not kept
         ours["detail"] = {
-            "timings": {"python_s": 3.0, "files_s": files, "session_s": 1.4, "total_s": 5.5},
-            "cold_timings": {"python_s": 4.0, "files_s": 9.0 + rep, "session_s": 1.5},
+            "timings": {"python_s": 3.0, "files_s": files, "session_s": 1.4, "total_s": 5.5}
+            | {"python_from": warm_start},
+            "cold_timings": {"python_s": 4.0, "files_s": 9.0 + rep, "session_s": 1.5}
+            | {"python_from": "start"},
         }
         trials.append(ours)
         trials.append(trial("wllama", rep, 7.0, 4.0 + rep, {"start": 340, "runs": 1000}))
@@ -58,3 +61,15 @@ def test_no_section_without_conteur():
     only_peer = {"trials": [t for t in results()["trials"] if t["contender"] != "conteur"]}
     assert phases_section(only_peer) == []
     assert phases_section(results())[0] == "## Where the load time and the memory go"
+
+
+def test_the_note_counts_how_python_started_on_each_visit():
+    assert python_start_note(results()) == (
+        "Python started afresh on 3 of 3 first visits and afresh on 1 of 3, from the "
+        "snapshot the first visit kept on 2 of 3 second visits."
+    )
+    older = results()
+    for t in older["trials"]:
+        for timings in (t.get("detail") or {}).values():
+            timings.pop("python_from", None)
+    assert python_start_note(older) is None  # results from before the page said
