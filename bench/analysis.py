@@ -215,10 +215,16 @@ def _suggestions(results: dict) -> list[str]:
         "and gate/up into one MatMulInteger each would also drop a dozen ops a layer."
     )
     out.append(
-        "- Peak memory is set while the session opens: the page frees each chunk of the "
-        "downloaded data file once onnxruntime has copied its tensors (js/worker/chunked-file.js), "
-        "but onnxruntime asks for them in no particular order, so part of the download "
-        "is still held while the heap fills."
+        "- Peak memory on the second visit counts the first visit's page for about a "
+        "second: the bench opens the new tab 0.5 s after closing the old one, Chromium "
+        "loads it in the same renderer process, and that process lets the old page's "
+        "memory go (the renderer held 580-840 MB at the close) only 2.1-2.6 s "
+        "after the close; terminating the worker at pagehide did not hasten it (per-process "
+        "PSS every 0.1 s, by hand, 2026-12-03). With the old tab gone, a warm start peaked at "
+        "1,030-1,050 MB. At ready the page's renderer holds about 585 MB (onnxruntime's heap "
+        "with the 230 MB of weights, Pyodide's 71-82 MB, Chromium's code 41 MB) and the rest "
+        "of the browser 330-370 MB; the data file's chunks are freed as onnxruntime copies "
+        "them (js/worker/chunked-file.js), so download and heap overlap by at most 34 MB."
     )
     out.append(
         "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "
