@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.deploy import read_build
+from tests.e2e.faults import wait_offline_known
+
 pytestmark = pytest.mark.browser
+
+# Chromium's estimate() reports up to 10 GiB of room whatever the quota; without this
+# feature it reports the quota CDP sets (tests/e2e/test_faults_downloads.py).
+REAL_ESTIMATE = "--disable-features=StaticStorageQuota"
 
 SHORT = {"max_new_tokens": "8", "seed": "5"}
 
@@ -40,6 +48,15 @@ DAMAGE = """async (prefix) => {
   const other = new URL("__conteur__/python/an-older-build.snapshot", location.href).href;
   await cache.put(other, new Response(new Uint8Array(16), { headers: { "X-Conteur-Bytes": "16" } }));
 }"""
+
+
+@pytest.fixture(scope="module")
+def browser_with_real_estimate(playwright):
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, REAL_ESTIMATE]
+    )
+    yield browser
+    browser.close()
 
 
 def kept_snapshots(page, timeout_ms: int = 30_000) -> dict[str, int]:
@@ -101,3 +118,31 @@ def test_a_damaged_snapshot_is_dropped_and_python_starts_afresh(
     )
     assert page.page.evaluate(SNAPSHOTS, "/tiny/") == {ours: good}
     assert reload_ready(page)["python_from"] == "snapshot"
+
+
+def with_quota(browser, new_page, url: str, origin: str, quota: int):
+    """A page whose origin gets `quota` bytes of storage (CDP), as a small device would."""
+    page = new_page(browser, "about:blank", wait_ready=False)
+    cdp = page.page.context.new_cdp_session(page.page)
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": quota})
+    page.page.goto(url)
+    page.wait_loaded()
+    page.assert_ready()
+    return page
+
+
+def test_the_snapshot_is_kept_only_where_it_leaves_the_model_its_room(
+    browser_with_real_estimate, new_page, origin, tiny_site
+):
+    """Room for the site but not for the snapshot and 512 MB more: the model is kept
+    (the page works offline) and the snapshot is not; with room, both are."""
+    site_bytes = sum(f["bytes"] for f in read_build(tiny_site)["files"])
+    url = f"{origin}/tiny/?backend=wasm"
+    short = with_quota(browser_with_real_estimate, new_page, url, origin, site_bytes + 300_000_000)
+    assert short.hook("timings")["python_from"] == "start"
+    assert short.page.evaluate("navigator.storage.estimate().then((e) => e.quota)") < 600_000_000
+    roomy = with_quota(browser_with_real_estimate, new_page, url, origin, 2_000_000_000)
+    assert len(kept_snapshots(roomy)) == 1  # stored in the background, waited for
+    # The short one decided long before: its worker stored nothing, and its site is kept.
+    assert short.page.evaluate(SNAPSHOTS, "/tiny/") == {}
+    assert wait_offline_known(short) is True

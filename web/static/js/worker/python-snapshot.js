@@ -16,10 +16,13 @@
 // the service worker's caches (`conteur:<scope>:…`, managed by version and listed
 // in its manifests) because only this worker writes or reads it. A snapshot that
 // cannot be stored (a full disk, a private window) costs the next visit the slow
-// start and nothing else.
+// start and nothing else. It is stored only where it leaves ROOM_LEFT_BYTES free: it
+// is written while the first visit downloads the model, and the model's files (and
+// a new version's) must never lose their room to a convenience.
 
 const CACHE_PREFIX = "conteur-python:";
 const BYTES_HEADER = "X-Conteur-Bytes"; // the snapshot's length: a short read is not used
+const ROOM_LEFT_BYTES = 512e6; // both backends' graphs of Gemma 3 270M, with room to spare
 
 /** @param {URL} base the site's root URL */
 export const snapshotCacheName = (base) => CACHE_PREFIX + base.pathname;
@@ -58,6 +61,12 @@ export async function readSnapshot(base, version) {
 export async function storeSnapshot(base, version, bytes) {
   try {
     if (!globalThis.caches) return false;
+    const estimate = await navigator.storage?.estimate?.().catch(() => null);
+    if (estimate && estimate.quota - estimate.usage < bytes.length + ROOM_LEFT_BYTES) {
+      const free = Math.round((estimate.quota - estimate.usage) / 1e6);
+      console.info(`[conteur] Python's start is not kept: ${free} MB free, kept for the model's files`);
+      return false;
+    }
     const cache = await caches.open(snapshotCacheName(base));
     const key = keyOf(base, version);
     for (const request of await cache.keys()) if (request.url !== key) await cache.delete(request);
