@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.deploy import deploy_new_version
 from tests.e2e.faults import (
     WATCH,
@@ -182,24 +181,10 @@ def test_a_cut_at_70_percent_of_gemma_s_data_file_costs_the_file_once(
 
 # --- storage ----------------------------------------------------------------------------
 #
-# Chromium's navigator.storage.estimate() reports the usage plus up to 10 GiB, whatever
-# the real limit (its "static storage quota"), and does not follow a quota set with
-# Storage.overrideQuotaForOrigin, which the browser does enforce when it stores. So:
-# with the default launch, the check before the download finds room and the store is
-# refused (QuotaExceededError); a browser launched without that feature reports the
-# real room, as other browsers and nearly full disks do, and the check finds the
-# shortage before anything is downloaded to be stored.
-
-REAL_ESTIMATE = "--disable-features=StaticStorageQuota"
-
-
-@pytest.fixture(scope="module")
-def browser_with_real_estimate(playwright):
-    browser = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, REAL_ESTIMATE]
-    )
-    yield browser
-    browser.close()
+# With the default launch Chromium's estimate() finds room, so the check before the
+# download passes and the store is refused (QuotaExceededError); the
+# browser_with_real_estimate launch (tests/e2e/conftest.py) reports the real room, and
+# the check finds the shortage before anything is downloaded to be stored.
 
 
 def with_quota(browser, new_page, site, quota: int, query="?backend=wasm"):

@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.deploy import read_build
 from tests.e2e.faults import wait_offline_known
 
 pytestmark = pytest.mark.browser
-
-# Chromium's estimate() reports up to 10 GiB of room whatever the quota; without this
-# feature it reports the quota CDP sets (tests/e2e/test_faults_downloads.py).
-REAL_ESTIMATE = "--disable-features=StaticStorageQuota"
 
 SHORT = {"max_new_tokens": "8", "seed": "5"}
 
@@ -48,15 +43,6 @@ DAMAGE = """async (prefix) => {
   const other = new URL("__conteur__/python/an-older-build.snapshot", location.href).href;
   await cache.put(other, new Response(new Uint8Array(16), { headers: { "X-Conteur-Bytes": "16" } }));
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser_with_real_estimate(playwright):
-    browser = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, REAL_ESTIMATE]
-    )
-    yield browser
-    browser.close()
 
 
 def kept_snapshots(page, timeout_ms: int = 30_000) -> dict[str, int]:
