@@ -30,11 +30,12 @@
 // deleted once no page or worker uses it.
 
 // A classic worker (every browser runs one, and registrations made by earlier versions
-// keep updating): the code it shares with the model worker comes in by importScripts,
-// each script defining one global (resumableBody, createSha256).
+// keep updating): the code it shares with the model worker, and lockstep-tee.js that Node
+// tests alone, come in by importScripts, each script defining one global
+// (resumableBody, createSha256, storedFiles, lockstepTee).
 importScripts(
   "vendor/hash-wasm/sha256.umd.min.js", "js/shared/sha256.js", "js/shared/resumable-download.js",
-  "js/shared/stored-files.js",
+  "js/shared/stored-files.js", "js/shared/lockstep-tee.js",
 );
 
 const BUILD = { version: "dev", files: [] };
@@ -160,11 +161,15 @@ async function download(event, url, file, version) {
   const verified = body.pipeThrough(await verifier(file, { withholdLast: true }));
   const keep = await roomFor(file);
   if (!keep) return served(new Response(verified), file, version, VERIFIED.atTheEnd);
-  const [toCache, toPage] = verified.tee();
+  // The page and the store read in step (shared/lockstep-tee.js): neither gets ahead of
+  // the other by more than a chunk, so the service worker never queues the file.
+  const split = lockstepTee(verified);
+  const [toCache, toPage] = split.branches;
   const saved = storeVerified(toCache.pipeThrough(sizeCheck(file)), url, file);
   saving.set(key, saved);
-  // The page may stop reading early (a reload): the stored copy still completes.
-  event.waitUntil(saved.catch(() => {}).finally(() => saving.delete(key)));
+  // The page may stop reading early (a reload): the stored copy still completes. A
+  // store that fails no longer holds the page's reading back.
+  event.waitUntil(saved.catch(() => split.letGo(0)).finally(() => saving.delete(key)));
   return served(new Response(toPage), file, version, VERIFIED.atTheEnd);
 }
 
