@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.browser import CLOSED_TAB_WAIT_S
 from bench.phases import phases_section
 from bench.scaling import scaling_section
 from bench.stats import METRIC_BY_KEY, METRICS, Metric
@@ -94,9 +95,10 @@ def protocol_section(results: dict) -> list[str]:
         (
             "- One trial = a fresh Chromium with an empty profile: first visit (cold load, bytes "
             "the server sent, including what a service worker precaches after the page is "
-            "usable), then the page again in a new tab (warm load, from the page's own cache: "
-            "service worker, Cache API or OPFS), then in that tab a warm-up (16 tokens in, "
-            "2 out, not reported), "
+            f"usable), then the page again in a new tab opened {CLOSED_TAB_WAIT_S:g} s after "
+            "the first one closed, once Chromium let the closed page's memory go (warm load, "
+            "from the page's own cache: service worker, Cache API or OPFS), then in that tab "
+            "a warm-up (16 tokens in, 2 out, not reported), "
             f"the short prompt followed by {s['decode_tokens']} greedy tokens, and the long "
             "prompt (time to first token only)."
         ),
