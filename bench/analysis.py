@@ -215,16 +215,17 @@ def _suggestions(results: dict) -> list[str]:
         "and gate/up into one MatMulInteger each would also drop a dozen ops a layer."
     )
     out.append(
-        "- Peak memory on the second visit counts the first visit's page for about a "
-        "second: the bench opens the new tab 0.5 s after closing the old one, Chromium "
-        "loads it in the same renderer process, and that process lets the old page's "
-        "memory go (the renderer held 580-840 MB at the close) only 2.1-2.6 s "
-        "after the close; terminating the worker at pagehide did not hasten it (per-process "
-        "PSS every 0.1 s, by hand, 2026-12-03). With the old tab gone, a warm start peaked at "
-        "1,030-1,050 MB. At ready the page's renderer holds about 585 MB (onnxruntime's heap "
-        "with the 230 MB of weights, Pyodide's 71-82 MB, Chromium's code 41 MB) and the rest "
-        "of the browser 330-370 MB; the data file's chunks are freed as onnxruntime copies "
-        "them (js/worker/chunked-file.js), so download and heap overlap by at most 34 MB."
+        "- Where the memory is at ready (a warm start, the page's renderer, its mappings, "
+        "2026-12-03): onnxruntime's heap 272 MB reserved, 230 MB touched (the weights; no "
+        "second copy), Pyodide's heap 82 MB, Chromium's code 41 MB, and about 205 MB of "
+        "JavaScript heaps, compiled wasm and buffers; the rest of the browser 330-370 MB. "
+        "A first visit's renderer holds some 110 MB more at ready: the download's pieces "
+        "waiting for the garbage collector. The data file's chunks are freed as onnxruntime "
+        "copies them (js/worker/chunked-file.js), so download and heap overlap by at most "
+        "34 MB; the service worker hands the page and the store one download in step "
+        "(js/shared/lockstep-tee.js) instead of queueing it for the slower reader. "
+        "Left: the peak while the session opens, and a first story's growth (the KV cache "
+        "and its copies, below)."
     )
     out.append(
         "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "
