@@ -215,6 +215,17 @@ def _suggestions(results: dict) -> list[str]:
         "and gate/up into one MatMulInteger each would also drop a dozen ops a layer."
     )
     out.append(
+        "- The second visit opens 5 s after the first tab closed (until 2026-12-03, 0.5 s). "
+        "Chromium loads it in the renderer process of the first, which lets the closed "
+        "page's memory go 2.1-2.6 s after the close; until then the new page also started "
+        "faster, presumably from what the old one still held (its compiled wasm; not "
+        "isolated). Conteur's page, 4 alternated pairs (2026-12-03): opened 0.5 s after "
+        "the close, the second visit was ready in 2.5-2.7 s and peaked at 1,252-1,517 MB; "
+        "opened 5 s after, 3.1-3.2 s and 1,063-1,148 MB. The earlier figures thus flattered "
+        "Conteur's warm load and overstated its second-visit memory; a reader coming back "
+        "meets the second pair."
+    )
+    out.append(
         "- Where the memory is at ready (a warm start, the page's renderer, its mappings, "
         "2026-12-03): onnxruntime's heap 272 MB reserved, 230 MB touched (the weights; no "
         "second copy), Pyodide's heap 82 MB, Chromium's code 41 MB, and about 205 MB of "
