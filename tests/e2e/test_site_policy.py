@@ -7,6 +7,8 @@
 - The page loads and writes a story under its Content-Security-Policy (no
   'unsafe-eval'; the other e2e tests look past the policy for Playwright's sake),
   which the server and the service worker both send.
+- A stored wasm module goes out as the cache's own entry (for the browser's code
+  cache), every other stored file as the service worker's copy with its headers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.story_page import StoryPage
+from tests.e2e.test_site import sw_build
 from web.serve import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.browser
@@ -118,3 +121,36 @@ def poll_until(page, expression: str, timeout_ms: int = 180_000) -> None:
         assert waited < timeout_ms, f"timed out: {expression}"
         page.page.wait_for_timeout(250)
         waited += 250
+
+
+WASM_MODULES = ["vendor/pyodide/pyodide.asm.wasm", "vendor/ort/ort-wasm-simd-threaded.wasm"]
+
+
+def test_stored_wasm_modules_go_out_as_stored(browser, new_page, origin, tiny_site):
+    page = new_page(browser, f"{origin}/tiny/?backend=wasm")
+    page.assert_ready()
+    page.page.wait_for_function("window.conteur.offline !== null", timeout=60_000)
+    assert page.hook("offline") is True  # every file of the WASM page is stored
+    page.page.reload()  # Pyodide and onnxruntime now compile the stored entries themselves
+    page.wait_loaded()
+    page.assert_ready()
+    files = {f["url"]: f for f in sw_build(tiny_site)["files"]}
+    for path in [*WASM_MODULES, "vendor/ort/ort.wasm.min.mjs"]:
+        got = page.page.evaluate(
+            """async (path) => {
+              const r = await fetch(path);
+              const bytes = (await r.arrayBuffer()).byteLength;
+              return { type: r.headers.get("Content-Type"), sha: r.headers.get("X-Conteur-Sha256"),
+                       served: r.headers.get("X-Conteur-Served"), coep: r.headers.get("Cross-Origin-Embedder-Policy"),
+                       bytes };
+            }""",
+            path,
+        )
+        assert got["sha"] == files[path]["sha256"] and got["bytes"] == files[path]["bytes"], path
+        if path in WASM_MODULES:  # the entry itself: the service worker added nothing
+            assert (
+                got["type"] == "application/wasm" and got["served"] is None and got["coep"] is None
+            )
+        else:
+            assert got["served"] == page.page.get_attribute("html", "data-version")
+            assert got["coep"] == "require-corp"
