@@ -254,8 +254,9 @@ def _suggestions(results: dict) -> list[str]:
 def limits(results: dict) -> list[str]:
     lines = ["## What could not be measured", ""]
     lines.append(
-        "- WebGPU on a real GPU: this machine has no GPU and none was lent to this task "
-        "(the device tool reported none available), so all figures are CPU (WASM) figures."
+        "- WebGPU on a real GPU in the browser: this machine has no GPU, so all figures are "
+        "CPU (WASM) figures; the WebGPU graph was measured natively on a GPU machine "
+        "([GPU.md](GPU.md))."
     )
     for key, why in (results.get("skipped") or {}).items():
         lines.append(f"- {key}: {why}")

@@ -72,9 +72,10 @@ def machine_section(machine: dict) -> list[str]:
             "work while this ran: absolute figures drift, the pair-by-pair ratios are the result."
         ),
         (
-            "- No GPU: this machine has none and no GPU machine was lent to this task, so "
-            "WebGPU on a real GPU was not measured (Chromium's WebGPU here is SwiftShader, a "
-            "CPU emulation: correctness only). Every contender below runs on the CPU."
+            "- No GPU: this machine has none, so WebGPU on a real GPU is not measured here "
+            "(Chromium's WebGPU here is SwiftShader, a CPU emulation: correctness only). Every "
+            "contender below runs on the CPU. Conteur's WebGPU graph on a real GPU, natively "
+            "(onnxruntime's WebGPU provider, no browser): [GPU.md](GPU.md)."
         ),
         "",
     ]
