@@ -6,11 +6,15 @@ numpy, and the logits comparison finds a difference where there is one."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 
 from bench import gpu_native
 from pyshell.tokenizer import Tokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _setup(folder):
@@ -67,3 +71,17 @@ def test_report_says_why_a_kept_kv_decode_did_not_run():
     assert "not run: RuntimeError: no device" in row
     row = gpu_native._kept_kv_row({"decode_tok_s": 54.68, "same_as_numpy_kv": True}, 128)
     assert "54.7 (same tokens)" in row
+
+
+def test_prompt_in_runs_gives_the_one_run_tokens(tiny_model_dir):
+    config, session, prompt = _setup(tiny_model_dir)
+    whole, _, _ = gpu_native.greedy_kept_kv(session, config, prompt, 4, "cpu")
+    runs, _, _ = gpu_native.greedy_kept_kv(session, config, prompt, 4, "cpu", run=5)
+    assert len(prompt) > 5
+    assert runs == whole
+
+
+def test_page_run_is_the_pages():
+    source = (ROOT / "web" / "static" / "js" / "worker" / "ort-runner.js").read_text()
+    match = re.search(r"export const WEBGPU_MAX_RUN = (\d+);", source)
+    assert match and int(match.group(1)) == gpu_native.PAGE_RUN
