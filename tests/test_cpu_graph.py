@@ -16,7 +16,7 @@ from export.graphs.cpu_graph import build_cpu_graph
 from export.model import reference
 from export.quantize import cpu_model
 from export.quantize.int8_columns import dequantize_columns, quantize_columns
-from export.quantize.smoothing import measure_maxima, smooth
+from export.quantize.smoothing import ChannelMaxima, measure_maxima, smooth
 from export.sources.gguf_file import read_gguf
 
 PROMPT = [2, 17, 250, 31, 99, 4, 300, 12, 57, 8, 191, 140, 77, 210, 5, 66, 123, 380, 45, 90]
@@ -79,6 +79,23 @@ def test_smoothing_changes_no_product_in_float(tiny_weights, encode):
     table = {**smoothed, "embed": tiny_weights.tensors["embed"]}
     got = reference.logits(PROMPT, table, c, head=head_rows * scales[None, :])
     assert np.abs(got - want).max() <= 1e-3 * np.abs(want).max()
+
+
+def test_calibration_runs_in_float64_and_measures_what_float32_does(tiny_weights, encode):
+    """The smoothing's maxima come from a float64 pass: float32 maxima differ in their last
+    bits between numpy releases, and so did the CPU graph's bytes (docs/export.md)."""
+    c = tiny_weights.config
+    stories = [encode("Once upon a time, a fox."), encode("Il était une fois un renard.")]
+    wide = measure_maxima(tiny_weights.tensors, c, stories)
+    hook = ChannelMaxima()
+    for ids in stories:
+        hook(reference.hidden_states(ids, tiny_weights.tensors, c, hook), "head_in")
+    assert set(wide) == set(hook.maxima)
+    for site, maxima in wide.items():
+        assert maxima.dtype == np.float64, site
+        np.testing.assert_allclose(maxima, hook.maxima[site], rtol=1e-4, err_msg=site)
+    # float64 for real: a float32 pass gives other last bits somewhere
+    assert any(not np.array_equal(wide[s], hook.maxima[s].astype(np.float64)) for s in wide)
 
 
 def test_trimmed_head_keeps_its_tokens_and_embeds_every_token(tiny_weights, encode, monkeypatch):

@@ -24,7 +24,7 @@ EXPORTED_SHA256 = {
     "model.onnx": "26fbf84ab277f97f894be0d66111d6fb9fbcf5302f4b9d55f1a982ce71f1285e",
     "model.onnx.data": "8351c562378b84c910196f4e2ef1fb5e3ff9b37bcb2df0ace410c7a9b6c60979",
     "model-cpu.onnx": "38972a0f5b2899f8cc5db6634cd3642f518c6c535a52fb178ed00bf7545366de",
-    "model-cpu.onnx.data": "cc1df087f30fa087a52cff3fdb5dfc7f2878d05717e88079e86292afd8b3b3a8",
+    "model-cpu.onnx.data": "164629396d991e2bac4a7d50824ac34f76d4f29e29f5e0306187b8e6ffbccb8e",
     "tokenizer.model": "671762f9afbe014d62af62ac89b47a481e62f7b24452cdfff8f88fd24da28070",
     "tokenizer.pieces": "d0aa4976e3d56ec301a41a05fe02b1ccdbda82d201b4fd29a32423f10c332330",
 }
@@ -94,7 +94,7 @@ def test_every_weight_tensor_fits_a_mobile_gpu_buffer(real_model_dir):
 def test_verify_command_reports_each_backends_graph(real_model_dir, tmp_path):
     """Issue #8's bound for the CPU path on the exporter's own evaluation text: perplexity
     at most ×1.03 and KL at most 0.02 against the float32 reference, the trimmed head's
-    lost mass counted. Measured at export: ×1.0158, KL 0.0125 (lost mass 0.0011)."""
+    lost mass counted. Measured at export: ×1.0187, KL 0.0129 (lost mass 0.0011)."""
     text = tmp_path / "text.txt"
     text.write_text(DEFAULT_TEXT.read_text(), encoding="utf-8")
     result = run_export("--verify", str(text), "--model", str(real_model_dir))

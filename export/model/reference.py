@@ -1,5 +1,8 @@
 """A plain numpy float32 forward pass of Gemma 3: the oracle for the ONNX graph.
 
+Given float64 tensors it runs in float64 throughout (export/quantize/smoothing.py's
+calibration does, so that its maxima do not depend on numpy's float32 kernels).
+
 No KV cache and no tricks: every position is computed from scratch, so it is
 slow but easy to check against the model card. Shapes are noted per line:
 S = sequence length, D = hidden size, H = heads, Hd = head dim.
@@ -16,7 +19,7 @@ from export.model.config import GemmaConfig
 
 def rmsnorm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
     """RMSNorm over the last axis; `weight` is the multiplier (Gemma's 1 + w)."""
-    variance = np.mean(x.astype(np.float32) ** 2, axis=-1, keepdims=True)
+    variance = np.mean(x.astype(np.result_type(x.dtype, np.float32)) ** 2, axis=-1, keepdims=True)
     return (x / np.sqrt(variance + eps)) * weight
 
 
@@ -27,8 +30,9 @@ def gelu_tanh(x: np.ndarray) -> np.ndarray:
 def rope(x: np.ndarray, positions: np.ndarray, base: float) -> np.ndarray:
     """Rotate-half (NEOX) rotary embedding. x: (H, S, Hd), positions: (S,)."""
     half = x.shape[-1] // 2
-    inv_freq = 1.0 / (base ** (np.arange(0, half, dtype=np.float32) * 2 / x.shape[-1]))
-    angles = positions[:, None].astype(np.float32) * inv_freq[None, :]  # (S, Hd/2)
+    dtype = np.result_type(x.dtype, np.float32)  # float32, or float64 for a float64 pass
+    inv_freq = 1.0 / (base ** (np.arange(0, half, dtype=dtype) * 2 / x.shape[-1]))
+    angles = positions[:, None].astype(dtype) * inv_freq[None, :]  # (S, Hd/2)
     cos, sin = np.cos(angles), np.sin(angles)
     x1, x2 = x[..., :half], x[..., half:]
     return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)

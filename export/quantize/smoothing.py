@@ -16,7 +16,12 @@ Gemma's structure lets the division fold away exactly, so the graph gains no op:
 The `o` input is left alone (measured: +0.0005 KL, docs/facts/cpu-kernels.md).
 
 max|x_j| is measured with the numpy reference on the model's own stories
-(export/data/calibration_stories.txt), never on the evaluation text.
+(export/data/calibration_stories.txt), never on the evaluation text, in float64: in
+float32 the maxima differ in their last bits between numpy releases (their float32
+kernels differ), which moved a few smoothing scales and flipped int8 weights in 156 of
+the CPU graph's 572 tensors, so its export was not byte-identical from one environment
+to another (numpy 2.3.5 against 2.4.6, docs/export.md). In float64 that noise is some
+1e-15, far below the float32 rounding of the scales.
 """
 
 from __future__ import annotations
@@ -55,11 +60,24 @@ def calibration_ids(encode, stories: int = CALIBRATION_STORIES) -> list[list[int
     return [encode(text) for text in texts[:stories] if text]
 
 
+class Float64Rows:
+    """The embedding table's rows in float64 as they are looked up (a float64 copy of
+    the whole 262,144-row table would take 1.3 GB)."""
+
+    def __init__(self, table: np.ndarray):
+        self.table = table
+
+    def __getitem__(self, rows) -> np.ndarray:
+        return self.table[rows].astype(np.float64)
+
+
 def measure_maxima(tensors: dict, config: GemmaConfig, stories: list[list[int]]) -> dict:
-    """max|x_j| per matrix-input site over the calibration stories."""
+    """max|x_j| (float64) per matrix-input site over the calibration stories."""
+    wide = {name: t.astype(np.float64) for name, t in tensors.items() if name != "embed"}
+    wide["embed"] = Float64Rows(tensors["embed"])
     hook = ChannelMaxima()
     for ids in stories:
-        hook(reference.hidden_states(ids, tensors, config, hook), "head_in")
+        hook(reference.hidden_states(ids, wide, config, hook), "head_in")
     return hook.maxima
 
 
