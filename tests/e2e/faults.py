@@ -158,9 +158,31 @@ def registration(page, expression: str):
     )
 
 
-def check_for_update(page) -> None:
-    """What the browser does on a navigation: look for a new sw.js."""
-    registration(page, "r.update()")
+# Note on the registration when the browser finds a new sw.js (its `updatefound`).
+WATCH_UPDATE_FOUND = """navigator.serviceWorker.getRegistration().then((r) => {
+  window.__conteurUpdateFound = false;
+  r.addEventListener("updatefound", () => { window.__conteurUpdateFound = true; }, { once: true });
+})"""
+
+
+def check_for_update(page, timeout_s: float = 60) -> None:
+    """What the browser does on a navigation: look for a new sw.js, until it finds it.
+
+    An update() asked while the browser's own check runs (the one after a navigation)
+    joins that check, which may have read the old sw.js (equivalent update jobs share
+    one result), and then nothing is found: so it asks again until `updatefound` fires
+    (or a new version is already installing or waiting: the browser's own check found it).
+    """
+    page.page.evaluate(WATCH_UPDATE_FOUND)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        registration(page, "r.update().catch(() => null)")
+        asked = time.monotonic()
+        while time.monotonic() - asked < 3:
+            if registration(page, "window.__conteurUpdateFound || !!(r.installing || r.waiting)"):
+                return
+            page.page.wait_for_timeout(100)
+        assert time.monotonic() < deadline, "the browser found no new sw.js"
 
 
 def wait_true(page, expression: str, timeout_s: float = 60) -> None:
@@ -173,6 +195,23 @@ def wait_true(page, expression: str, timeout_s: float = 60) -> None:
     while not page.page.evaluate(expression):
         assert time.monotonic() < deadline, f"timed out waiting for {expression}"
         page.page.wait_for_timeout(250)
+
+
+# Whether Python's start is kept yet (js/worker/python-snapshot.js): any entry in a
+# conteur-python:* cache.
+PYTHON_KEPT = """caches.keys().then(async (names) => {
+  for (const name of names) {
+    if (name.startsWith("conteur-python:") && (await (await caches.open(name)).keys()).length) return true;
+  }
+  return false;
+})"""
+
+
+def wait_python_kept(page, timeout_s: float = 60) -> None:
+    """Until the first visit's Python snapshot is stored. It is written in the background
+    and may land after the page is ready and offline: a test that measures the origin's
+    usage must wait for it, or the snapshot's 31 MB arrive after the measurement."""
+    wait_true(page, PYTHON_KEPT, timeout_s)
 
 
 def wait_new_version_waiting(page, timeout_s: float = 60) -> None:
