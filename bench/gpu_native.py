@@ -14,9 +14,9 @@ Linux). Two questions, kept apart:
 - how fast? Session start, time to first token for the bench's 128- and
   512-token prompts, and 128 greedy tokens decoded, the median of 3.
 
-The page keeps the KV cache on the GPU between steps (preferredOutputLocation);
-here it crosses to numpy and back at every step, so the decode rate is a floor
-for the page's on the same GPU.
+The page keeps the KV cache on the GPU between steps (preferredOutputLocation). Both
+are measured here: the cache through numpy at every step (as pyshell's OnnxRunner
+does), and kept where the provider wrote it (IO binding), as the page keeps it.
 
     python -m bench.gpu_native --model models/gemma-3-270m --out gpu.json
     python -m bench.gpu_native --report gpu.json   # the markdown table
@@ -72,10 +72,11 @@ def cpu_session(model: Path) -> ort.InferenceSession:
 
 
 class Steps:
-    """Feeds tokens to one session the way pyshell's OnnxRunner does (KV cache in numpy)."""
+    """Feeds tokens to one session the way pyshell's OnnxRunner does (KV cache in numpy);
+    OnnxRunner itself opens its own session, on the CPU provider only."""
 
     def __init__(self, session: ort.InferenceSession, config: dict) -> None:
-        self.session, self.config = session, config
+        self.session = session
         self.past_names = [i.name for i in session.get_inputs() if i.name.startswith("past_")]
         self.present_names = ["present." + n[len("past_key_values.") :] for n in self.past_names]
         self.past = empty_past(config)
@@ -95,16 +96,25 @@ class Steps:
         return int(top_ids[0][0])
 
 
-def greedy(session, config, prompt: list[int], tokens: int) -> tuple[list[int], float, float]:
-    """`tokens` greedy ids after `prompt`; seconds to the first, then seconds for the rest."""
-    steps = Steps(session, config)
+def timed_greedy(next_token, prompt: list[int], tokens: int, run: int | None = None):
+    """`tokens` greedy ids after `prompt` from `next_token(ids) -> id`, the prompt fed in
+    runs of at most `run` tokens (default: one run); seconds to the first id, then
+    seconds for the rest."""
+    size = run or len(prompt)
     start = time.perf_counter()
-    out = [steps.next_token(prompt)]
+    for at in range(0, len(prompt), size):
+        first_id = next_token(prompt[at : at + size])
+    out = [first_id]
     first = time.perf_counter() - start
     start = time.perf_counter()
     while len(out) < tokens:
-        out.append(steps.next_token([out[-1]]))
+        out.append(next_token([out[-1]]))
     return out, first, time.perf_counter() - start
+
+
+def greedy(session, config, prompt: list[int], tokens: int) -> tuple[list[int], float, float]:
+    """`timed_greedy` with the KV cache through numpy."""
+    return timed_greedy(Steps(session, config).next_token, prompt, tokens)
 
 
 def greedy_kept_kv(
@@ -132,16 +142,7 @@ def greedy_kept_kv(
         past.update(zip(steps.past_names, presents))
         return int(top_ids.numpy()[0][0])
 
-    size = run or len(prompt)
-    start = time.perf_counter()
-    for at in range(0, len(prompt), size):
-        first_id = next_token(prompt[at : at + size])
-    out = [first_id]
-    first = time.perf_counter() - start
-    start = time.perf_counter()
-    while len(out) < tokens:
-        out.append(next_token([out[-1]]))
-    return out, first, time.perf_counter() - start
+    return timed_greedy(next_token, prompt, tokens, run)
 
 
 def kept_kv_runs(session, config, prompts: dict, device: str) -> dict:
@@ -150,9 +151,10 @@ def kept_kv_runs(session, config, prompts: dict, device: str) -> dict:
     p128, p512 = prompts["p128"], prompts["p512"]
     try:
         greedy_kept_kv(session, config, p128, 8, device)
-        runs = [greedy_kept_kv(session, config, p128, DECODE_TOKENS, device) for _ in range(3)]
-        whole = [greedy_kept_kv(session, config, p512, 1, device) for _ in range(3)]
-        paged = [greedy_kept_kv(session, config, p512, 1, device, PAGE_RUN) for _ in range(3)]
+        reps = range(REPETITIONS)
+        runs = [greedy_kept_kv(session, config, p128, DECODE_TOKENS, device) for _ in reps]
+        whole = [greedy_kept_kv(session, config, p512, 1, device) for _ in reps]
+        paged = [greedy_kept_kv(session, config, p512, 1, device, PAGE_RUN) for _ in reps]
     except Exception as error:  # noqa: BLE001 (the measurement reports what failed)
         return {"error": f"{type(error).__name__}: {error}"[:300]}
     return {
@@ -212,7 +214,7 @@ def measure(model_dir: Path, provider: str = "webgpu") -> dict:
                 "decode_tok_s": (DECODE_TOKENS - 1) / rest,
             }
         )
-    kept = kept_kv_runs(gpu, config, prompts, "webgpu" if provider == "webgpu" else "cpu")
+    kept = kept_kv_runs(gpu, config, prompts, provider)  # IO binding's device names
     cpu_ids, cpu_ttft, cpu_rest = greedy(cpu, config, prompts["p128"], DECODE_TOKENS)
     same = next((i for i, (a, b) in enumerate(zip(ids, cpu_ids)) if a != b), len(ids))
     if "ids" in kept:
