@@ -26,6 +26,7 @@ Words are runs of letters and digits (apostrophes inside a word kept: "don't",
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -145,7 +146,10 @@ def lexicon_words(text: str) -> list[str]:
     "grand-mère"); anything with a digit is not a word; a capitalised word that
     does not open a sentence is a name ("Mira", "Zoé") and is left out, since
     a story may name anyone; a capitalised word that opens one is asked about.
+    Accents are composed first (NFC): "e" followed by a combining acute is "é",
+    not a word end.
     """
+    text = unicodedata.normalize("NFC", text)
     found = []
     for m in _LEXICON_WORD.finditer(text):
         word = m.group()
