@@ -38,6 +38,7 @@ from pathlib import Path
 from pyshell.config import ModelConfig
 from pyshell.family_safe import UnsuitableRequestError
 from pyshell.generate import GenerationResult, TokenizerLike
+from pyshell.known_words import LANGUAGES as KNOWN_WORD_LANGUAGES
 from pyshell.prompts import LANGUAGES, StoryRequest
 from pyshell.runner import Runner
 from pyshell.settings import parse_sampling
@@ -273,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
         "default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
     p.add_argument(
+        "--known-words", action=argparse.BooleanOptionalAction, default=None,
+        help="keep stories to the forms of the language's word list (pyshell/known_words.py; "
+        "default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
+    p.add_argument(
         "--penalize-prompt", action=argparse.BooleanOptionalAction,
         default=DEFAULT_PENALIZE_PROMPT,
         help="whether the repetition penalty also weighs on the prompt's tokens",
@@ -327,6 +333,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             hold_paragraphs=args.breaks,
             penalize_pronouns=args.penalize_pronouns,
             best_of=args.best_of,
+            known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
         )
         for language in LANGUAGES
     }  # the family-safe word list is the story's language's

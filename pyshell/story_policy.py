@@ -7,7 +7,9 @@ story, three things at every step:
   (pyshell/banned_tokens.py: control tokens, markup), with the tokens that would
   write a listed word dropped (pyshell/family_safe.py, on by default), with
   tokens that would repeat an n-gram of the story dropped (when
-  `no_repeat_ngram` is on), and, past the length budget, with sentence-end
+  `no_repeat_ngram` is on), with tokens that would write a form no word list of
+  the language holds dropped while another candidate is left (pyshell/known_words.py,
+  French, off unless asked for), and, past the length budget, with sentence-end
   tokens made more likely. When nothing is left the story ends (EOS): the
   "nothing printable left" rule, which a family-safe story reaches only when all
   64 candidates would write a listed word (docs/stories.md counts how often);
@@ -43,6 +45,8 @@ from typing import Protocol
 
 from pyshell.banned_tokens import banned_ids
 from pyshell.family_safe import FamilyFilter, family_filter
+from pyshell.known_words import LANGUAGES as KNOWN_WORD_LANGUAGES
+from pyshell.known_words import KnownWords, WordGuard, known_words
 from pyshell.pronouns import pronoun_ids
 from pyshell.runner import Candidates
 from pyshell.sentences import QuoteTracker, ends_sentence, is_sentence_end_token
@@ -118,6 +122,8 @@ class StoryPolicy:
       that name the character).
     - best_of: n > 1 writes each sentence as the likeliest of n sampled ones
       (pyshell/best_of.py; n times the decoding work); 1 is the plain loop.
+    - known: the language's word list (pyshell.known_words): a token that would
+      write a form it lacks is dropped while another candidate is left; None: off.
     """
 
     banned: frozenset[int] = frozenset()
@@ -133,6 +139,7 @@ class StoryPolicy:
     stops: frozenset[int] = frozenset()
     unpenalized: frozenset[int] = frozenset()
     best_of: int = 1
+    known: KnownWords | None = None
 
     def __post_init__(self) -> None:
         if self.best_of < 1:
@@ -165,6 +172,7 @@ class StoryPolicy:
             "hold_paragraphs": self.hold_paragraphs,
             "unpenalized_ids": len(self.unpenalized),
             "best_of": self.best_of,
+            "known_words": self.known is not None,
         }
 
 
@@ -184,6 +192,9 @@ DEFAULT_BREAKS = True
 DEFAULT_HOLD_PARAGRAPHS = True
 DEFAULT_PENALIZE_PRONOUNS = {"en": False, "fr": True}
 DEFAULT_BEST_OF = 2
+# docs/stories.md, "French: known words only": it took the made-up words out of French
+# stories and lost the blind reading (coherence preferred 12 to 25), so it is off.
+DEFAULT_KNOWN_WORDS = {"en": False, "fr": False}
 
 # tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.
 _BANNED_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -206,6 +217,7 @@ def story_policy(
     penalize_pronouns: bool | None = None,
     unpenalized_words: Iterable[str] = (),
     best_of: int = DEFAULT_BEST_OF,
+    known_words_only: bool | None = None,
 ) -> StoryPolicy:
     """The policy every story is written under, in the page, the CLI and the evaluation.
 
@@ -213,13 +225,17 @@ def story_policy(
     over the vocabulary), and so is the family filter of each language.
     `finish_sentence=False` keeps the budget a hard limit; `family_safe=False`
     lets the story write listed words (the reader's choice, for adults);
-    `language` ("en" or "fr") picks the word list and, where `ngram_repeats` or
-    `penalize_pronouns` is None, that language's default.
+    `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
+    `penalize_pronouns` or `known_words_only` is None, that language's default.
     """
     if ngram_repeats is None:
         ngram_repeats = DEFAULT_NGRAM_REPEATS[language]
     if penalize_pronouns is None:
         penalize_pronouns = DEFAULT_PENALIZE_PRONOUNS[language]
+    if known_words_only is None:
+        known_words_only = DEFAULT_KNOWN_WORDS[language]
+    if known_words_only and language not in KNOWN_WORD_LANGUAGES:
+        raise ValueError(f"no known-word list for language {language!r}")
     stops = frozenset(stop_ids)
     known = _BANNED_CACHE.setdefault(tokenizer, {})
     if stops not in known:
@@ -242,6 +258,7 @@ def story_policy(
         unpenalized=(frozenset() if penalize_pronouns else pronoun_ids(tokenizer))  # type: ignore[arg-type]
         | _single_pieces(tokenizer, [f" {w}" for w in unpenalized_words]),
         best_of=best_of,
+        known=known_words(language) if known_words_only else None,
     )
 
 
@@ -298,6 +315,7 @@ class Steering:
         # n-gram prefix → {next token: times the story wrote that n-gram}
         self._seen_ngrams: dict[tuple[int, ...], dict[int, int]] = {}
         self._words = policy.family.start() if policy.family is not None else None
+        self._known = WordGuard(policy.known) if policy.known is not None else None
         self._min = int(policy.min_length * budget)  # the story may not end before this
         self._breaks = (
             BreakGuard(policy.language, tokenizer.token_text, policy.hold_paragraphs)
@@ -313,6 +331,7 @@ class Steering:
         twin._quotes = copy.copy(self._quotes)
         twin._seen_ngrams = {k: dict(v) for k, v in self._seen_ngrams.items()}
         twin._words = copy.copy(self._words)
+        twin._known = copy.copy(self._known)
         twin._breaks = copy.copy(self._breaks)
         return twin
 
@@ -336,6 +355,8 @@ class Steering:
         if self._words is not None:
             tail = prompt_ids[-PROMPT_TAIL_TOKENS:]
             self._words.follow("".join(self._tokenizer.token_text(i) for i in tail))
+        if self._known is not None:
+            self._known.read_prompt("".join(self._tokenizer.token_text(i) for i in prompt_ids))
 
     def candidates(self, c: Candidates) -> Candidates:
         """The candidates the sampler may choose from at this step (see the module doc)."""
@@ -351,6 +372,11 @@ class Steering:
         if repeats and len(repeats) < len(ids):
             keep = [n for n, i in enumerate(ids) if i not in repeats]
             ids, scores = [ids[n] for n in keep], [scores[n] for n in keep]
+        if self._known is not None:
+            texts = self._tokenizer.token_text
+            keep = [n for n, i in enumerate(ids) if self._known.allows(texts(i))]
+            if keep and len(keep) < len(ids):
+                ids, scores = [ids[n] for n in keep], [scores[n] for n in keep]
         if self.policy.ending is not None and len(self._story) >= self.budget:
             ids, scores = self._toward_an_end(ids, scores)
         return Candidates(list(ids), list(scores))
@@ -384,6 +410,8 @@ class Steering:
         self._quotes.push(text)
         if self._words is not None:
             self._words.push(token, text)
+        if self._known is not None:
+            self._known.follow(text)
         return self._breaks.push(text, early, quote_open) if self._breaks else None
 
     def judge_held(self) -> str:

@@ -1,4 +1,5 @@
-"""The family-safe filter under Pyodide (the page's runtime) bans what CPython bans.
+"""The family-safe filter under Pyodide (the page's runtime) bans what CPython bans,
+and the French known-words rule (pyshell/known_words.py) drops what CPython drops.
 
 Same seed ⇒ same story in the page and in CPython needs the same banned ids at every
 step: tests/pyodide/run_family_safe.mjs builds both languages' filters in Pyodide
@@ -85,6 +86,25 @@ def test_pyodide_bans_the_same_ids_as_cpython_at_every_step(reports):
     pyodide, cpython = reports
     assert pyodide["banned"] == cpython["banned"]
     assert cpython["bans"] >= 200  # the writer kept trying: the comparison is not empty
+
+
+def test_pyodide_drops_the_same_unknown_forms_as_cpython_at_every_step(reports):
+    pyodide, cpython = reports
+    assert pyodide["known_dropped"] == cpython["known_dropped"]
+    dropped = sum(map(len, cpython["known_dropped"]))
+    assert 1_000 < dropped < 64 * len(cpython["known_dropped"]) - 1_000  # some of each
+
+
+def test_the_known_words_rule_costs_little_in_pyodide(reports, record_property):
+    pyodide, _ = reports
+    record_property("known_load_s", pyodide["known_load_s"])
+    record_property("known_step_us", pyodide["known_step_us"])
+    print(
+        f"\nPyodide: French word list read in {pyodide['known_load_s']:.2f} s; "
+        f"{pyodide['known_step_us']:.0f} µs per step of 64 candidates"
+    )
+    assert pyodide["known_load_s"] < 1.0
+    assert pyodide["known_step_us"] < 2000  # a WASM decode step takes about 70 ms
 
 
 def test_the_filter_costs_little_in_pyodide(reports, record_property):

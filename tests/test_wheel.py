@@ -16,6 +16,7 @@ def test_the_wheel_carries_the_word_lists_and_reads_them_unpacked(tmp_path):
         names = set(archive.namelist())
         archive.extractall(tmp_path / "site")  # what Pyodide does with a wheel
     assert {"pyshell/data/family_safe/en.txt", "pyshell/data/family_safe/fr.txt"} <= names
+    assert not any(name.startswith("pyshell/data/known_words/") for name in names)  # off
     assert "pyshell/family_safe.py" in names and "pyshell/evaluate.py" not in names
     script = (
         "from pyshell.family_safe import listed_words as w; "

@@ -55,7 +55,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
     as the page reported them (pyshell.story_policy: the same banned ids; the ending
     rule unless the page was given a max length; the family-safe filter of the story's
     language unless the page turned it off; the story style's length, break-out,
-    repetition and best-of rules)."""
+    repetition, best-of and known-words rules)."""
     config, tokenizer, runner = _model(model_dir, backend)
     s, p = last["sampling"], last["policy"]
     policy = story_policy(
@@ -72,6 +72,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         hold_paragraphs=p["hold_paragraphs"],
         penalize_pronouns=p["unpenalized_ids"] == 0,
         best_of=p["best_of"],
+        known_words_only=p["known_words"],
     )
     assert policy.describe() == p, "the page's policy is not one story_policy makes"
     sampling = SamplingConfig(

@@ -21,9 +21,11 @@ if (!args.model || !args.steps) {
 const pyodide = await bootPyodide();
 // The files the wheel carries (web/wheel.py): the modules and the word lists.
 putPyshell(pyodide);
-const lists = join(ROOT, "pyshell", "data", "family_safe");
-for (const name of readdirSync(lists)) {
-  put(pyodide, join(lists, name), `/conteur/pyshell/data/family_safe/${name}`);
+for (const folder of ["family_safe", "known_words"]) {
+  const lists = join(ROOT, "pyshell", "data", folder);
+  for (const name of readdirSync(lists)) {
+    put(pyodide, join(lists, name), `/conteur/pyshell/data/${folder}/${name}`);
+  }
 }
 put(pyodide, join(ROOT, "tests", "pyodide", "check_family_safe.py"), "/conteur/check_family_safe.py");
 const model = resolve(args.model);
