@@ -140,6 +140,22 @@ def test_real_model_framed_story_equals_cpython_in_the_story_style(real_wasm, re
     print(f"framed story: {len(last['ids'])} tokens, {last['stop_reason']}")
 
 
+@pytest.mark.real_model
+def test_real_model_french_story_equals_cpython(real_wasm, real_model_dir):
+    """A French story in the story style (family-safe, best-of-2, French's stricter loop
+    guard and pronouns in the penalty): CPython writes the same story from the same
+    seed, token for token."""
+    fields = {"character": "une petite renarde", "setting": "une forêt", "tone": "doux"}
+    last = real_wasm.write("", {"seed": "2027"}, **fields, length="short", language="fr")
+    assert last["policy"]["family_safe"] is True and last["policy"]["best_of"] == 2
+    assert last["policy"]["ngram_repeats"] == 1 and last["policy"]["unpenalized_ids"] == 0
+    replayed = reference.replay(real_model_dir, last, "wasm")
+    assert last["ids"] == replayed.ids
+    assert last["text"] == replayed.text
+    assert len(last["ids"]) >= 0.5 * last["sampling"]["max_new_tokens"]
+    print(f"French story: {len(last['ids'])} tokens, {last['stop_reason']}")
+
+
 # Longer than WEBGPU_MAX_RUN (31): the runner feeds it in two runs.
 LONG_PROMPT = (
     "The old clockmaker lived above his shop at the end of a narrow street. Every "
