@@ -20,11 +20,9 @@ candidate token that would write such a form, whenever another candidate is left
 - a part the token finishes (a space, a mark or another non-letter comes after it)
   must be a form of the language's word list (pyshell/data/known_words/LANG.txt,
   built by export/tools/build_word_list.py); a part it leaves open must begin one;
-- a capitalised word is free: a story may name anyone, and it may open a sentence
-  with a name ("Zorbul courut"); so are the words of the reader's request. (The
-  made-up-word measure holds a capitalised word that opens a sentence to its
-  lexicon: holding it here too, the first version of this rule, turned stories
-  away from their names and towards reports and notes; docs/stories.md.)
+- a capitalised word is free: a story may name anyone, and may open a sentence with
+  a new name ("Zorbul courut"), which the made-up-word measure would ask its
+  lexicon about; so are the words of the reader's request.
 
 Checking is lower case, in Unicode's composed form (NFC), the list's. Everything is
 plain Python over a sorted list (bisect), so the page (Pyodide) and CPython drop the

@@ -45,7 +45,6 @@ from typing import Protocol
 
 from pyshell.banned_tokens import banned_ids
 from pyshell.family_safe import FamilyFilter, family_filter
-from pyshell.known_words import LANGUAGES as KNOWN_WORD_LANGUAGES
 from pyshell.known_words import KnownWords, WordGuard, known_words
 from pyshell.pronouns import pronoun_ids
 from pyshell.runner import Candidates
@@ -234,8 +233,6 @@ def story_policy(
         penalize_pronouns = DEFAULT_PENALIZE_PRONOUNS[language]
     if known_words_only is None:
         known_words_only = DEFAULT_KNOWN_WORDS[language]
-    if known_words_only and language not in KNOWN_WORD_LANGUAGES:
-        raise ValueError(f"no known-word list for language {language!r}")
     stops = frozenset(stop_ids)
     known = _BANNED_CACHE.setdefault(tokenizer, {})
     if stops not in known:
