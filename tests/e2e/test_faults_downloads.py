@@ -138,7 +138,11 @@ def test_without_a_service_worker_the_page_resumes_by_itself(browser, new_page, 
     page = open_page(browser, new_page, faulty, service_workers="block")
     assert_calm(page)
     assert [status for _, status in faulty.faults.requests_for(faulty.path(DATA))] == [200, 206]
-    assert faulty.faults.sent[faulty.path(DATA)] <= 1.3 * size
+    # The resume asks from the last byte the page itself read. Here the worker reads the
+    # download while it starts Python, and once (CI, 2 busy cores) it had read none of the
+    # cut response when the cut came, so the 206 carried the whole file: 1.7 × its size.
+    # Never more than the file twice: a restart would have shown as a second 200.
+    assert faulty.faults.sent[faulty.path(DATA)] <= 2 * size
     assert_progress_never_moves_back(page)
     assert page.hook("offline") is False
     assert attribute(page, "offline-state") == "no"
