@@ -279,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
         "default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
     p.add_argument(
+        "--digits", action=argparse.BooleanOptionalAction, default=None,
+        help="--no-digits writes numbers in words: no token with a digit "
+        "(pyshell/banned_tokens.py; default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
+    p.add_argument(
         "--penalize-prompt", action=argparse.BooleanOptionalAction,
         default=DEFAULT_PENALIZE_PROMPT,
         help="whether the repetition penalty also weighs on the prompt's tokens",
@@ -334,6 +339,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             penalize_pronouns=args.penalize_pronouns,
             best_of=args.best_of,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
+            no_digits=None if args.digits is None else not args.digits,
         )
         for language in LANGUAGES
     }  # the family-safe word list is the story's language's

@@ -43,7 +43,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pyshell.banned_tokens import banned_ids
+from pyshell.banned_tokens import banned_ids, digit_ids
 from pyshell.family_safe import FamilyFilter, family_filter
 from pyshell.known_words import KnownWords, WordGuard, known_words
 from pyshell.pronouns import pronoun_ids
@@ -123,6 +123,9 @@ class StoryPolicy:
       (pyshell/best_of.py; n times the decoding work); 1 is the plain loop.
     - known: the language's word list (pyshell.known_words): a token that would
       write a form it lacks is dropped while another candidate is left; None: off.
+    - no_digits: whether `banned` holds every id with a digit
+      (pyshell.banned_tokens.digit_ids), so numbers are written in words; kept
+      here so that `describe` can say so.
     """
 
     banned: frozenset[int] = frozenset()
@@ -139,6 +142,7 @@ class StoryPolicy:
     unpenalized: frozenset[int] = frozenset()
     best_of: int = 1
     known: KnownWords | None = None
+    no_digits: bool = False
 
     def __post_init__(self) -> None:
         if self.best_of < 1:
@@ -172,6 +176,7 @@ class StoryPolicy:
             "unpenalized_ids": len(self.unpenalized),
             "best_of": self.best_of,
             "known_words": self.known is not None,
+            "no_digits": self.no_digits,
         }
 
 
@@ -194,6 +199,8 @@ DEFAULT_BEST_OF = 2
 # docs/stories.md, "French: known words only": it took the made-up words out of French
 # stories and lost the blind reading (coherence preferred 12 to 25), so it is off.
 DEFAULT_KNOWN_WORDS = {"en": False, "fr": False}
+# docs/stories.md, "Numbers in words".
+DEFAULT_NO_DIGITS = {"en": False, "fr": False}
 
 # tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.
 _BANNED_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -217,6 +224,7 @@ def story_policy(
     unpenalized_words: Iterable[str] = (),
     best_of: int = DEFAULT_BEST_OF,
     known_words_only: bool | None = None,
+    no_digits: bool | None = None,
 ) -> StoryPolicy:
     """The policy every story is written under, in the page, the CLI and the evaluation.
 
@@ -225,7 +233,8 @@ def story_policy(
     `finish_sentence=False` keeps the budget a hard limit; `family_safe=False`
     lets the story write listed words (the reader's choice, for adults);
     `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
-    `penalize_pronouns` or `known_words_only` is None, that language's default.
+    `penalize_pronouns`, `known_words_only` or `no_digits` is None, that
+    language's default.
     """
     if ngram_repeats is None:
         ngram_repeats = DEFAULT_NGRAM_REPEATS[language]
@@ -233,15 +242,22 @@ def story_policy(
         penalize_pronouns = DEFAULT_PENALIZE_PRONOUNS[language]
     if known_words_only is None:
         known_words_only = DEFAULT_KNOWN_WORDS[language]
+    if no_digits is None:
+        no_digits = DEFAULT_NO_DIGITS[language]
     stops = frozenset(stop_ids)
     known = _BANNED_CACHE.setdefault(tokenizer, {})
     if stops not in known:
         known[stops] = banned_ids(tokenizer, stops)  # type: ignore[arg-type]
+    banned = known[stops]
+    if no_digits:
+        if "digits" not in known:
+            known["digits"] = digit_ids(tokenizer)  # type: ignore[arg-type]
+        banned = banned | known["digits"]
     family = None
     if family_safe:
         family = family_filter(tokenizer, language, stops)  # type: ignore[arg-type]
     return StoryPolicy(
-        banned=known[stops],
+        banned=banned,
         ending=ending if finish_sentence else None,
         no_repeat_ngram=no_repeat_ngram,
         ngram_repeats=ngram_repeats,
@@ -256,6 +272,7 @@ def story_policy(
         | _single_pieces(tokenizer, [f" {w}" for w in unpenalized_words]),
         best_of=best_of,
         known=known_words(language) if known_words_only else None,
+        no_digits=no_digits,
     )
 
 

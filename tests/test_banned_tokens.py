@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyshell.banned_tokens import banned_ids, is_banned_piece
+from pyshell.banned_tokens import banned_ids, digit_ids, is_banned_piece
 from pyshell.spm_model import BYTE, CONTROL, NORMAL, UNKNOWN, UNUSED, USER_DEFINED
 
 PIECES = [
@@ -28,6 +28,11 @@ PIECES = [
     ("<0x41>", BYTE),  # 19: "A", allowed
     ("[multimodal]", USER_DEFINED),  # 20
     ("weird", UNUSED),  # 21
+    ("▁1", NORMAL),  # 22: digits, written in words in a story without them
+    ("9", NORMAL),  # 23
+    ("<0x37>", BYTE),  # 24: "7"
+    ("▁১৯", NORMAL),  # 25: Bengali digits
+    ("▁two", NORMAL),  # 26: a number in words stays
 ]
 
 
@@ -44,6 +49,11 @@ class Table:
 def test_banned_ids_on_a_made_up_vocabulary():
     banned = banned_ids(Table(), allowed={1})
     assert sorted(banned) == [0, 2, 3, 4, 5, 6, 9, 10, 11, 12, 15, 17, 20, 21]
+
+
+def test_digit_ids_are_the_pieces_that_write_a_digit():
+    # <unused7> holds a digit in its name only, and is banned anyway.
+    assert sorted(digit_ids(Table())) == [22, 23, 24, 25]
 
 
 def test_text_pieces_are_allowed_unless_they_hold_markup_characters():

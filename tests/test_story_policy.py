@@ -270,6 +270,18 @@ def test_the_story_style_is_the_default_policy():
         raise AssertionError(f"{wrong} was accepted")
 
 
+def test_no_digits_adds_the_digit_pieces_to_the_banned_ids():
+    """docs/stories.md, "Numbers in words"."""
+    TEXT[31] = " 1984"
+    try:
+        plain = story_policy(Texts(), {EOS}, family_safe=False)
+        words = story_policy(Texts(), {EOS}, family_safe=False, no_digits=True)
+    finally:
+        del TEXT[31]
+    assert words.banned == plain.banned | {31} and 31 not in plain.banned
+    assert (plain.describe()["no_digits"], words.describe()["no_digits"]) == (False, True)
+
+
 def test_an_ngram_may_come_back_once_but_not_a_third_time():
     policy = StoryPolicy(no_repeat_ngram=2, ngram_repeats=2)
     steering = story(policy, 100, [48, 55, 48, 55, 48])  # " fox slept fox slept fox"
