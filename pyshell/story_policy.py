@@ -199,7 +199,7 @@ DEFAULT_BEST_OF = 2
 # docs/stories.md, "French: known words only": it took the made-up words out of French
 # stories and lost the blind reading (coherence preferred 12 to 25), so it is off.
 DEFAULT_KNOWN_WORDS = {"en": False, "fr": False}
-# docs/stories.md, "Numbers in words".
+# docs/stories.md, "Numbers in words": read blind, no better with numbers in words.
 DEFAULT_NO_DIGITS = {"en": False, "fr": False}
 
 # tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.

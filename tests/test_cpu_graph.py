@@ -106,13 +106,16 @@ def test_fused_matrices_give_the_bits_of_separate_ones(tiny_weights, encode, mon
     fused = build_cpu_graph(cpu)
     monkeypatch.setattr(cpu_graph, "FUSED", ())
     separate = build_cpu_graph(cpu)
-    count = lambda proto: sum(n.op_type == "MatMulInteger" for n in proto.graph.node)  # noqa: E731
     layers = cpu.config.num_layers
-    assert (count(separate), count(fused)) == (7 * layers + 1, 4 * layers + 1)
+    assert (_products(separate), _products(fused)) == (7 * layers + 1, 4 * layers + 1)
     fused_logits, fused_top = run_graph(fused, config, PROMPT)
     separate_logits, separate_top = run_graph(separate, config, PROMPT)
     assert np.array_equal(fused_logits, separate_logits)
     assert np.array_equal(fused_top, separate_top)
+
+
+def _products(proto) -> int:
+    return sum(node.op_type == "MatMulInteger" for node in proto.graph.node)
 
 
 def test_trimmed_head_keeps_its_tokens_and_embeds_every_token(tiny_weights, encode, monkeypatch):
