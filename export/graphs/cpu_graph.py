@@ -48,7 +48,7 @@ from export.quantize.int8_columns import Int8Columns
 #   change its bits (export/graphs/exact_ops.py). Measured in Node: the wasm heap
 #   581 → 412 MB after session creation, at the same decode speed.
 # - The "parallel" executor, on one inter-op thread: the sequential executor plans
-#   memory reuse for the graph's ~2,200 nodes at session creation, which took 2.9 s
+#   memory reuse for the graph's ~2,000 nodes at session creation, which took 2.9 s
 #   in Node against 0.8 s this way, for 3-7 % slower steps. One inter-op thread runs
 #   the nodes one at a time, so the results are the sequential executor's, bit for bit.
 SESSION = {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1}
