@@ -12,7 +12,6 @@ import pytest
 from export.checks.cpu_check import graph_tensors, round_rows
 from export.checks.metrics import head_fidelity
 from export.checks.onnx_io import empty_past, onnx_logits, session
-from export.graphs import cpu_graph
 from export.graphs.cpu_graph import build_cpu_graph
 from export.model import reference
 from export.quantize import cpu_model
@@ -97,25 +96,6 @@ def test_calibration_runs_in_float64_and_measures_what_float32_does(tiny_weights
         np.testing.assert_allclose(maxima, hook.maxima[site], rtol=1e-4, err_msg=site)
     # float64 for real: a float32 pass gives other last bits somewhere
     assert any(not np.array_equal(wide[s], hook.maxima[s].astype(np.float64)) for s in wide)
-
-
-def test_fused_matrices_give_the_bits_of_separate_ones(tiny_weights, encode, monkeypatch):
-    """q/k/v and gate/up as one MatMulInteger each: fewer ops, the same logits to the bit."""
-    cpu = cpu_model.prepare_cpu_model(tiny_weights, encode)
-    config = {"architecture": cpu.config.to_json()}
-    fused = build_cpu_graph(cpu)
-    monkeypatch.setattr(cpu_graph, "FUSED", ())
-    separate = build_cpu_graph(cpu)
-    layers = cpu.config.num_layers
-    assert (_products(separate), _products(fused)) == (7 * layers + 1, 4 * layers + 1)
-    fused_logits, fused_top = run_graph(fused, config, PROMPT)
-    separate_logits, separate_top = run_graph(separate, config, PROMPT)
-    assert np.array_equal(fused_logits, separate_logits)
-    assert np.array_equal(fused_top, separate_top)
-
-
-def _products(proto) -> int:
-    return sum(node.op_type == "MatMulInteger" for node in proto.graph.node)
 
 
 def test_trimmed_head_keeps_its_tokens_and_embeds_every_token(tiny_weights, encode, monkeypatch):

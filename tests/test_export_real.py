@@ -23,8 +23,8 @@ PROMPT_IDS = [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
 EXPORTED_SHA256 = {
     "model.onnx": "26fbf84ab277f97f894be0d66111d6fb9fbcf5302f4b9d55f1a982ce71f1285e",
     "model.onnx.data": "8351c562378b84c910196f4e2ef1fb5e3ff9b37bcb2df0ace410c7a9b6c60979",
-    "model-cpu.onnx": "f23515c7699af9327d0ea641304c5c16c63a3ecb46cc57dececdd98559962f6d",
-    "model-cpu.onnx.data": "3b3f983edb89b73dda83ce9a91cb923678f1e97d30cee6ec61fc17a357102f2d",
+    "model-cpu.onnx": "38972a0f5b2899f8cc5db6634cd3642f518c6c535a52fb178ed00bf7545366de",
+    "model-cpu.onnx.data": "164629396d991e2bac4a7d50824ac34f76d4f29e29f5e0306187b8e6ffbccb8e",
     "tokenizer.model": "671762f9afbe014d62af62ac89b47a481e62f7b24452cdfff8f88fd24da28070",
     "tokenizer.pieces": "d0aa4976e3d56ec301a41a05fe02b1ccdbda82d201b4fd29a32423f10c332330",
 }

@@ -17,7 +17,7 @@ from export.errors import OutputError
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-EXPORT_VERSION = "2026.12-4"  # -4: the CPU graph multiplies q/k/v and gate/up as one matrix each
+EXPORT_VERSION = "2026.12-3"  # -3: the CPU graph's calibration in float64 (quantize/smoothing.py)
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph

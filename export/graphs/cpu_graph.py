@@ -48,7 +48,7 @@ from export.quantize.int8_columns import Int8Columns
 #   change its bits (export/graphs/exact_ops.py). Measured in Node: the wasm heap
 #   581 → 412 MB after session creation, at the same decode speed.
 # - The "parallel" executor, on one inter-op thread: the sequential executor plans
-#   memory reuse for the graph's ~2,000 nodes at session creation, which took 2.9 s
+#   memory reuse for the graph's ~2,200 nodes at session creation, which took 2.9 s
 #   in Node against 0.8 s this way, for 3-7 % slower steps. One inter-op thread runs
 #   the nodes one at a time, so the results are the sequential executor's, bit for bit.
 SESSION = {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1}
@@ -104,49 +104,6 @@ def int8_matmul(
     return g.op("Mul", [g.op("Mul", [y, row_scale], name + ".row"), col_scale], name)
 
 
-# Matrices that read the same input, multiplied as one (their columns side by side).
-FUSED = (("q", "k", "v"), ("gate", "up"))
-
-
-class FusedMatmuls:
-    """A layer's `mm(x, kind)` (export/graphs/decoder.py) with q/k/v and gate/up fused.
-
-    Each group is one MatMulInteger over its matrices' columns side by side, then
-    a Split. In onnxruntime-web's wasm build a matrix product costs more per call
-    than per weight (k and v, the smallest, cost twice q's time per weight), and the
-    Cast and the two scale Muls after it run once for the group. Every output
-    element is still the same exact int32 sum times the same two scales, so the
-    bits are those of three (two) separate products.
-    """
-
-    def __init__(self, g: GraphBuilder, quantize: RowQuantizer, matrices: dict, prefix: str):
-        self.g, self.quantize, self.matrices, self.prefix = g, quantize, matrices, prefix
-        self.done: dict[tuple[str, str], str] = {}
-
-    def __call__(self, x: str, kind: str) -> str:
-        group = next((kinds for kinds in FUSED if kind in kinds), (kind,))
-        if (x, kind) not in self.done:
-            self._multiply(x, group)
-        return self.done[(x, kind)]
-
-    def _multiply(self, x: str, group: tuple[str, ...]) -> None:
-        g, p = self.g, self.prefix
-        parts = [self.matrices[p + kind] for kind in group]
-        if len(parts) == 1:
-            self.done[(x, group[0])] = int8_matmul(g, self.quantize, x, parts[0], p + group[0])
-            return
-        name = p + "_".join(group)
-        fused = Int8Columns(
-            np.concatenate([m.weight for m in parts], axis=1),
-            np.concatenate([m.scale for m in parts]),
-        )
-        y = int8_matmul(g, self.quantize, x, fused, name)  # (1, S, sum of N)
-        sizes = g.int64(name + ".sizes", [m.weight.shape[1] for m in parts])
-        outputs = g.op("Split", [y, sizes], name + ".split", outputs=len(parts), axis=-1)
-        for kind, out in zip(group, outputs):
-            self.done[(x, kind)] = out
-
-
 def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     """The decoder for the CPU: the same inputs and outputs as the WebGPU graph."""
     c = model.config
@@ -159,7 +116,8 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     head_scale = g.const("head.scale", model.head.scale.astype(np.float32))
 
     def layer_matmul(layer: int):
-        return FusedMatmuls(g, quantize, model.matrices, f"layers.{layer}.")
+        p = f"layers.{layer}."
+        return lambda x, kind: int8_matmul(g, quantize, x, model.matrices[p + kind], p + kind)
 
     lookup = embedding_lookup(g, model, head_weight, head_scale)  # (1, S, D)
     normalizer = g.const("embed.normalizer", np.array(math.sqrt(c.hidden_size), np.float32))
