@@ -202,7 +202,8 @@ DEFAULT_KNOWN_WORDS = {"en": False, "fr": False}
 # docs/stories.md, "Numbers in words": read blind, no better with numbers in words.
 DEFAULT_NO_DIGITS = {"en": False, "fr": False}
 
-# tokenizer → {stop ids → banned ids}; weak, so a dropped tokenizer takes its entry along.
+# tokenizer → {stop ids → banned ids, "digits" → digit ids}; weak, so a dropped tokenizer
+# takes its entry along.
 _BANNED_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
