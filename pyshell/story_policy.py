@@ -202,9 +202,10 @@ DEFAULT_KNOWN_WORDS = {"en": False, "fr": False}
 # docs/stories.md, "Numbers in words": read blind, no better with numbers in words.
 DEFAULT_NO_DIGITS = {"en": False, "fr": False}
 
-# tokenizer → {stop ids → banned ids, "digits" → digit ids}; weak, so a dropped tokenizer
-# takes its entry along.
+# tokenizer → {stop ids → banned ids}, and tokenizer → digit ids; weak, so a dropped
+# tokenizer takes its entries along.
 _BANNED_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_DIGIT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def story_policy(
@@ -251,9 +252,9 @@ def story_policy(
         known[stops] = banned_ids(tokenizer, stops)  # type: ignore[arg-type]
     banned = known[stops]
     if no_digits:
-        if "digits" not in known:
-            known["digits"] = digit_ids(tokenizer)  # type: ignore[arg-type]
-        banned = banned | known["digits"]
+        if tokenizer not in _DIGIT_CACHE:
+            _DIGIT_CACHE[tokenizer] = digit_ids(tokenizer)  # type: ignore[arg-type]
+        banned = banned | _DIGIT_CACHE[tokenizer]
     family = None
     if family_safe:
         family = family_filter(tokenizer, language, stops)  # type: ignore[arg-type]
