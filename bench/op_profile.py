@@ -22,6 +22,7 @@ import onnx
 import onnxruntime as ort
 
 from pyshell.config import ModelConfig
+from pyshell.rest_rows import RestRows, graph_rest_rows
 
 HINT = re.compile(r"^(?P<base>.+?)(?:\.part(?P<plane>\d+))?_\d+$")
 INT8_HINT = re.compile(r"^(?P<base>.+?)\.acc_\d+$")  # export/graphs/cpu_graph.py's MatMulInteger
@@ -46,8 +47,9 @@ def _session(model_path: Path, threads: int, profile_prefix: str | None = None):
 class Stepper:
     """Drives a Conteur graph one step at a time, keeping the KV cache."""
 
-    def __init__(self, session, layers: int = 18) -> None:
+    def __init__(self, session, layers: int = 18, rest_rows: RestRows | None = None) -> None:
         self.session = session
+        self.rest_rows = rest_rows  # the CPU graph's rows of tokens outside its head
         self.names = [f"present.{i}.{k}" for i in range(layers) for k in ("key", "value")]
         self.fetch = ["top_ids", *self.names]
         self.reset()
@@ -61,6 +63,7 @@ class Stepper:
             "input_ids": np.array([ids], np.int64),
             "num_logits_to_keep": np.array(1, np.int64),
             **self.past,
+            **(self.rest_rows.feeds(ids) if self.rest_rows else {}),
         }
         out = self.session.run(self.fetch, feeds)
         self.past = {
@@ -152,7 +155,7 @@ def profile_decode(model_dir: Path, prompt_ids: list[int], threads: int, steps: 
     folder = Path(tempfile.mkdtemp(prefix="conteur-bench-profile-"))
     try:
         session = _session(graph, threads, str(folder / "ort"))
-        runner = Stepper(session)
+        runner = Stepper(session, rest_rows=graph_rest_rows(model_dir))
         token = runner.step(prompt_ids)
         for _ in range(steps + 2):
             token = runner.step([token])

@@ -15,10 +15,11 @@ from export.checks.eval_text import source_logits
 from export.checks.self_check import compute_self_check
 from export.checks.webgpu_check import check_webgpu_graph
 from export.folder.atomic import atomic_folder
-from export.folder.data_files import GraphFile
+from export.folder.data_files import GraphFile, RestTable
 from export.folder.layout import (
     CPU_DATA_FILE,
     CPU_MODEL_FILE,
+    CPU_REST_FILE,
     DATA_FILE,
     DEFAULT_NAME,
     MODEL_FILE,
@@ -78,6 +79,7 @@ def export_model(
                 CPU_MODEL_FILE, CPU_DATA_FILE, cpu_graph.build_cpu_graph(cpu),
                 head=head_entry(len(cpu.head_ids), config.vocab_size),
                 session=cpu_graph.SESSION,
+                rest=None if cpu.rest is None else RestTable(CPU_REST_FILE, cpu.rest_ids, cpu.rest),
             ),
         }  # fmt: skip
         tick(1, 1)

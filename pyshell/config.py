@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "ModelConfig",
     "OutputHead",
+    "RestFile",
     "SessionOptions",
     "SpecialTokens",
     "read_graphs",
@@ -86,6 +87,20 @@ class SessionOptions:
 
 
 @dataclass(frozen=True)
+class RestFile:
+    """conteur.json `graphs.wasm.rest`: the embedding rows kept out of the graph, read on
+    demand (the layout is pyshell/rest_rows.py's)."""
+
+    file: str  # e.g. "model-cpu.rest"
+    rows: int  # tokens outside the graph's head
+    width: int  # values per row (the hidden size)
+    block: int  # values per scale
+    record_bytes: int
+    ids_offset: int
+    records_offset: int
+
+
+@dataclass(frozen=True)
 class BackendGraph:
     """The graph one backend runs, from conteur.json `graphs.<backend>`."""
 
@@ -96,11 +111,12 @@ class BackendGraph:
     data_chunks: Mapping[str, tuple[int, ...]] = field(hash=False)
     head: OutputHead
     session: SessionOptions
+    rest: RestFile | None = None  # the CPU graph's rows of the tokens its head does not keep
 
     @property
     def files(self) -> tuple[str, ...]:
-        """The graph's file, then its data files: what this backend downloads of the model."""
-        return (self.model, *self.data)
+        """The graph's file, its data files and its rest rows: what this backend downloads."""
+        return (self.model, *self.data, *([self.rest.file] if self.rest else []))
 
 
 @dataclass(frozen=True)
@@ -226,6 +242,7 @@ def _graph(section: Mapping, backend: str) -> BackendGraph:
         data_chunks=_data_chunks(_object(entry, "data_chunks", where), data, where),
         head=_head(_object(entry, "head", where), f"{where}.head"),
         session=_session(_object(entry, "session", where), f"{where}.session"),
+        rest=_rest(entry["rest"], f"{where}.rest") if "rest" in entry else None,
     )
 
 
@@ -260,6 +277,16 @@ def _head(section: Mapping, where: str) -> OutputHead:
     if kept > of or not isinstance(rule, str):
         raise ConfigError(f"{where} must keep at most its {of} tokens and name its rule")
     return OutputHead(kept=kept, of=of, rule=rule)
+
+
+def _rest(section, where: str) -> RestFile:
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{where} must be an object (got {section!r})")
+    file = section.get("file")
+    if not isinstance(file, str) or not file:
+        raise ConfigError(f"{where}.file must be a file name (got {file!r})")
+    numbers = ("rows", "width", "block", "record_bytes", "ids_offset", "records_offset")
+    return RestFile(file, *(_positive_int(section, key, where) for key in numbers))
 
 
 def _session(section: Mapping, where: str) -> SessionOptions:

@@ -4,10 +4,13 @@ It implements `pyshell.runner.Runner` for the CLI and the tests, mirroring
 what the page's JavaScript runner does with onnxruntime-web: feed only the
 new tokens, keep each step's `present.*` outputs as the next step's
 `past_key_values.*`, ask for one position of logits (`num_logits_to_keep` = 1)
-and fetch only `top_values` / `top_ids`, never the 262,144-wide logits row.
+and fetch only `top_values` / `top_ids`, never the 262,144-wide logits row. The CPU
+graph also takes the embedding rows of any prompt token outside its head, read
+from the folder's rest file (pyshell/rest_rows.py).
 
-This is the one pyshell module that needs numpy and onnxruntime; nothing else
-imports it, so the package stays dependency-free for Pyodide.
+This module and its rest-file reader are the pyshell modules that need numpy and
+onnxruntime; nothing else imports them, so the package stays dependency-free for
+Pyodide.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 
 from pyshell.config import CONFIG_FILE, ModelConfig, SessionOptions
+from pyshell.rest_rows import RestRows
 from pyshell.runner import Candidates, ContextFullError
 
 __all__ = ["ModelFolderError", "OnnxRunner", "session_options"]
@@ -100,6 +104,7 @@ class OnnxRunner:
                 f"{self.model_dir / self.model_file} does not have the graph interface of "
                 f"docs/architecture.md (missing outputs: {', '.join(missing) or 'past inputs'})"
             )
+        self.rest_rows = None if graph.rest is None else RestRows.open(self.model_dir, graph.rest)
         self._kv_shape = (1, self.config.num_kv_heads, 0, self.config.head_dim)
         self._past: dict[str, np.ndarray] = {}
         self.position = 0  # tokens in the KV cache
@@ -138,6 +143,8 @@ class OnnxRunner:
             "num_logits_to_keep": np.asarray(keep, dtype=np.int64),  # scalar
             **self._past,
         }
+        if self.rest_rows is not None:
+            feeds.update(self.rest_rows.feeds(ids))
         results = self.session.run(outputs + self._present_names, feeds)
         n = len(outputs)
         self._past = dict(zip(self._past_names, results[n:]))

@@ -12,12 +12,15 @@ import pytest
 from export.checks.cpu_check import graph_tensors, round_rows
 from export.checks.metrics import head_fidelity
 from export.checks.onnx_io import empty_past, onnx_logits, session
+from export.folder.data_files import RestTable
 from export.graphs.cpu_graph import build_cpu_graph
 from export.model import reference
 from export.quantize import cpu_model
 from export.quantize.int8_columns import dequantize_columns, quantize_columns
 from export.quantize.smoothing import ChannelMaxima, measure_maxima, smooth
 from export.sources.gguf_file import read_gguf
+from pyshell.config import RestFile
+from pyshell.rest_rows import RestRows
 
 PROMPT = [2, 17, 250, 31, 99, 4, 300, 12, 57, 8, 191, 140, 77, 210, 5, 66, 123, 380, 45, 90]
 
@@ -37,7 +40,7 @@ def encode(tiny_model_dir):
     return lambda text: [sp.bos_id(), *sp.encode(text)]
 
 
-def run_graph(proto, config, ids):
+def run_graph(proto, config, ids, rest_rows=None):
     import onnxruntime as ort
 
     sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -45,6 +48,7 @@ def run_graph(proto, config, ids):
         "input_ids": np.asarray([ids], np.int64),
         "num_logits_to_keep": np.array(len(ids), np.int64),
         **empty_past(config),
+        **(rest_rows.feeds(ids) if rest_rows else {}),
     }
     logits, top_ids = sess.run(["logits", "top_ids"], feeds)
     return logits[0], top_ids[0]
@@ -98,13 +102,27 @@ def test_calibration_runs_in_float64_and_measures_what_float32_does(tiny_weights
     assert any(not np.array_equal(wide[s], hook.maxima[s].astype(np.float64)) for s in wide)
 
 
-def test_trimmed_head_keeps_its_tokens_and_embeds_every_token(tiny_weights, encode, monkeypatch):
+def trimmed_cpu_model(tiny_weights, encode, monkeypatch):
     kept = np.arange(0, 400, 3, dtype=np.int64)  # every third token
     monkeypatch.setattr(cpu_model, "head_ids_for", lambda vocab, head: kept)
-    cpu = cpu_model.prepare_cpu_model(tiny_weights, encode)
+    return kept, cpu_model.prepare_cpu_model(tiny_weights, encode)
+
+
+def rest_rows_of(cpu, folder):
+    """The rest file the export writes for `cpu`, opened as a runner opens it."""
+    table = RestTable("model-cpu.rest", cpu.rest_ids, cpu.rest)
+    table.write(folder)
+    entry = RestFile(**table.entry())
+    return RestRows.open(folder, entry)
+
+
+def test_trimmed_head_keeps_its_tokens_and_embeds_every_token(
+    tiny_weights, encode, monkeypatch, tmp_path
+):
+    kept, cpu = trimmed_cpu_model(tiny_weights, encode, monkeypatch)
     assert len(cpu.rest_ids) == 400 - len(kept)
     config = {"architecture": cpu.config.to_json()}
-    logits, top_ids = run_graph(build_cpu_graph(cpu), config, PROMPT)
+    logits, top_ids = run_graph(build_cpu_graph(cpu), config, PROMPT, rest_rows_of(cpu, tmp_path))
 
     assert np.isfinite(logits[:, kept]).all()
     assert np.isneginf(np.delete(logits, kept, axis=1)).all()
@@ -147,3 +165,25 @@ def test_lost_mass_is_counted_in_the_kl():
     assert got["lost_mass"] == pytest.approx(lost.mean(), abs=1e-5)
     assert got["kl"] == pytest.approx(-np.log1p(-lost).mean(), abs=1e-5)
     assert got["targets_outside"] == 0 and got["ppl_ratio"] < 1  # kept targets gain the mass
+
+
+def test_rest_rows_are_dequantized_as_the_table_was(tiny_weights, encode, monkeypatch, tmp_path):
+    """The rows fed from the rest file give the embedding the int4 table gives: a prompt of
+    rest tokens only, and one of kept tokens only (all-zero rest inputs), both match."""
+    kept, cpu = trimmed_cpu_model(tiny_weights, encode, monkeypatch)
+    config = {"architecture": cpu.config.to_json()}
+    graph = build_cpu_graph(cpu)
+    rest = rest_rows_of(cpu, tmp_path)
+    head = dequantize_columns(cpu.head)
+    rest_only, kept_only = cpu.rest_ids[5:17].tolist(), kept[1:13].tolist()
+    for ids in (rest_only, kept_only):
+        logits, _ = run_graph(graph, config, ids, rest)
+        want = reference.logits(ids, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows)
+        assert np.abs(logits[:, kept] - want).max() <= 1e-3
+    assert not np.any(rest.feeds(kept_only)["rest_scales"])  # kept tokens: zero rows
+    # The graph reads what it is fed: the same rest tokens with kept tokens' (zero) rows differ.
+    blank = rest_rows_of(cpu, tmp_path)
+    blank.ids = blank.ids + 10_000  # no id matches: every row fed as zeros
+    fed, _ = run_graph(graph, config, rest_only, rest)
+    zeroed, _ = run_graph(graph, config, rest_only, blank)
+    assert np.abs(fed[:, kept] - zeroed[:, kept]).max() > 1e-2

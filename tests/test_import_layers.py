@@ -37,12 +37,13 @@ EXPORT_LAYERS = (
     ("tools", ("export.tools",)),  # offline builders: nothing below imports them
 )
 # What export/ may use of pyshell: the tokenizer (and its SentencePiece model reader),
-# the conteur.json reader and the onnxruntime runner.
+# the conteur.json reader, the onnxruntime runner and the rest file's writer and reader.
 EXPORT_USES_OF_PYSHELL = {
     "pyshell.tokenizer",
     "pyshell.spm_model",
     "pyshell.config",
     "pyshell.onnx_runner",
+    "pyshell.rest_rows",
 }
 # Top-level packages each package may import (besides itself).
 ALLOWED_PACKAGES = {

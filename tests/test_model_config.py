@@ -100,6 +100,7 @@ def test_each_backend_gets_its_graph_files_chunks_head_and_session():
         "dataChunks": {"model.onnx.data": [0, 4096]},
         "head": GRAPHS["webgpu"]["head"],
         "session": {"graphOptimizationLevel": "all", "executionMode": "sequential"},
+        "rest": None,
     }
     wasm = got["graphs"]["wasm"]
     assert (wasm["model"], wasm["data"]) == ("model-cpu.onnx", ["model-cpu.onnx.data"])
@@ -111,6 +112,35 @@ def test_each_backend_gets_its_graph_files_chunks_head_and_session():
         "executionMode": "parallel",
         "extra": {"session": {"inter_op_num_threads": "1"}},
     }
+
+
+REST = {"file": "model-cpu.rest", "rows": 4, "width": 64, "block": 32, "record_bytes": 44,
+        "ids_offset": 16, "records_offset": 32}  # fmt: skip
+
+
+def with_rest(rest: dict) -> dict:
+    c = config()
+    c["graphs"]["wasm"]["rest"] = rest
+    c["files"]["model-cpu.rest"] = {"bytes": 32 + 4 * 44, "sha256": "9" * 64}
+    return c
+
+
+def test_the_cpu_graphs_rest_rows_are_read_and_checked():
+    """`graphs.wasm.rest` (pyshell/rest_rows.py's layout), camel-cased; a rest entry whose
+    records would not fit its listed file is refused before any byte is read."""
+    assert read(config())["graphs"]["wasm"]["rest"] is None
+    assert read(with_rest(REST))["graphs"]["wasm"]["rest"] == {
+        "file": "model-cpu.rest", "rows": 4, "width": 64, "block": 32, "recordBytes": 44,
+        "idsOffset": 16, "recordsOffset": 32,
+    }  # fmt: skip
+    too_many = read(with_rest({**REST, "rows": 5}))
+    assert too_many["error"] == '"graphs.wasm.rest" puts its ids and records outside model-cpu.rest'
+    assert too_many["message"].endswith("Re-export the model and rebuild the site.")
+    assert (
+        read(with_rest({**REST, "file": 7}))["error"] == '"graphs.wasm.rest.file" is not a string'
+    )
+    short = read(with_rest({**REST, "record_bytes": 40}))["error"]
+    assert short == '"graphs.wasm.rest.record_bytes" is 40: a record needs 41'
 
 
 def test_the_rest_of_the_config():

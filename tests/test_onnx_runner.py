@@ -262,7 +262,8 @@ def test_cpu_graph_on_the_parallel_executor_gives_the_sequential_bits(tiny_model
     )
     ids = [2, 17, 250, 31, 99, 4, 300, 12, 57, 8, 191, 140]
     got = runner.step_logits(ids, keep=len(ids))
-    want = onnx_logits(sequential, json.loads((tiny_model_dir / "conteur.json").read_text()), ids)
+    config = json.loads((tiny_model_dir / "conteur.json").read_text())
+    want = onnx_logits(sequential, config, ids, tiny_model_dir)
     assert np.array_equal(got, want)
 
 

@@ -4,7 +4,8 @@
 // only top_ids fetched.
 // It reads conteur.json through the page's own reader (js/shared/model-config.js)
 // and loads the graph the page runs on WASM (`graphs.wasm`: model-cpu.onnx and its
-// data file), with the session options the export gives that graph.
+// data file), with the session options the export gives that graph, and feeds it
+// the rows of its rest file (`graphs.wasm.rest`) as the page does (js/worker/rest-rows.js).
 // It measures the engine without Pyodide; the real page adds Python on top.
 //
 // Query parameters, for the profile and the what-if runs:
@@ -17,6 +18,7 @@
 
 import { modelConfig } from "../../js/shared/model-config.js"; // the site, served at the root
 import { WASM_MAX_RUN } from "../../js/worker/ort-runner.js"; // prompts in runs, as the page
+import { RestRows } from "../../js/worker/rest-rows.js";
 import { cachedBytes, publish, threads } from "./harness.js";
 
 const params = new URLSearchParams(location.search);
@@ -28,6 +30,7 @@ const CACHE = "conteur-bench-model";
 const MAX_RUN = Number(params.get("run")) || WASM_MAX_RUN; // prompt tokens per session run
 
 let ort, session, config;
+let rest = null; // the graph's rest rows (RestRows), when it has some
 
 async function load() {
   ort = await import(ORT + "ort.wasm.min.mjs");
@@ -39,6 +42,7 @@ async function load() {
   const [model, ...data] = await Promise.all(
     [graph.model, ...graph.data].map((name) => cachedBytes(MODEL + name, CACHE)),
   );
+  if (graph.rest) rest = await RestRows.open(await cachedBlob(MODEL + graph.rest.file), graph.rest);
   session = await ort.InferenceSession.create(model, {
     executionProviders: ["wasm"],
     ...graph.session, // as the page opens it
@@ -52,6 +56,20 @@ async function load() {
     graph: graph.model,
     head_tokens: graph.head.kept, // the CPU graph keeps a shortlist
   };
+}
+
+/**
+ * The rest file as a Blob from the bench's cache, which the browser keeps on disk:
+ * the page reads it the same way from its service worker's cache, a run's rows at a time.
+ */
+async function cachedBlob(url) {
+  const cache = await caches.open(CACHE);
+  if (!(await cache.match(url))) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    await cache.put(url, response);
+  }
+  return (await cache.match(url)).blob();
 }
 
 function emptyPast() {
@@ -80,7 +98,8 @@ async function generate({ ids, maxNewTokens }) {
     for (let start = 0; start < feed.length; start += MAX_RUN) {
       const run = feed.slice(start, start + MAX_RUN);
       const input = new ort.Tensor("int64", BigInt64Array.from(run, (i) => BigInt(i)), [1, run.length]);
-      out = await session.run({ input_ids: input, num_logits_to_keep: keep, ...past }, fetches);
+      const restFeeds = rest ? await rest.feeds(ort, run) : {};
+      out = await session.run({ input_ids: input, num_logits_to_keep: keep, ...restFeeds, ...past }, fetches);
       past = {};
       presentNames.forEach((name) => { past[name.replace("present", "past_key_values")] = out[name]; });
     }

@@ -36,7 +36,7 @@ def graph_logits(folder: Path, model_file: str, text: str | None) -> tuple[list[
     """The check text's ids, and the graph's (S, vocab) logits on them in one pass."""
     config = json.loads((folder / CONFIG_FILE).read_text())
     ids = check_ids(folder, text)
-    return ids, onnx_logits(session(folder, model_file), config, ids)
+    return ids, onnx_logits(session(folder, model_file), config, ids, folder)
 
 
 def source_logits(folder: Path, weights: Weights, text: str | None = None) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from export.folder.layout import MODEL_FILE
+from pyshell.rest_rows import graph_rest_rows, takes_rest_rows
 
 
 def session(folder: Path, model_file: str = MODEL_FILE) -> ort.InferenceSession:
@@ -35,12 +36,19 @@ def empty_past(config: dict) -> dict[str, np.ndarray]:
     }
 
 
-def onnx_logits(sess: ort.InferenceSession, config: dict, ids: list[int]) -> np.ndarray:
-    """(S, vocab) logits for every position, in one prefill pass."""
+def onnx_logits(
+    sess: ort.InferenceSession, config: dict, ids: list[int], folder: Path | None = None
+) -> np.ndarray:
+    """(S, vocab) logits for every position, in one prefill pass. The CPU graph also
+    reads the rows of any token outside its head from `folder`'s rest file."""
     feeds = {
         "input_ids": np.asarray([ids], np.int64),
         "num_logits_to_keep": np.array(len(ids), np.int64),
         **empty_past(config),
     }
+    if takes_rest_rows(i.name for i in sess.get_inputs()):
+        if folder is None:
+            raise ValueError("this graph takes rest rows: pass the folder that holds its rest file")
+        feeds.update(graph_rest_rows(Path(folder)).feeds(ids))
     (logits,) = sess.run(["logits"], feeds)
     return logits[0]

@@ -40,7 +40,7 @@ def verify_folder(folder: Path, text: str) -> dict:
     source = reference.logits(ids, weights.tensors, weights.config)
     report = {}
     for backend, graph in graphs.items():
-        model = onnx_logits(session(folder, graph.model), config, ids)
+        model = onnx_logits(session(folder, graph.model), config, ids, folder)
         measure = head_fidelity if graph.head.kept < graph.head.of else fidelity
         report[backend] = {"model": graph.model, **measure(source, model, ids)}
     return report

@@ -2,6 +2,7 @@
 
     model.onnx      + model.onnx.data      the WebGPU graph (4/8-bit MatMulNBits)
     model-cpu.onnx  + model-cpu.onnx.data  the CPU graph (int8 MatMulInteger, its head)
+    model-cpu.rest                         its embedding rows outside the head (read on demand)
 
 The two share no bytes, so a reader downloads only the pair its backend runs.
 Tensors follow each other in a data file without gaps, and conteur.json lists
@@ -15,11 +16,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import onnx
 
 from export.errors import OutputError
+from export.quantize.blocks import QuantizedMatrix
+from pyshell.rest_rows import RestLayout, write_rest_rows
 
 SMALL = 1024  # bytes: smaller tensors stay inside the graph file
+
+
+@dataclass
+class RestTable:
+    """The CPU graph's embedding rows of the tokens outside its head, as their own file
+    (pyshell/rest_rows.py): a runner reads the few a prompt needs."""
+
+    file: str  # e.g. "model-cpu.rest"
+    ids: np.ndarray  # int64 (N,): the tokens, ascending
+    matrix: QuantizedMatrix  # int4 (N, D), with zero points
+
+    def entry(self) -> dict:
+        """conteur.json `graphs.wasm.rest`."""
+        rows, width = self.matrix.shape
+        return RestLayout(rows=rows, width=width, block=self.matrix.block).to_json(self.file)
+
+    def write(self, folder: Path) -> None:
+        m = self.matrix
+        write_rest_rows(folder / self.file, self.ids, m.scales, m.packed, m.zero_points, m.block)
 
 
 @dataclass
@@ -31,6 +54,7 @@ class GraphFile:
     proto: onnx.ModelProto
     head: dict  # {"kept", "of", "rule"}: the output tokens the graph gives logits for
     session: dict  # how onnxruntime opens it (the graph module's SESSION)
+    rest: RestTable | None = None  # rows fed to the graph, kept out of it (the CPU graph)
 
     def data_files(self) -> list[str]:
         return [self.data]
@@ -47,6 +71,8 @@ def save_graphs(folder: Path, graphs: list[GraphFile]) -> None:
             location=graph.data,
             size_threshold=SMALL,
         )
+        if graph.rest is not None:
+            graph.rest.write(folder)
 
 
 CHUNK_BYTES = 1 << 20  # a chunk closes at the first tensor boundary past 1 MiB

@@ -2,6 +2,7 @@
 
 model.onnx      + model.onnx.data      the WebGPU graph (export/graphs/webgpu_graph.py)
 model-cpu.onnx  + model-cpu.onnx.data  the CPU graph (export/graphs/cpu_graph.py)
+model-cpu.rest                         its embedding rows outside its head (pyshell/rest_rows.py)
 tokenizer.model, tokenizer.pieces      the tokenizer and its fast-load cache
 conteur.json                           the folder's description (export/folder/write.py)
 GEMMA_TERMS.html, NOTICE               the terms (clean text, folder/terms.py) and the notice
@@ -17,10 +18,11 @@ from export.errors import OutputError
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-EXPORT_VERSION = "2026.12-3"  # -3: the CPU graph's calibration in float64 (quantize/smoothing.py)
+EXPORT_VERSION = "2026.12-5"  # -5: the CPU graph's rest rows in their own file (model-cpu.rest)
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph
+CPU_REST_FILE = "model-cpu.rest"  # the CPU graph's embedding rows outside its head
 CONFIG_FILE = "conteur.json"
 
 

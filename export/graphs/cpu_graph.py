@@ -18,12 +18,15 @@ perplexity. q/k/v share one rounded input, so do gate/up.
 
 The output head keeps the rows `head_ids` lists (export/quantize/shortlist.py);
 `logits` is -inf elsewhere and `top_ids` are real token ids, so the graph's
-interface is the WebGPU graph's. The input embedding still covers every token,
-from two tables and no copy: a kept token's row is its head column (int8,
-smoothing undone by one Mul), any other token's row comes from an int4 table of
-the rest (block 32, like the WebGPU graph's long tail). So the CPU download is
-its own file, smaller than the WebGPU graph's. The weights come ready from
-export/quantize/cpu_model.py; the float parts from export/graphs/exact_ops.py.
+interface is the WebGPU graph's, plus the rest rows below. The input embedding
+covers every token from two tables and no copy: a kept token's row is its head
+column (int8, smoothing undone by one Mul); any other token's row is one of an int4
+table of the rest (block 32, like the WebGPU graph's long tail) that stays out of
+the graph, in its own file (pyshell/rest_rows.py). The head never writes such a
+token, so only a prompt can hold one: the runner reads its rows and feeds them
+(`rest_scales`, `rest_packed`, `rest_zero_points`), and onnxruntime's heap is 74 MB
+smaller. The weights come ready from export/quantize/cpu_model.py; the float parts
+from export/graphs/exact_ops.py.
 """
 
 from __future__ import annotations
@@ -34,11 +37,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from export.graphs.builder import GraphBuilder
+from export.graphs.builder import MS, GraphBuilder
 from export.graphs.decoder import decoder_stack, norm_constants, step_inputs
 from export.graphs.exact_ops import ExactOps
 from export.graphs.interface import TOP_K, finish_model, kept_positions
-from export.graphs.stored_matrix import gather, store_matrix
 from export.quantize.cpu_model import CpuModel
 from export.quantize.int8_columns import Int8Columns
 
@@ -137,26 +139,22 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     g.nodes.append(
         helper.make_node("Gather", [head_ids, positions], ["top_ids"], name="top_ids", axis=0)
     )
-    return finish_model(g, c, vocab, top_k, presents)
+    return finish_model(g, c, vocab, top_k, presents, rest_inputs(model))
 
 
 def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_scale: str) -> str:
-    """(1, S, D) rows for input_ids: kept tokens from the head, the rest from the int4 table."""
+    """(1, S, D) rows for input_ids: kept tokens from the head, the rest from the fed rows."""
     vocab = model.config.vocab_size
-    slot = np.zeros(vocab, np.int64)  # token id -> its column in the head or row in the rest
+    slot = np.zeros(vocab, np.int64)  # token id -> its column in the head (0 for the rest)
     slot[model.head_ids] = np.arange(len(model.head_ids))
-    slot[model.rest_ids] = np.arange(len(model.rest_ids))
     slots = g.op("Gather", [g.const("embed.slot", slot.astype(np.int32)), "input_ids"], "slots")
     slots = g.op("Cast", [slots], "slots64", to=TensorProto.INT64)  # (1, S)
 
     in_head = np.zeros(vocab, bool)
     in_head[model.head_ids] = True
-    columns = g.op(
-        "Min", [slots, g.int64("head_last", len(model.head_ids) - 1)], "head_slots"
-    )  # a rest token's slot may be past the head's end: clamp, Where drops it
-    picked = g.op("Gather", [head_weight, columns], "head_rows", axis=1)  # int8 (D, 1, S)
+    picked = g.op("Gather", [head_weight, slots], "head_rows", axis=1)  # int8 (D, 1, S)
     picked = g.op("Transpose", [picked], "head_rows_t", perm=[1, 2, 0])  # (1, S, D)
-    token_scale = g.op("Gather", [head_scale, columns], "head_row_scale", axis=0)  # (1, S)
+    token_scale = g.op("Gather", [head_scale, slots], "head_row_scale", axis=0)  # (1, S)
     token_scale = g.op("Unsqueeze", [token_scale, g.int64("minus_one_axis", [-1])], "row_scale")
     unsmooth = g.const("embed.unsmooth", (1 / model.head_scale).astype(np.float32))  # (D,)
     rows = g.op("Cast", [picked], "head_rows_f", to=TensorProto.FLOAT)
@@ -165,12 +163,50 @@ def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_sc
     )
     if model.rest is None:
         return rows
-    rest = store_matrix(g, "embed.rest", model.rest, float32_scales=True)
-    rest_slots = g.op("Min", [slots, g.int64("rest_last", len(model.rest_ids) - 1)], "rest_slots")
-    rest_rows = gather(g, rest, rest_slots, "rest_rows")  # (1, S, D)
+    rest_rows = g.op(
+        "GatherBlockQuantized",
+        ["rest_packed", _positions(g), "rest_scales", "rest_zero_points"],
+        "rest_rows",
+        domain=MS,
+        bits=4,
+        block_size=model.rest.block,
+        gather_axis=0,
+        quantize_axis=1,
+    )  # (1, S, D): the rows the runner read for this run (pyshell/rest_rows.py)
     kept = g.op("Gather", [g.const("embed.in_head", in_head), "input_ids"], "in_head")
     kept = g.op("Unsqueeze", [kept, g.int64("minus_one_axis2", [-1])], "in_head_col")
     return g.op("Where", [kept, rows, rest_rows], "embedded")
+
+
+def rest_inputs(model: CpuModel) -> list[onnx.ValueInfoProto]:
+    """The rest rows' graph inputs (none when the head keeps every token): one row per
+    position, `rest_scales` float32 (S, D / block), `rest_packed` uint8 (S, D / 2),
+    `rest_zero_points` uint8 (S, ceil(D / block / 2)).
+
+    Declared without a shape: onnxruntime's shape inference for GatherBlockQuantized
+    refuses any zero points whose row count is not a fixed number ("zero points shape
+    and scales shape do not match"), and the row count here is the prompt's length.
+    """
+    if model.rest is None:
+        return []
+    return [
+        helper.make_tensor_value_info("rest_scales", TensorProto.FLOAT, None),
+        helper.make_tensor_value_info("rest_packed", TensorProto.UINT8, None),
+        helper.make_tensor_value_info("rest_zero_points", TensorProto.UINT8, None),
+    ]
+
+
+def _positions(g: GraphBuilder) -> str:
+    """(1, S) int64: 0 … S - 1, the row of each position in the fed rest inputs."""
+    length = g.op(
+        "Squeeze",
+        [g.op("Slice", [g.op("Shape", ["input_ids"], "ids_shape"), *_range(g, 1, 2)], "ids_len")],
+        "sequence_length",
+    )
+    positions = g.op(
+        "Range", [g.int64("rest_first", 0), length, g.int64("rest_step", 1)], "positions"
+    )  # (S,)
+    return g.op("Unsqueeze", [positions, g.int64("rest_axis0", [0])], "positions_row")
 
 
 def scatter_logits(g: GraphBuilder, short: str, head_ids: str, vocab: int) -> None:

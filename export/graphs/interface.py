@@ -7,6 +7,7 @@ Outputs: `logits` (1, keep, vocab), `top_values` / `top_ids` (1, top_k),
 
 from __future__ import annotations
 
+import onnx
 from onnx import TensorProto, helper
 
 from export.graphs.builder import MS, OPSET, GraphBuilder
@@ -30,11 +31,20 @@ def kept_positions(g: GraphBuilder, hidden: str) -> str:
     )
 
 
-def finish_model(g: GraphBuilder, c: GemmaConfig, vocab: int, top_k: int, presents: list[str]):
-    """Wrap the nodes in a ModelProto with the inputs and outputs docs/architecture.md lists."""
+def finish_model(
+    g: GraphBuilder,
+    c: GemmaConfig,
+    vocab: int,
+    top_k: int,
+    presents: list[str],
+    extra_inputs: list[onnx.ValueInfoProto] = (),
+):
+    """Wrap the nodes in a ModelProto with the inputs and outputs docs/architecture.md lists;
+    `extra_inputs` follow `num_logits_to_keep` (the CPU graph's rest rows)."""
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
         helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
+        *extra_inputs,
     ]
     kv = [1, c.num_kv_heads, "past_sequence", c.head_dim]
     kv_out = [1, c.num_kv_heads, "total_sequence", c.head_dim]

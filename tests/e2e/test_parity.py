@@ -120,6 +120,29 @@ def test_real_model_first_step_and_greedy_story_equal_cpython(real_wasm, real_mo
 
 
 @pytest.mark.real_model
+def test_real_model_rare_prompt_tokens_come_from_the_rest_file_as_in_cpython(
+    real_wasm, real_model_dir
+):
+    """Tokens the CPU graph's head leaves out (a name in kanji, Icelandic and Greek words)
+    reach the graph as rows the page reads from model-cpu.rest, a record at a time from
+    the service worker's store: the same story and first step as CPython's reader."""
+    from pyshell.rest_rows import graph_rest_rows
+
+    settings = {"temperature": "0", "repetition_penalty": "1", "max_new_tokens": "16"}
+    last = real_wasm.write(
+        "The dragon 龍之介 flew over Reykjavík with Žofia, reading ψυχή.", settings
+    )
+    rest_ids = set(graph_rest_rows(real_model_dir).ids.tolist())
+    assert sum(i in rest_ids for i in last["prompt_ids"]) >= 5
+    want = reference.replay(real_model_dir, last, "wasm")
+    assert last["ids"] == want.ids and last["text"] == want.text
+    first = reference.first_step(real_model_dir, last["prompt_ids"], "wasm")
+    got = last["first_candidates"]
+    assert got["ids"][:5] == first.ids[:5]
+    assert max(abs(a - b) for a, b in zip(got["scores"][:5], first.scores[:5])) <= CPU_LOGIT_BOUND
+
+
+@pytest.mark.real_model
 def test_real_model_framed_story_equals_cpython_in_the_story_style(real_wasm, real_model_dir):
     """A story written from the form's fields with the default settings, as a reader asks
     for one: the bedtime frame, family-safe stories, the length and break-out rules and

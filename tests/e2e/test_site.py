@@ -211,6 +211,15 @@ SPLIT_GRAPHS = {
 }  # fmt: skip
 
 
+def test_the_cpu_graphs_rest_rows_download_with_its_graph():
+    """model-cpu.rest (pyshell/rest_rows.py) is the WASM reader's, like the graph it feeds."""
+    rest = {"file": "model-cpu.rest", "rows": 4, "width": 64, "block": 32, "record_bytes": 44,
+            "ids_offset": 16, "records_offset": 32}  # fmt: skip
+    graphs = {**SPLIT_GRAPHS, "wasm": {**SPLIT_GRAPHS["wasm"], "rest": rest}}
+    groups = download_groups({"graphs": graphs, "files": {}})
+    assert groups["model/model-cpu.rest"] == groups["model/model-cpu.onnx"] == "wasm"
+
+
 def test_check_model_accepts_the_exported_layout(tmp_path):
     split = fake_model(tmp_path / "split", {**BASE_FILES, **SPLIT_FILES}, SPLIT_GRAPHS)
     assert check_model(split)["graphs"] == SPLIT_GRAPHS

@@ -11,6 +11,10 @@
 // tensor-boundary chunks, its head and the session options it must run with. A
 // folder without them was written by an older exporter, which `is_current`
 // re-exports: here it is a ModelConfigError that says to re-export.
+//
+// The CPU graph's `rest`, when its head does not keep every token: the input
+// embedding of the other tokens, in a file of its own that the page reads as
+// prompts need it (worker/rest-rows.js).
 
 import { ModelConfigError } from "./errors.js";
 
@@ -31,11 +35,19 @@ const EXECUTION_MODE = ["sequential", "parallel"];
  *            extra?: {session: {inter_op_num_threads: string}}}} OrtSessionOptions
  * onnxruntime-web InferenceSession options, as conteur.json's `session` says.
  *
+ * @typedef {{file: string, rows: number, width: number, block: number, recordBytes: number,
+ *            idsOffset: number, recordsOffset: number}} Rest
+ * The rest rows' file (worker/rest-rows.js): rows token ids at idsOffset, then a
+ * record of recordBytes per id at recordsOffset; width: the embedding's width,
+ * block: the int4 quantization's block.
+ *
  * @typedef {{backend: "webgpu" | "wasm", model: string, data: string[],
- *            dataChunks: Object<string, number[]>, head: Head, session: OrtSessionOptions}} Graph
+ *            dataChunks: Object<string, number[]>, head: Head, session: OrtSessionOptions,
+ *            rest: Rest | null}} Graph
  * model: the graph file; data: its external-data files, named as the graph references
  * them; dataChunks: per data file, the byte offsets (first 0, ascending) where the
- * page may cut it, each a tensor boundary.
+ * page may cut it, each a tensor boundary; rest: the rows its three rest_* inputs
+ * take, null for a graph without them.
  *
  * @typedef {{promptIds: number[],
  *            steps: {feed: number[], topIds: number[], topLogits: number[]}[],
@@ -119,12 +131,12 @@ export function ortSessionOptions(session, where = "session") {
 }
 
 /**
- * Every file a graph needs, the graph itself first.
+ * Every file a graph needs, the graph itself first (its rest rows last).
  * @param {Graph} graph
  * @returns {string[]}
  */
 export function graphFiles(graph) {
-  return [graph.model, ...graph.data];
+  return [graph.model, ...graph.data, ...(graph.rest ? [graph.rest.file] : [])];
 }
 
 /**
@@ -192,7 +204,32 @@ function readGraph(graphs, kind, files) {
     dataChunks,
     head: readHead(need(entry, "head", "object", `${where}.head`), `${where}.head`),
     session: ortSessionOptions(need(entry, "session", "object", `${where}.session`), `${where}.session`),
+    rest: readRest(entry.rest, files, `${where}.rest`),
   };
+}
+
+/** A graph's `rest` (null without one): a listed file that holds the records it says. */
+function readRest(rest, files, where) {
+  if (rest === undefined) return null;
+  if (!KINDS.object(rest)) throw new ModelConfigError(`"${where}" is not an object`);
+  const count = (key) => {
+    const value = need(rest, key, "count", `${where}.${key}`);
+    if (value === 0) throw new ModelConfigError(`"${where}.${key}" is 0`);
+    return value;
+  };
+  const file = listed(files, need(rest, "file", "string", `${where}.file`));
+  const [rows, width, block] = [count("rows"), count("width"), count("block")];
+  const [recordBytes, idsOffset, recordsOffset] = [count("record_bytes"), count("ids_offset"), count("records_offset")];
+  if (width % block !== 0 || width % 2 !== 0) {
+    throw new ModelConfigError(`"${where}" has width ${width} and block ${block}: an even width, a whole number of blocks`);
+  }
+  const blocks = width / block;
+  const needed = 4 * blocks + width / 2 + Math.ceil(blocks / 2); // scales, packed, zero points
+  if (recordBytes < needed) throw new ModelConfigError(`"${where}.record_bytes" is ${recordBytes}: a record needs ${needed}`);
+  if (idsOffset < 16 /* the header */ || recordsOffset < idsOffset + 4 * rows || files[file].bytes < recordsOffset + rows * recordBytes) {
+    throw new ModelConfigError(`"${where}" puts its ids and records outside ${file}`);
+  }
+  return { file, rows, width, block, recordBytes, idsOffset, recordsOffset };
 }
 
 /** Chunk starts: 0 first, ascending, inside the file (a tensor boundary each). */

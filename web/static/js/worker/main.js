@@ -23,6 +23,7 @@ import { fetchModelFile, readConfig } from "./model-files.js";
 import { loadModel, releaseSoon, switchToWasm } from "./model-loader.js";
 import { OrtRunner, WASM_MAX_RUN, WEBGPU_MAX_RUN } from "./ort-runner.js";
 import { bootPython, startReadingSnapshot, writeFile } from "./pyodide-boot.js";
+import { openRestRows } from "./rest-rows.js";
 
 const BASE = new URL("../../", import.meta.url); // the site root (this file is js/worker/main.js)
 // The page's build version (page/main.js starts main.js?build=<version>): it names
@@ -126,7 +127,9 @@ function loadReport(emit, config) {
 function useModel(model, ortVersion) {
   const config = state.config;
   const maxRun = model.backend === "webgpu" ? WEBGPU_MAX_RUN : WASM_MAX_RUN;
-  state.runner = new OrtRunner(model.ort, model.session, config, maxRun);
+  const rest = model.backend === "wasm" ? config.graphs.wasm.rest : null;
+  const restRows = rest ? () => openRestRows(BASE, config, rest) : null; // opened by the first run
+  state.runner = new OrtRunner(model.ort, model.session, config, maxRun, restRows);
   state.gpu = model.gpu;
   state.backendInfo = {
     backend: model.backend,

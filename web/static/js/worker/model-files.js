@@ -144,9 +144,11 @@ const corrupt = (name) => new ModelFileCorruptError(name, "its sha256 checksum d
  * The copy of `url` the service worker stored after its sha256 matched `sha256`, or
  * null (not stored yet, or no Cache API here: then the file is fetched).
  * @param {URL} base the site's root URL (the service worker's scope)
+ * @param {URL} url the file's URL
+ * @param {string} sha256 its sha256 in conteur.json
  * @returns {Promise<Response | null>}
  */
-async function readStored(base, url, sha256) {
+export async function readStored(base, url, sha256) {
   try {
     if (!globalThis.caches || !(await caches.has(storedFiles.cacheName(base)))) return null;
     const cache = await caches.open(storedFiles.cacheName(base));

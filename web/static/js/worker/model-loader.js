@@ -4,7 +4,8 @@
 // Each backend downloads only its own graph's files (conteur.json `graphs`). A
 // fallback to WASM after a WebGPU failure downloads the CPU graph's files then.
 // Once a session is open its downloaded bytes are freed at once (model-files.js
-// releaseGraph), so the weights live once, in onnxruntime's heap.
+// releaseGraph), so the weights live once, in onnxruntime's heap. The CPU graph's
+// rest rows are not among them: they stay in the service worker's store.
 //
 // WebGPU never ends in a fatal error of its own: a download that cannot allocate the
 // WebGPU weights, a session that cannot open, a self-check that fails or does not end
@@ -20,6 +21,7 @@ import { chooseBackend, describeBackend, onWasm } from "./backend-choice.js";
 import { GpuGuard } from "./gpu-loss.js";
 import { fetchGraph, releaseGraph } from "./model-files.js";
 import { OrtRunner, WEBGPU_MAX_RUN } from "./ort-runner.js";
+import { keepRestFile } from "./rest-rows.js";
 import { openSession } from "./ort-session.js";
 import { CHECK, runSelfCheck } from "./self-check.js";
 import { withinTime } from "./time-limit.js";
@@ -97,8 +99,21 @@ export async function switchToWasm(base, config, report, notice, check = CHECK.s
   return openWasm(base, config, report, await downloadWasm(base, config, report), choice);
 }
 
-function download(base, config, kind, report) {
-  return fetchGraph(base, config, config.graphs[kind], report.progress, { chunked: kind === "wasm" });
+/**
+ * A graph's files; the CPU graph's rest rows pass through beside them, for the service
+ * worker to store (worker/rest-rows.js): a story reads them from there, not from here.
+ */
+async function download(base, config, kind, report) {
+  const graph = config.graphs[kind];
+  const files = fetchGraph(base, config, graph, report.progress, { chunked: kind === "wasm" });
+  const kept = graph.rest ? keepRestFile(base, config, graph.rest, report.progress) : null;
+  const [bytes, rest] = await Promise.allSettled([files, kept]);
+  if (bytes.status === "rejected") throw bytes.reason;
+  if (rest.status === "rejected") {
+    releaseGraph(bytes.value);
+    throw rest.reason;
+  }
+  return bytes.value;
 }
 
 /** The WASM graph's files; an allocation that fails there is the reader's to solve. */

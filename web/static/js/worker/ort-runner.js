@@ -25,6 +25,9 @@
 // `snapshot()` names the past tensors as they are (a number), `restore(n)` feeds
 // them again, `forget(n)` lets them go. A tensor a live snapshot holds is never
 // disposed (on WebGPU it is a GPU buffer) until no snapshot and no past holds it.
+//
+// The CPU graph takes the embedding rows of the tokens its head does not keep as
+// inputs (worker/rest-rows.js): every run feeds them, read from their own file.
 
 export const WEBGPU_MAX_RUN = 31;
 export const WASM_MAX_RUN = 128;
@@ -61,11 +64,16 @@ export class OrtRunner {
    * @param {object} session an InferenceSession of the decoder graph
    * @param {import("../shared/model-config.js").ModelConfig} config the KV cache's shape
    * @param {number} [maxRun] most tokens per session run (Infinity: the whole step at once)
+   * @param {(() => Promise<import("./rest-rows.js").RestRows>) | null} [openRestRows] opens
+   *   the graph's rest rows (null: a graph without rest_* inputs)
    */
-  constructor(ort, session, config, maxRun = Infinity) {
+  constructor(ort, session, config, maxRun = Infinity, openRestRows = null) {
     this.ort = ort;
     this.session = session;
     this.maxRun = maxRun;
+    this.openRestRows = openRestRows;
+    /** @type {Promise<import("./rest-rows.js").RestRows> | null} once the first run opened them */
+    this.restRows = null;
     this.kvHeads = config.kvHeads;
     this.headDim = config.headDim;
     /** Most tokens (prompt + story) the model attends to; read by Python. */
@@ -146,6 +154,7 @@ export class OrtRunner {
   async run(ids) {
     const input = new this.ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
     const feeds = { input_ids: input, num_logits_to_keep: this.keepOne, ...this.past };
+    if (this.openRestRows) Object.assign(feeds, await (await this.rest()).feeds(this.ort, ids));
     const out = await this.session.run(feeds, this.fetches);
     this.disposePast();
     this.pastNames.forEach((name, k) => { this.past[name] = out[this.presentNames[k]]; });
@@ -157,6 +166,20 @@ export class OrtRunner {
     out.top_ids.dispose?.();
     out.top_values.dispose?.();
     return result;
+  }
+
+  /**
+   * The rest rows, opened by the first run rather than with the session: the page is
+   * ready without reading their file, and a file that fails to open is tried again
+   * by the next run.
+   * @returns {Promise<import("./rest-rows.js").RestRows>}
+   */
+  rest() {
+    this.restRows ??= this.openRestRows().catch((error) => {
+      this.restRows = null;
+      throw error;
+    });
+    return this.restRows;
   }
 
   /**
