@@ -1,6 +1,7 @@
 """The interface both graphs share (docs/architecture.md, "The ONNX graphs").
 
-Inputs: `input_ids` (1, S), `num_logits_to_keep`, `past_key_values.{i}.key|value`.
+Inputs: `input_ids` (1, S), `num_logits_to_keep`, `past_key_values.{i}.key|value`, and
+on a CPU graph whose head keeps a shortlist its rest rows (export/graphs/cpu_graph.py).
 Outputs: `logits` (1, keep, vocab), `top_values` / `top_ids` (1, top_k),
 `present.{i}.key|value`. A page or a runner can swap one graph for the other.
 """

@@ -98,6 +98,29 @@ def test_a_damaged_download_is_never_kept_and_a_reload_gets_a_good_copy(browser,
     assert [s for _, s in faulty.faults.requests_for(faulty.path(DATA))] == [200, 200]
 
 
+@pytest.mark.real_model
+def test_a_damaged_rest_file_is_said_never_kept_and_a_reload_gets_a_good_copy(
+    browser, new_page, faulty_real
+):
+    """model-cpu.rest, the CPU graph's rows of rare tokens (pyshell/rest_rows.py), is a
+    model file like the others: a damaged download is named and never kept, and after a
+    reload a prompt of rare tokens is written from the good copy, read from the store."""
+    site, rest = faulty_real, "model/model-cpu.rest"
+    site.faults.corrupt(site.path(rest))
+    page = open_page(browser, new_page, site, timeout_ms=600_000)
+    assert page.state() == "error"
+    assert 'The model file "model-cpu.rest" is damaged' in page.status_text()
+    assert rest not in stored_paths(page, site)
+
+    page.page.reload()
+    page.wait_loaded(timeout=600_000)
+    page.assert_ready()
+    last = page.write("The dragon 龍之介 flew over Reykjavík.", SHORT)
+    assert len(last["ids"]) == 8
+    assert_verified(stored(page, site), site, {rest, DATA})
+    assert [s for _, s in site.faults.requests_for(site.path(rest))] == [200, 200]
+
+
 # --- resume -----------------------------------------------------------------------------
 
 
