@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from pyshell.config import CONFIG_FILE, ModelConfig, SessionOptions
-from pyshell.rest_rows import RestRows
+from pyshell.config import CONFIG_FILE, ModelConfig, RestFile, SessionOptions
+from pyshell.rest_rows import RestRows, RestRowsError
 from pyshell.runner import Candidates, ContextFullError
 
 __all__ = ["ModelFolderError", "OnnxRunner", "session_options"]
@@ -104,11 +104,20 @@ class OnnxRunner:
                 f"{self.model_dir / self.model_file} does not have the graph interface of "
                 f"docs/architecture.md (missing outputs: {', '.join(missing) or 'past inputs'})"
             )
-        self.rest_rows = None if graph.rest is None else RestRows.open(self.model_dir, graph.rest)
+        self.rest_rows = None if graph.rest is None else self._open_rest_rows(graph.rest)
         self._kv_shape = (1, self.config.num_kv_heads, 0, self.config.head_dim)
         self._past: dict[str, np.ndarray] = {}
         self.position = 0  # tokens in the KV cache
         self.reset_sync()
+
+    def _open_rest_rows(self, entry: RestFile) -> RestRows:
+        """The CPU graph's rows of the tokens outside its head; a missing or wrong file
+        is a ModelFolderError that says to re-export, like a missing graph."""
+        _check_file(self.model_dir / entry.file)
+        try:
+            return RestRows.open(self.model_dir, entry)
+        except RestRowsError as exc:
+            raise ModelFolderError(str(exc)) from None
 
     # --- synchronous API (CLI, tests) ------------------------------------------------
 

@@ -153,10 +153,12 @@ class RestRows:
     def __init__(self, path: Path, layout: RestLayout) -> None:
         self.path = Path(path)
         self.layout = layout
-        size = self.path.stat().st_size if self.path.is_file() else None
+        if not self.path.is_file():
+            raise RestRowsError(f"{self.path} is missing: re-export the model")
+        size = self.path.stat().st_size
         if size != layout.file_bytes:
             raise RestRowsError(
-                f"{self.path.name} has {size} bytes, conteur.json says {layout.file_bytes}: "
+                f"{self.path.name} has {size:,} bytes, conteur.json says {layout.file_bytes:,}: "
                 "re-export the model"
             )
         with self.path.open("rb") as f:

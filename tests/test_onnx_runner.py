@@ -292,3 +292,19 @@ def test_snapshot_and_restore_go_back_to_a_cache(toy_dir):
     assert runner.step_sync([7]) == first
     ids, _ = expected_candidates([2, 5, 7])
     assert first.ids == ids
+
+
+def test_a_missing_or_wrong_rest_file_is_a_folder_to_re_export(tmp_path, tiny_model_dir):
+    """A CPU graph whose conteur.json names rest rows (pyshell/rest_rows.py) needs that
+    file as it needs its graph: missing or of another size, the runner says to re-export."""
+    for name in ("conteur.json", "model-cpu.onnx", "model-cpu.onnx.data"):
+        (tmp_path / name).write_bytes((tiny_model_dir / name).read_bytes())
+    config = json.loads((tmp_path / "conteur.json").read_text())
+    config["graphs"]["wasm"]["rest"] = {"file": "model-cpu.rest", "rows": 4, "width": 64,
+        "block": 32, "record_bytes": 44, "ids_offset": 16, "records_offset": 32}  # fmt: skip
+    (tmp_path / "conteur.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFolderError, match="has no model-cpu.rest.*re-export"):
+        OnnxRunner(tmp_path, backend="wasm")
+    (tmp_path / "model-cpu.rest").write_bytes(b"CTRR" + bytes(100))
+    with pytest.raises(ModelFolderError, match="has 104 bytes, conteur.json says 208: re-export"):
+        OnnxRunner(tmp_path, backend="wasm")

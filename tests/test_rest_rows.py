@@ -67,7 +67,7 @@ def test_a_file_that_is_not_the_one_described_is_refused(table):
     with pytest.raises(RestRowsError, match="cannot read"):
         RestRows.open(path.parent, replace(entry, record_bytes=48))
     path.unlink()
-    with pytest.raises(RestRowsError, match="None bytes"):
+    with pytest.raises(RestRowsError, match="model-cpu.rest is missing: re-export"):
         RestRows.open(path.parent, entry)
 
 
