@@ -127,6 +127,7 @@ def test_conteur_json_and_notice_describe_each_graph(real_model_dir, real_config
     assert graphs["webgpu"]["session"]["graph_optimization"] == "all"
     notice = " ".join((real_model_dir / "NOTICE").read_text().split())
     assert "output head: 81,920 of the 262,144 tokens, int8, the story shortlist (" in notice
+    assert "every other token's row int4 (blocks of 32) in model-cpu.rest" in notice
     assert "rows 0-32,767 int8/b32, rows 32,768-262,143 int4/b32" in notice
 
 

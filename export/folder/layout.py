@@ -18,7 +18,7 @@ from export.errors import OutputError
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-EXPORT_VERSION = "2026.12-5"  # -5: the CPU graph's rest rows in their own file (model-cpu.rest)
+EXPORT_VERSION = "2026.12-6"  # -6: the NOTICE names model-cpu.rest (-5: the rest rows in their own file)
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from export.folder.layout import CPU_DATA_FILE, CPU_MODEL_FILE, DATA_FILE, MODEL_FILE
+from export.folder.layout import CPU_DATA_FILE, CPU_MODEL_FILE, CPU_REST_FILE, DATA_FILE, MODEL_FILE
 from export.model.weights import Source
 from export.quantize.schemes import Scheme
 
@@ -83,5 +83,6 @@ def cpu_head_text(head: dict) -> str:
     return (
         f"output head: {head['kept']:,} of the {head['of']:,} tokens, int8, the {name} "
         f"({rule.strip()}), the others get no logit; input embedding: the kept tokens' rows "
-        "read back from the head's int8 columns, every other token's row int4 (blocks of 32)"
+        "read back from the head's int8 columns, every other token's row int4 (blocks of 32) "
+        f"in {CPU_REST_FILE}"
     )
