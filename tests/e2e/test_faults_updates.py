@@ -156,7 +156,11 @@ def test_two_tabs_keep_working_through_an_update(browser, new_page, faulty):
     second.settings(**LONG)
     before = second.click_generate()
     second.wait_generating()  # best-of-2 may stream nothing until a sentence ends
-    first.page.click('[data-testid="update-reload"]')  # the other tab is writing: wait
+    # The other tab is writing: the reload must wait. The tiny model's story lasts about
+    # 1.5 s; a Playwright click on the first tab, now in the background, waited some
+    # 0.9 s for its (throttled) animation frames and at times landed after the story
+    # ended. The click event itself arrives within 0.05 s.
+    first.page.dispatch_event('[data-testid="update-reload"]', "click")
     wait_attribute(first, "update-ready", "waiting", timeout=30_000)
     assert "the other Conteur tab has finished" in first.page.inner_text(
         '[data-testid="update-ready"]'
