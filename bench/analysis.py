@@ -244,9 +244,14 @@ def _suggestions(results: dict) -> list[str]:
         "never writes (74 MB) are a file of their own (model-cpu.rest, pyshell/rest_rows.py), "
         "not part of onnxruntime's heap nor of the download the page holds on its way in; "
         "the page reads a prompt's rare tokens from the service worker's store, a 412-byte "
-        "record each. Against export 2026.12-3 (run of 2026-12-04 21:28 UTC), the page's "
-        "peak PSS fell from 1,161 to 993 MB on a first visit, 1,036 to 965 MB on a second "
-        "and 1,116 to 1,071 MB while writing, with the same logits to the bit."
+        "record each, with the same logits to the bit. The page's peak PSS, first visit / "
+        "second visit / writing: 1,161 / 1,036 / 1,116 MB with export 2026.12-3 (run of "
+        "2026-12-04 21:28 UTC); 993 / 965 / 1,071 MB (2026-12-05 02:19 UTC) and 1,049 / "
+        "1,020 / 1,095 MB (03:53 UTC) since, the same code twice: between runs the machine "
+        "drifts by some 50 MB, wllama's peaks too (writing 1,052 and 1,046 MB). Left while "
+        "writing: every CPU step copies the float32 KV cache out to JavaScript and back "
+        "(19 MB each way at 512 tokens), and the old copies wait for the garbage collector; "
+        "onnxruntime-web's wasm backend has no output buffers a page could reuse."
     )
     out.append(
         "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "
