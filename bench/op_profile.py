@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from export.checks.onnx_io import past_dtype
 from pyshell.config import ModelConfig
 from pyshell.rest_rows import RestRows, graph_rest_rows
 
@@ -55,7 +56,7 @@ class Stepper:
         self.reset()
 
     def reset(self) -> None:
-        empty = np.zeros((1, 1, 0, 256), np.float32)
+        empty = np.zeros((1, 1, 0, 256), past_dtype(self.session))
         self.past = {n.replace("present", "past_key_values"): empty for n in self.names}
 
     def step(self, ids: list[int]) -> int:

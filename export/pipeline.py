@@ -73,12 +73,12 @@ def export_model(
             "webgpu": GraphFile(
                 MODEL_FILE, DATA_FILE, webgpu_graph.build_webgpu_graph(quantized),
                 head=head_entry(config.vocab_size, config.vocab_size),
-                session=webgpu_graph.SESSION,
+                session=webgpu_graph.SESSION, kv_cache=webgpu_graph.KV_CACHE,
             ),
             "wasm": GraphFile(
                 CPU_MODEL_FILE, CPU_DATA_FILE, cpu_graph.build_cpu_graph(cpu),
                 head=head_entry(len(cpu.head_ids), config.vocab_size),
-                session=cpu_graph.SESSION,
+                session=cpu_graph.SESSION, kv_cache=cpu_graph.KV_CACHE,
                 rest=None if cpu.rest is None else RestTable(CPU_REST_FILE, cpu.rest_ids, cpu.rest),
             ),
         }  # fmt: skip

@@ -35,6 +35,7 @@ VARIANTS = ("pretrained", "instruction-tuned")
 BACKENDS = ("webgpu", "wasm")  # conteur.json `graphs`: one graph per backend
 GRAPH_OPTIMIZATIONS = ("all", "disabled")  # onnxruntime's graph optimizations: all or none
 EXECUTION_MODES = ("sequential", "parallel")
+KV_CACHES = ("float32", "float16")  # the KV cache's element type, per graph
 # Fields of "architecture" the Python side relies on; all positive integers.
 ARCHITECTURE_INTS = (
     "num_layers",
@@ -111,6 +112,7 @@ class BackendGraph:
     data_chunks: Mapping[str, tuple[int, ...]] = field(hash=False)
     head: OutputHead
     session: SessionOptions
+    kv_cache: str  # the past/present tensors' element type: "float32" or "float16"
     rest: RestFile | None = None  # the CPU graph's rows of the tokens its head does not keep
 
     @property
@@ -242,6 +244,7 @@ def _graph(section: Mapping, backend: str) -> BackendGraph:
         data_chunks=_data_chunks(_object(entry, "data_chunks", where), data, where),
         head=_head(_object(entry, "head", where), f"{where}.head"),
         session=_session(_object(entry, "session", where), f"{where}.session"),
+        kv_cache=_kv_cache(entry.get("kv_cache"), f"{where}.kv_cache"),
         rest=_rest(entry["rest"], f"{where}.rest") if "rest" in entry else None,
     )
 
@@ -277,6 +280,12 @@ def _head(section: Mapping, where: str) -> OutputHead:
     if kept > of or not isinstance(rule, str):
         raise ConfigError(f"{where} must keep at most its {of} tokens and name its rule")
     return OutputHead(kept=kept, of=of, rule=rule)
+
+
+def _kv_cache(value, where: str) -> str:
+    if value not in KV_CACHES:
+        raise ConfigError(f"{where} must be one of {', '.join(KV_CACHES)} (got {value!r})")
+    return value
 
 
 def _rest(section, where: str) -> RestFile:

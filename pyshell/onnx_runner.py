@@ -106,6 +106,7 @@ class OnnxRunner:
             )
         self.rest_rows = None if graph.rest is None else self._open_rest_rows(graph.rest)
         self._kv_shape = (1, self.config.num_kv_heads, 0, self.config.head_dim)
+        self._kv_dtype = np.dtype(graph.kv_cache)  # float32, or float16 on the CPU graph
         self._past: dict[str, np.ndarray] = {}
         self.position = 0  # tokens in the KV cache
         self.reset_sync()
@@ -123,7 +124,7 @@ class OnnxRunner:
 
     def reset_sync(self) -> None:
         """Empty the KV cache: past tensors of length 0."""
-        empty = np.zeros(self._kv_shape, dtype=np.float32)  # (1, kv_heads, 0, head_dim)
+        empty = np.zeros(self._kv_shape, dtype=self._kv_dtype)  # (1, kv_heads, 0, head_dim)
         self._past = {name: empty for name in self._past_names}
         self.position = 0
 

@@ -35,6 +35,8 @@ def test_each_backend_runs_its_own_graph_as_exported(exported, tiny_model_dir):
         "parallel",
     )
     assert wasm.session.inter_op_threads == 1
+    # The KV cache: float16 on the CPU graph (half the bytes copied per step), float32 on WebGPU.
+    assert (webgpu.kv_cache, wasm.kv_cache) == ("float32", "float16")
     assert set(read_graphs(exported)) == set(BACKENDS)
     with pytest.raises(ConfigError, match="unknown backend 'webgl'"):
         config.graph("webgl")
@@ -63,6 +65,10 @@ def broken(exported: dict, change) -> dict:
         (
             lambda d: d["graphs"]["wasm"]["session"].update(inter_op_threads=0),
             "inter_op_threads must be a positive integer or null",
+        ),
+        (
+            lambda d: d["graphs"]["wasm"].update(kv_cache="int8"),
+            "graphs.wasm.kv_cache must be one of float32, float16",
         ),
         (
             lambda d: d["graphs"]["wasm"]["data_chunks"].update({"model-cpu.onnx.data": [5]}),

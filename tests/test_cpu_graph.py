@@ -9,9 +9,16 @@ import json
 import numpy as np
 import pytest
 
-from export.checks.cpu_check import graph_tensors, round_rows
+from export.checks.cpu_check import (
+    GRAPH_KL,
+    GRAPH_TOP1,
+    draw_agreement,
+    graph_tensors,
+    round_cache,
+    round_rows,
+)
 from export.checks.metrics import head_fidelity
-from export.checks.onnx_io import empty_past, onnx_logits, session
+from export.checks.onnx_io import empty_past, onnx_logits, past_dtype, session
 from export.folder.data_files import RestTable
 from export.graphs.cpu_graph import build_cpu_graph
 from export.model import reference
@@ -40,6 +47,21 @@ def encode(tiny_model_dir):
     return lambda text: [sp.bos_id(), *sp.encode(text)]
 
 
+def assert_same_draw(got: np.ndarray, want: np.ndarray) -> None:
+    """The graph against the rounded reference, as the exporter compares them (cpu_check).
+
+    The float16 KV cache rounds keys and values to a grid 8,192 times coarser than
+    float32's, so a last-bit difference between numpy and onnxruntime now and then
+    lands a value on the neighbouring float16 step; later int8 roundings move with it
+    and a few positions differ by a tenth of a logit. Most positions agree to 1e-3.
+    """
+    per_position = np.abs(got - want).max(axis=1)
+    assert per_position[0] <= 1e-3  # BOS alone: nothing to disagree on yet
+    assert np.median(per_position) <= 1e-3, per_position
+    agreement = draw_agreement(want, got)
+    assert agreement["kl"] <= GRAPH_KL and agreement["top1"] >= GRAPH_TOP1, agreement
+
+
 def run_graph(proto, config, ids, rest_rows=None):
     import onnxruntime as ort
 
@@ -47,7 +69,7 @@ def run_graph(proto, config, ids, rest_rows=None):
     feeds = {
         "input_ids": np.asarray([ids], np.int64),
         "num_logits_to_keep": np.array(len(ids), np.int64),
-        **empty_past(config),
+        **empty_past(config, past_dtype(sess)),
         **(rest_rows.feeds(ids) if rest_rows else {}),
     }
     logits, top_ids = sess.run(["logits", "top_ids"], feeds)
@@ -61,14 +83,19 @@ def test_exported_cpu_graph_equals_rounded_reference(tiny_model_dir, tiny_weight
     got = onnx_logits(session(tiny_model_dir, "model-cpu.onnx"), config, PROMPT)
 
     cpu = cpu_model.prepare_cpu_model(tiny_weights, encode)
+    head = dequantize_columns(cpu.head)
     want = reference.logits(
-        PROMPT, graph_tensors(cpu), cpu.config, head=dequantize_columns(cpu.head), inputs=round_rows
+        PROMPT, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows, cache=round_cache
     )
-    assert np.abs(got - want).max() <= 1e-3
+    assert_same_draw(got, want)
+    # The cache really holds float16: without its rounding even BOS alone differs.
+    unrounded = reference.logits(
+        PROMPT, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows
+    )
+    assert np.abs(got - unrounded).max(axis=1)[0] > 1e-2
+    assert config["graphs"]["wasm"]["kv_cache"] == "float16"
     # ... and it is a different function from the float32 graph: the rounding is real.
-    plain = reference.logits(
-        PROMPT, graph_tensors(cpu), cpu.config, head=dequantize_columns(cpu.head)
-    )
+    plain = reference.logits(PROMPT, graph_tensors(cpu), cpu.config, head=head)
     assert np.abs(plain - want).max() > 1e-2
 
 
@@ -130,10 +157,11 @@ def test_trimmed_head_keeps_its_tokens_and_embeds_every_token(
     assert top_ids[0] == kept[np.argmax(logits[-1, kept])]
     # PROMPT has tokens of both tables; the graph matches the reference built from both.
     assert any(i in set(cpu.rest_ids.tolist()) for i in PROMPT)
+    head = dequantize_columns(cpu.head)
     want = reference.logits(
-        PROMPT, graph_tensors(cpu), cpu.config, head=dequantize_columns(cpu.head), inputs=round_rows
+        PROMPT, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows, cache=round_cache
     )
-    assert np.abs(logits[:, kept] - want).max() <= 1e-3
+    assert_same_draw(logits[:, kept], want)
 
 
 def test_int8_columns_round_trip():
@@ -178,8 +206,10 @@ def test_rest_rows_are_dequantized_as_the_table_was(tiny_weights, encode, monkey
     rest_only, kept_only = cpu.rest_ids[5:17].tolist(), kept[1:13].tolist()
     for ids in (rest_only, kept_only):
         logits, _ = run_graph(graph, config, ids, rest)
-        want = reference.logits(ids, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows)
-        assert np.abs(logits[:, kept] - want).max() <= 1e-3
+        want = reference.logits(
+            ids, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows, cache=round_cache
+        )
+        assert_same_draw(logits[:, kept], want)
     assert not np.any(rest.feeds(kept_only)["rest_scales"])  # kept tokens: zero rows
     # The graph reads what it is fed: the same rest tokens with kept tokens' (zero) rows differ.
     blank = rest_rows_of(cpu, tmp_path)

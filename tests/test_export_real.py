@@ -24,7 +24,7 @@ PROMPT_IDS = [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
 EXPORTED_SHA256 = {
     "model.onnx": "26fbf84ab277f97f894be0d66111d6fb9fbcf5302f4b9d55f1a982ce71f1285e",
     "model.onnx.data": "8351c562378b84c910196f4e2ef1fb5e3ff9b37bcb2df0ace410c7a9b6c60979",
-    "model-cpu.onnx": "21c86dc4b7325f3d2423b17e8156044b572d493afd3dc6c1ac94b10e9868c746",
+    "model-cpu.onnx": "830a60f731a24eb0c054eb87a6df3254975200fc01a47af0ce7742b43091f41d",
     "model-cpu.onnx.data": "04bb2aee3b4c58a405b1fa205f57d05a81a4816e83d1b6ed51a9d1f47c8a4216",
     "model-cpu.rest": "be283f1573eba97be8f85190ffb2e6b59da78ebe38632d718db7a812ff75adc2",
     "tokenizer.model": "671762f9afbe014d62af62ac89b47a481e62f7b24452cdfff8f88fd24da28070",
@@ -125,6 +125,7 @@ def test_conteur_json_and_notice_describe_each_graph(real_model_dir, real_config
         "inter_op_threads": 1,
     }
     assert graphs["webgpu"]["session"]["graph_optimization"] == "all"
+    assert (graphs["webgpu"]["kv_cache"], graphs["wasm"]["kv_cache"]) == ("float32", "float16")
     notice = " ".join((real_model_dir / "NOTICE").read_text().split())
     assert "output head: 81,920 of the 262,144 tokens, int8, the story shortlist (" in notice
     assert "every other token's row int4 (blocks of 32) in model-cpu.rest" in notice
@@ -134,8 +135,10 @@ def test_conteur_json_and_notice_describe_each_graph(real_model_dir, real_config
 def test_prompt_tokens_outside_the_cpu_head_are_fed_from_the_rest_file(real_model_dir, real_config):
     """A prompt of rare tokens (names, scripts the shortlist leaves out): the CPU graph,
     fed their rows from model-cpu.rest, agrees with the WebGPU graph (whose table holds
-    every row) as its quantization allows; fed zeros for them, it does not. Measured:
-    mean |Δlogit| 0.61 fed, 5.2 zeroed; same top-1 at 78 % of positions fed, 39 % zeroed."""
+    every row) as its quantization allows; fed zeros for them, it does not. Measured
+    (export 2026.12-7): mean |Δlogit| 0.53 fed, 5.4 zeroed; same top-1 at 16 of the 23
+    positions fed, 10 zeroed (export 2026.12-6, float32 KV cache: 0.61 and 5.2, 18 and 9:
+    two quantizations agree on the top-1 only as often as their noise lets them)."""
     from pyshell.onnx_runner import OnnxRunner
 
     text = "The dragon 龍之介 flew over Reykjavík with Žofia, reading ψυχή aloud. Then"
@@ -155,5 +158,5 @@ def test_prompt_tokens_outside_the_cpu_head_are_fed_from_the_rest_file(real_mode
     rows.feeds = lambda run: {k: np.zeros_like(v) for k, v in real_feeds(run).items()}
     cpu.reset_sync()
     zeroed_gap, zeroed_top1 = gap(cpu.step_logits(ids, keep=len(ids)))
-    assert fed_gap < 1.0 and fed_top1 >= 0.7
+    assert fed_gap < 1.0 and fed_top1 >= 0.65
     assert zeroed_gap > 4 * fed_gap and zeroed_top1 < fed_top1 - 0.2

@@ -147,6 +147,7 @@ def test_a_session_opened_from_a_chunked_file_computes_the_same(tiny_model_dir):
     const layers = {config["architecture"]["num_layers"]};
     const kvHeads = {config["architecture"]["num_kv_heads"]};
     const headDim = {config["architecture"]["head_dim"]};
+    const kvCache = "{graph["kv_cache"]}";
     async function topCandidates(data) {{
       const session = await ort.InferenceSession.create(readFileSync(`${{dir}}/{graph["model"]}`), {{
         executionProviders: ["wasm"], graphOptimizationLevel: "disabled",
@@ -157,7 +158,7 @@ def test_a_session_opened_from_a_chunked_file_computes_the_same(tiny_model_dir):
         num_logits_to_keep: new ort.Tensor("int64", BigInt64Array.from([1n]), []),
       }};
       for (let i = 0; i < layers; i++) for (const k of ["key", "value"]) {{
-        feeds[`past_key_values.${{i}}.${{k}}`] = new ort.Tensor("float32", new Float32Array(0), [1, kvHeads, 0, headDim]);
+        feeds[`past_key_values.${{i}}.${{k}}`] = new ort.Tensor(kvCache, kvCache === "float16" ? new Uint16Array(0) : new Float32Array(0), [1, kvHeads, 0, headDim]);
       }}
       const out = await session.run(feeds);
       await session.release();

@@ -39,6 +39,7 @@ GRAPHS = {
         "data_chunks": {"model.onnx.data": [0, 4096]},
         "head": {"kept": VOCABULARY, "of": VOCABULARY, "rule": "full"},
         "session": SESSIONS["webgpu"],
+        "kv_cache": "float32",
     },
     "wasm": {
         "model": "model-cpu.onnx",
@@ -46,6 +47,7 @@ GRAPHS = {
         "data_chunks": {"model-cpu.onnx.data": [0, 1000, 5000]},
         "head": {"kept": 81920, "of": VOCABULARY, "rule": "story shortlist: words stories use"},
         "session": SESSIONS["wasm"],
+        "kv_cache": "float16",
     },
 }
 STEP = {"feed": [2, 7], "top_ids": [9, 4], "top_logits": [20.5, 19.25]}
@@ -100,12 +102,14 @@ def test_each_backend_gets_its_graph_files_chunks_head_and_session():
         "dataChunks": {"model.onnx.data": [0, 4096]},
         "head": GRAPHS["webgpu"]["head"],
         "session": {"graphOptimizationLevel": "all", "executionMode": "sequential"},
+        "kvCache": "float32",
         "rest": None,
     }
     wasm = got["graphs"]["wasm"]
     assert (wasm["model"], wasm["data"]) == ("model-cpu.onnx", ["model-cpu.onnx.data"])
     assert wasm["dataChunks"] == {"model-cpu.onnx.data": [0, 1000, 5000]}
     assert wasm["head"] == GRAPHS["wasm"]["head"]
+    assert wasm["kvCache"] == "float16"
     # The CPU graph: no graph optimizations, the parallel executor on one inter-op thread.
     assert wasm["session"] == {
         "graphOptimizationLevel": "disabled",
@@ -213,6 +217,7 @@ def broken(keys: tuple[str, ...], value=None) -> dict:
 CHUNKS = ("graphs", "wasm", "data_chunks", "model-cpu.onnx.data")
 THREADS = ("graphs", "wasm", "session", "inter_op_threads")
 OPTIMIZATION = ("graphs", "wasm", "session", "graph_optimization")
+KV_CACHE = ("graphs", "wasm", "kv_cache")
 
 
 @pytest.mark.parametrize(
@@ -224,6 +229,8 @@ OPTIMIZATION = ("graphs", "wasm", "session", "graph_optimization")
         (("graphs", "wasm"), None, '"graphs.wasm" is missing'),
         (OPTIMIZATION, "basic", f'"{".".join(OPTIMIZATION)}" is "basic": one of "all", "disabled"'),
         (THREADS, 0, f'"{".".join(THREADS)}" is 0: a thread count or null'),
+        (KV_CACHE, "bfloat16", '"graphs.wasm.kv_cache" is "bfloat16": one of "float32", "float16"'),
+        (KV_CACHE, None, '"graphs.wasm.kv_cache" is missing'),
         (CHUNKS, [0, 5000, 1000], f'"{".".join(CHUNKS)}" is not a list of ascending offsets'),
         (("graphs", "wasm", "data"), ["x.data"], "it does not list the size and sha256 of x.data"),
         (
@@ -266,5 +273,9 @@ def test_the_tiny_export_reads(tiny_model_dir):
         assert got["graphs"][kind]["model"] == raw["graphs"][kind]["model"]
         assert got["graphs"][kind]["head"] == raw["graphs"][kind]["head"]
     assert got["graphs"]["wasm"]["session"]["graphOptimizationLevel"] == "disabled"
+    assert (got["graphs"]["webgpu"]["kvCache"], got["graphs"]["wasm"]["kvCache"]) == (
+        "float32",
+        "float16",
+    )
     assert got["layers"] == raw["architecture"]["num_layers"]
     assert len(got["selfCheck"]["steps"]) == len(raw["self_check"]["steps"])

@@ -55,7 +55,10 @@ SESSIONS = {
 def toy_graph(session: dict) -> dict:
     """A conteur.json `graphs` entry for the toy graph (its weights sit inside model.onnx)."""
     head = {"kept": VOCAB, "of": VOCAB, "rule": "full"}
-    return {"model": "model.onnx", "data": [], "data_chunks": {}, "head": head, "session": session}
+    return {
+        "model": "model.onnx", "data": [], "data_chunks": {}, "head": head, "session": session,
+        "kv_cache": "float32",
+    }  # fmt: skip
 
 
 def toy_config_text() -> str:

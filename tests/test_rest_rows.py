@@ -80,9 +80,10 @@ def test_conteur_json_rest_entry_is_read_and_checked(table):
         "head": {"kept": 10, "of": 30, "rule": "story shortlist"},
         "session": {"graph_optimization": "disabled", "execution_mode": "parallel",
                     "inter_op_threads": 1},
+        "kv_cache": "float16",
     }  # fmt: skip
     plain = {**graph, "model": "model.onnx", "data": ["model.onnx.data"],
-             "data_chunks": {"model.onnx.data": [0]}}  # fmt: skip
+             "data_chunks": {"model.onnx.data": [0]}, "kv_cache": "float32"}  # fmt: skip
     rest = RestLayout(rows=4, width=WIDTH, block=BLOCK).to_json("model-cpu.rest")
     graphs = read_graphs({"graphs": {"webgpu": plain, "wasm": {**graph, "rest": rest}}})
     assert graphs["wasm"].rest == entry and graphs["webgpu"].rest is None

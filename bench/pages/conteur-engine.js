@@ -14,6 +14,7 @@
 //   ort=next             the newer onnxruntime-web that transformers.js ships
 //   threads=N            wasm threads (default: as the page chooses)
 //   run=N                most prompt tokens per session run (default: the page's, WASM_MAX_RUN)
+//   spin=0               onnxruntime's intra-op threads sleep between ops instead of spinning
 //   profile              onnxruntime's profiler on; the trace goes to the console
 
 import { modelConfig } from "../../js/shared/model-config.js"; // the site, served at the root
@@ -49,6 +50,7 @@ async function load() {
     externalData: graph.data.map((path, i) => ({ path, data: data[i] })),
     logSeverityLevel: 3,
     enableProfiling: PROFILE,
+    ...spinOption(),
   });
   return {
     runtime: `onnxruntime-web ${ort.env.versions?.web ?? "?"} (wasm)`,
@@ -56,6 +58,14 @@ async function load() {
     graph: graph.model,
     head_tokens: graph.head.kept, // the CPU graph keeps a shortlist
   };
+}
+
+/** The `spin=0` what-if: session config entries that stop the intra-op threads spinning. */
+function spinOption() {
+  if (params.get("spin") !== "0") return {};
+  const extra = { ...(config.graphs[GRAPH].session.extra ?? {}) };
+  extra.session = { ...(extra.session ?? {}), "intra_op.allow_spinning": "0" };
+  return { extra };
 }
 
 /**
@@ -75,9 +85,11 @@ async function cachedBlob(url) {
 function emptyPast() {
   const past = {};
   const { layers, kvHeads: heads, headDim: dim } = config;
+  const kvCache = config.graphs[GRAPH].kvCache;
   for (let i = 0; i < layers; i++) {
     for (const kind of ["key", "value"]) {
-      past[`past_key_values.${i}.${kind}`] = new ort.Tensor("float32", new Float32Array(0), [1, heads, 0, dim]);
+      const empty = kvCache === "float16" ? new Uint16Array(0) : new Float32Array(0);
+      past[`past_key_values.${i}.${kind}`] = new ort.Tensor(kvCache, empty, [1, heads, 0, dim]);
     }
   }
   return past;

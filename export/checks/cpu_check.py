@@ -2,7 +2,8 @@
 
 Graph correctness: the numpy reference on the CPU graph's weights (smoothed,
 int8 per column, the embedding's two tables) with every matrix input rounded the
-way the graph rounds it (one scale per token), on the kept head columns.
+way the graph rounds it (one scale per token) and the keys and values rounded to
+its KV cache's type, on the kept head columns.
 
 Fidelity: like the WebGPU graph's, plus what a trimmed head loses
 (export/checks/metrics.py `head_fidelity`).
@@ -16,9 +17,11 @@ import numpy as np
 
 from export.checks.eval_text import graph_logits, source_logits
 from export.checks.metrics import head_fidelity, log_softmax
+from export.checks.onnx_io import KV_DTYPES
 from export.checks.webgpu_check import GRAPH_TOLERANCE
 from export.errors import ExportError
 from export.folder.layout import CPU_MODEL_FILE
+from export.graphs.cpu_graph import KV_CACHE
 from export.model import reference
 from export.model.weights import Weights
 from export.quantize.blocks import dequantize
@@ -46,6 +49,11 @@ def round_rows(x: np.ndarray, site: str) -> np.ndarray:
     return (np.clip(np.round(x / scale), -128, 127) * scale).astype(np.float32)
 
 
+def round_cache(x: np.ndarray, site: str) -> np.ndarray:
+    """What the CPU graph's KV cache does to keys and values: rounds them to its type."""
+    return x.astype(KV_DTYPES[KV_CACHE]).astype(np.float32)
+
+
 def graph_tensors(cpu: CpuModel) -> dict[str, np.ndarray]:
     """The float32 weights the CPU graph computes with."""
     tensors = {name: dequantize_columns(m) for name, m in cpu.matrices.items()}
@@ -69,7 +77,9 @@ def check_cpu_graph(
     the trimmed head's lost mass; `source` as for check_webgpu_graph."""
     ids, model = graph_logits(folder, CPU_MODEL_FILE, text)
     head = dequantize_columns(cpu.head)  # (L, D)
-    same = reference.logits(ids, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows)
+    same = reference.logits(
+        ids, graph_tensors(cpu), cpu.config, head=head, inputs=round_rows, cache=round_cache
+    )
     agreement = draw_agreement(same, model[:, cpu.head_ids])
     del same
     if not (

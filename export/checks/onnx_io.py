@@ -25,12 +25,24 @@ def session(folder: Path, model_file: str = MODEL_FILE) -> ort.InferenceSession:
     )
 
 
-def empty_past(config: dict) -> dict[str, np.ndarray]:
+# The KV cache's element types, by conteur.json's `kv_cache` name and by onnxruntime's.
+KV_DTYPES = {"float32": np.float32, "float16": np.float16}
+ORT_KV_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+def past_dtype(sess: ort.InferenceSession) -> type:
+    """The numpy type of the graph's past_key_values inputs (float32, or float16 on the CPU graph)."""
+    kinds = {i.type for i in sess.get_inputs() if i.name.startswith("past_key_values.")}
+    (kind,) = kinds
+    return ORT_KV_TYPES[kind]
+
+
+def empty_past(config: dict, dtype: type = np.float32) -> dict[str, np.ndarray]:
     """Past KV inputs of length 0, (1, kv_heads, 0, head_dim) each, from conteur.json."""
     arch = config["architecture"]
     shape = (1, arch["num_kv_heads"], 0, arch["head_dim"])
     return {
-        f"past_key_values.{i}.{part}": np.zeros(shape, np.float32)
+        f"past_key_values.{i}.{part}": np.zeros(shape, dtype)
         for i in range(arch["num_layers"])
         for part in ("key", "value")
     }
@@ -44,7 +56,7 @@ def onnx_logits(
     feeds = {
         "input_ids": np.asarray([ids], np.int64),
         "num_logits_to_keep": np.array(len(ids), np.int64),
-        **empty_past(config),
+        **empty_past(config, past_dtype(sess)),
     }
     if takes_rest_rows(i.name for i in sess.get_inputs()):
         if folder is None:

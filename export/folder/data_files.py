@@ -54,6 +54,7 @@ class GraphFile:
     proto: onnx.ModelProto
     head: dict  # {"kept", "of", "rule"}: the output tokens the graph gives logits for
     session: dict  # how onnxruntime opens it (the graph module's SESSION)
+    kv_cache: str  # the KV cache's element type, "float32" or "float16" (the graph module's)
     rest: RestTable | None = None  # rows fed to the graph, kept out of it (the CPU graph)
 
     def data_files(self) -> list[str]:

@@ -97,6 +97,7 @@ def conteur_json(
                 "data_chunks": {g.data: data_chunks(folder, g)},
                 "head": g.head,
                 "session": g.session,
+                "kv_cache": g.kv_cache,
                 **({"rest": g.rest.entry()} if g.rest else {}),
             }
             for backend, g in graphs.items()

@@ -40,7 +40,7 @@ from onnx import TensorProto, helper
 from export.graphs.builder import MS, GraphBuilder
 from export.graphs.decoder import decoder_stack, norm_constants, step_inputs
 from export.graphs.exact_ops import ExactOps
-from export.graphs.interface import TOP_K, finish_model, kept_positions
+from export.graphs.interface import KV_TYPES, TOP_K, finish_model, kept_positions
 from export.quantize.cpu_model import CpuModel
 from export.quantize.int8_columns import Int8Columns
 
@@ -54,6 +54,12 @@ from export.quantize.int8_columns import Int8Columns
 #   in Node against 0.8 s this way, for 3-7 % slower steps. One inter-op thread runs
 #   the nodes one at a time, so the results are the sequential executor's, bit for bit.
 SESSION = {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1}
+
+# The KV cache in float16 (conteur.json graphs.wasm.kv_cache): onnxruntime-web copies
+# every past tensor into its heap and every present one out at each step, so half the
+# bytes move (docs/export.md). Each step's new keys and values are rounded to float16
+# before they are used, so a step sees exactly what later steps read back.
+KV_CACHE = "float16"
 
 ZERO_POINT = 128  # activations: symmetric int8 values stored as uint8 + 128
 
@@ -110,7 +116,7 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     """The decoder for the CPU: the same inputs and outputs as the WebGPU graph."""
     c = model.config
     g = GraphBuilder()
-    ops = ExactOps(g, c)  # float parts with the same bits on x86 and wasm
+    ops = ExactOps(g, c, KV_TYPES[KV_CACHE])  # float parts with the same bits on x86 and wasm
     step = step_inputs(g, c, ops)
     norm = norm_constants(g, model.norms, np.float64)  # ExactOps' norms run in float64
     quantize = RowQuantizer(g)
@@ -139,7 +145,7 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     g.nodes.append(
         helper.make_node("Gather", [head_ids, positions], ["top_ids"], name="top_ids", axis=0)
     )
-    return finish_model(g, c, vocab, top_k, presents, rest_inputs(model))
+    return finish_model(g, c, vocab, top_k, presents, rest_inputs(model), KV_CACHE)
 
 
 def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_scale: str) -> str:

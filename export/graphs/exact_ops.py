@@ -35,8 +35,9 @@ F32 = TensorProto.FLOAT
 class ExactOps:
     """Float parts of a layer that give identical bits on x86 and WebAssembly."""
 
-    def __init__(self, g: GraphBuilder, c: GemmaConfig):
+    def __init__(self, g: GraphBuilder, c: GemmaConfig, kv_type: int = F32):
         self.g, self.c = g, c
+        self.kv_type = kv_type  # the KV cache's element type (F32, or FLOAT16: half the bytes)
         self.masks: dict[int, str] = {}  # window (-1: none) -> additive mask (S, T)
         self.constants: dict[tuple, str] = {}
 
@@ -121,6 +122,8 @@ class ExactOps:
         def cache(new: str, part: str) -> str:
             heads = g.op("Reshape", [new, self.int_const("kv", [1, -1, kv_heads, hd])], p)
             heads = g.op("Transpose", [heads], p + f".{part}_t", perm=[0, 2, 1, 3])  # (1,Hkv,S,Hd)
+            if self.kv_type != F32:  # the step's own rows are rounded like the cached ones
+                heads = g.op("Cast", [heads], p + f".{part}_kv", to=self.kv_type)
             present = f"present.{layer}.{part}"
             g.op_named("Concat", [f"past_key_values.{layer}.{part}", heads], present, axis=2)
             cached = g.op("Unsqueeze", [present, self.int_const("axis2", [2])], p + f".{part}5")

@@ -15,6 +15,8 @@ from export.graphs.builder import MS, OPSET, GraphBuilder
 from export.model.config import GemmaConfig
 
 TOP_K = 64  # next-token candidates each step returns (conteur.json graph.top_k)
+# The KV cache's element type as conteur.json names it (`graphs.<backend>.kv_cache`).
+KV_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}
 
 
 def kept_positions(g: GraphBuilder, hidden: str) -> str:
@@ -39,28 +41,29 @@ def finish_model(
     top_k: int,
     presents: list[str],
     extra_inputs: list[onnx.ValueInfoProto] = (),
+    kv_cache: str = "float32",
 ):
     """Wrap the nodes in a ModelProto with the inputs and outputs docs/architecture.md lists;
-    `extra_inputs` follow `num_logits_to_keep` (the CPU graph's rest rows)."""
+    `extra_inputs` follow `num_logits_to_keep` (the CPU graph's rest rows); `kv_cache`
+    is the past and present tensors' element type (KV_TYPES)."""
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
         helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
         *extra_inputs,
     ]
+    kv_type = KV_TYPES[kv_cache]
     kv = [1, c.num_kv_heads, "past_sequence", c.head_dim]
     kv_out = [1, c.num_kv_heads, "total_sequence", c.head_dim]
     for layer in range(c.num_layers):
         for part in ("key", "value"):
             inputs.append(
-                helper.make_tensor_value_info(
-                    f"past_key_values.{layer}.{part}", TensorProto.FLOAT, kv
-                )
+                helper.make_tensor_value_info(f"past_key_values.{layer}.{part}", kv_type, kv)
             )
     graph_outputs = [
         helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "kept", vocab]),
         helper.make_tensor_value_info("top_values", TensorProto.FLOAT, [1, top_k]),
         helper.make_tensor_value_info("top_ids", TensorProto.INT64, [1, top_k]),
-    ] + [helper.make_tensor_value_info(name, TensorProto.FLOAT, kv_out) for name in presents]
+    ] + [helper.make_tensor_value_info(name, kv_type, kv_out) for name in presents]
     graph = helper.make_graph(g.nodes, "conteur-gemma3", inputs, graph_outputs, g.initializers)
     model_proto = helper.make_model(
         graph,

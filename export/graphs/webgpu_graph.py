@@ -30,6 +30,7 @@ from export.quantize.quantized_model import QuantizedModel
 
 # How onnxruntime opens this graph (conteur.json graphs.webgpu.session; the page and
 # pyshell's OnnxRunner both follow it): every optimization, the default executor.
+KV_CACHE = "float32"  # conteur.json graphs.webgpu.kv_cache: the cache stays on the GPU
 SESSION = {"graph_optimization": "all", "execution_mode": "sequential", "inter_op_threads": None}
 
 
@@ -71,7 +72,7 @@ def build_webgpu_graph(model: QuantizedModel) -> onnx.ModelProto:
             sorted=1,
         )
     )
-    return finish_model(g, c, vocab, top_k, presents)
+    return finish_model(g, c, vocab, top_k, presents, kv_cache=KV_CACHE)
 
 
 @dataclass

@@ -54,12 +54,14 @@ def as_is(x: np.ndarray, site: str) -> np.ndarray:
 
 
 def attention(
-    x: np.ndarray, tensors: dict, layer: int, config: GemmaConfig, inputs=as_is
+    x: np.ndarray, tensors: dict, layer: int, config: GemmaConfig, inputs=as_is, cache=as_is
 ) -> np.ndarray:
     """Self-attention of one layer. x: (S, D) already normed -> (S, D).
 
     `inputs(x, site)` sees every matrix input ("layers.{i}.attn_in", "….o_in"):
     the CPU graph's check rounds them there, export/quantize/smoothing.py measures them.
+    `cache(x, site)` sees the keys and values as a KV cache would hold them
+    ("layers.{i}.key", "….value"): the CPU graph's check rounds them to its cache's type.
     """
     c, p = config, f"layers.{layer}."
     seq_len = x.shape[0]
@@ -72,7 +74,8 @@ def attention(
     v = v.transpose(1, 0, 2)
     positions = np.arange(seq_len)
     q = rope(q, positions, c.rope_base(layer))
-    k = rope(k, positions, c.rope_base(layer))
+    k = cache(rope(k, positions, c.rope_base(layer)), p + "key")
+    v = cache(v, p + "value")
     group = c.num_heads // c.num_kv_heads
     k = np.repeat(k, group, axis=0)  # (H, S, Hd)
     v = np.repeat(v, group, axis=0)
@@ -94,14 +97,16 @@ def mlp(x: np.ndarray, tensors: dict, layer: int, inputs=as_is) -> np.ndarray:
     return inputs(gated, p + "down_in") @ tensors[p + "down"].T
 
 
-def hidden_states(ids: list[int], tensors: dict, config: GemmaConfig, inputs=as_is) -> np.ndarray:
+def hidden_states(
+    ids: list[int], tensors: dict, config: GemmaConfig, inputs=as_is, cache=as_is
+) -> np.ndarray:
     """Final-normed hidden states (S, D) for token ids (BOS included if wanted)."""
     c = config
     x = tensors["embed"][np.asarray(ids)] * np.float32(math.sqrt(c.hidden_size))  # (S, D)
     for layer in range(c.num_layers):
         p = f"layers.{layer}."
         h = attention(
-            rmsnorm(x, tensors[p + "attn_norm"], c.rms_norm_eps), tensors, layer, c, inputs
+            rmsnorm(x, tensors[p + "attn_norm"], c.rms_norm_eps), tensors, layer, c, inputs, cache
         )
         x = x + rmsnorm(h, tensors[p + "post_attn_norm"], c.rms_norm_eps)
         h = mlp(rmsnorm(x, tensors[p + "ffn_norm"], c.rms_norm_eps), tensors, layer, inputs)
@@ -115,7 +120,8 @@ def logits(
     config: GemmaConfig,
     head: np.ndarray | None = None,
     inputs=as_is,
+    cache=as_is,
 ):
     """(S, vocab) float32 logits; `head` overrides the tied embedding as output matrix."""
     out = head if head is not None else tensors["embed"]
-    return inputs(hidden_states(ids, tensors, config, inputs), "head_in") @ out.T
+    return inputs(hidden_states(ids, tensors, config, inputs, cache), "head_in") @ out.T

@@ -196,6 +196,7 @@ def graph_entry(model: str, data: list[str], session: dict) -> dict:
     return {
         "model": model, "data": data, "data_chunks": {name: [0] for name in data},
         "head": {"kept": 10, "of": 10, "rule": "full"}, "session": session,
+        "kv_cache": "float32",
     }  # fmt: skip
 
 

@@ -25,6 +25,8 @@ export const BACKENDS = ["webgpu", "wasm"];
 const TOKENIZER = { model: "tokenizer.model", pieces: "tokenizer.pieces" };
 const GRAPH_OPTIMIZATION = ["all", "disabled"];
 const EXECUTION_MODE = ["sequential", "parallel"];
+/** The KV cache's element types a graph may take (onnxruntime-web tensor types). */
+const KV_CACHE = ["float32", "float16"];
 
 /**
  * @typedef {{kept: number, of: number, rule: string}} Head
@@ -43,10 +45,11 @@ const EXECUTION_MODE = ["sequential", "parallel"];
  *
  * @typedef {{backend: "webgpu" | "wasm", model: string, data: string[],
  *            dataChunks: Object<string, number[]>, head: Head, session: OrtSessionOptions,
- *            rest: Rest | null}} Graph
+ *            kvCache: "float32" | "float16", rest: Rest | null}} Graph
  * model: the graph file; data: its external-data files, named as the graph references
  * them; dataChunks: per data file, the byte offsets (first 0, ascending) where the
- * page may cut it, each a tensor boundary; rest: the rows its three rest_* inputs
+ * page may cut it, each a tensor boundary; kvCache: the element type of its
+ * past_key_values and present tensors; rest: the rows its three rest_* inputs
  * take, null for a graph without them.
  *
  * @typedef {{promptIds: number[],
@@ -204,6 +207,7 @@ function readGraph(graphs, kind, files) {
     dataChunks,
     head: readHead(need(entry, "head", "object", `${where}.head`), `${where}.head`),
     session: ortSessionOptions(need(entry, "session", "object", `${where}.session`), `${where}.session`),
+    kvCache: need(entry, "kv_cache", "string", `${where}.kv_cache`) && oneOf(entry, "kv_cache", KV_CACHE, where),
     rest: readRest(entry.rest, files, `${where}.rest`),
   };
 }

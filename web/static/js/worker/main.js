@@ -129,7 +129,8 @@ function useModel(model, ortVersion) {
   const maxRun = model.backend === "webgpu" ? WEBGPU_MAX_RUN : WASM_MAX_RUN;
   const rest = model.backend === "wasm" ? config.graphs.wasm.rest : null;
   const restRows = rest ? () => openRestRows(BASE, config, rest) : null; // opened by the first run
-  state.runner = new OrtRunner(model.ort, model.session, config, maxRun, restRows);
+  const kvCache = config.graphs[model.backend].kvCache;
+  state.runner = new OrtRunner(model.ort, model.session, config, kvCache, maxRun, restRows);
   state.gpu = model.gpu;
   state.backendInfo = {
     backend: model.backend,

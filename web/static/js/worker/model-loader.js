@@ -190,7 +190,7 @@ async function open(base, config, kind, bytes) {
  * throws, or a check that does not end in time (`late`), fails it too.
  */
 async function checkAdapter(opened, config, gpu) {
-  const probe = new OrtRunner(opened.ort, opened.session, config, WEBGPU_MAX_RUN);
+  const probe = new OrtRunner(opened.ort, opened.session, config, config.graphs.webgpu.kvCache, WEBGPU_MAX_RUN);
   const limit = gpu.fallback ? SELF_CHECK_LIMIT_MS.software : SELF_CHECK_LIMIT_MS.hardware;
   const started = performance.now();
   try {

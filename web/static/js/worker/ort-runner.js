@@ -5,7 +5,9 @@
 // past_key_values.*, asks for one position of logits, and fetches only
 // top_values/top_ids: 64 numbers cross into Python, not a 262,144-wide row. On
 // WebGPU the present.* outputs stay in GPU buffers (preferredOutputLocation),
-// so the KV cache never leaves the device.
+// so the KV cache never leaves the device. On WASM the CPU graph's cache is float16
+// (conteur.json `kv_cache`; onnxruntime-web holds its bits in Uint16Arrays): half the
+// bytes cross in and out of onnxruntime's heap at every step (docs/export.md).
 //
 // onnxruntime-web 1.30's WebGPU GroupQueryAttention is wrong for runs of 32 or
 // more new tokens unless the sliding window cuts them (measured against the CPU
@@ -63,12 +65,14 @@ export class OrtRunner {
    * @param {object} ort the onnxruntime-web module the session came from
    * @param {object} session an InferenceSession of the decoder graph
    * @param {import("../shared/model-config.js").ModelConfig} config the KV cache's shape
+   * @param {"float32" | "float16"} kvCache the KV cache's element type (the graph's `kvCache`)
    * @param {number} [maxRun] most tokens per session run (Infinity: the whole step at once)
    * @param {(() => Promise<import("./rest-rows.js").RestRows>) | null} [openRestRows] opens
    *   the graph's rest rows (null: a graph without rest_* inputs)
    */
-  constructor(ort, session, config, maxRun = Infinity, openRestRows = null) {
+  constructor(ort, session, config, kvCache, maxRun = Infinity, openRestRows = null) {
     this.ort = ort;
+    this.kvCache = kvCache;
     this.session = session;
     this.maxRun = maxRun;
     this.openRestRows = openRestRows;
@@ -115,9 +119,9 @@ export class OrtRunner {
   resetSync() {
     for (const id of [...this.snapshots.keys()]) this.forget(id);
     this.disposePast();
-    const empty = new Float32Array(0);
+    const empty = this.kvCache === "float16" ? new Uint16Array(0) : new Float32Array(0); // float16: raw bits
     for (const name of this.pastNames) {
-      this.past[name] = new this.ort.Tensor("float32", empty, [1, this.kvHeads, 0, this.headDim]);
+      this.past[name] = new this.ort.Tensor(this.kvCache, empty, [1, this.kvHeads, 0, this.headDim]);
     }
     this.position = 0;
     this.steps = 0;
