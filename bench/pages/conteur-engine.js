@@ -14,7 +14,6 @@
 //   ort=next             the newer onnxruntime-web that transformers.js ships
 //   threads=N            wasm threads (default: as the page chooses)
 //   run=N                most prompt tokens per session run (default: the page's, WASM_MAX_RUN)
-//   spin=0               onnxruntime's intra-op threads sleep between ops instead of spinning
 //   profile              onnxruntime's profiler on; the trace goes to the console
 
 import { modelConfig } from "../../js/shared/model-config.js"; // the site, served at the root
@@ -50,7 +49,6 @@ async function load() {
     externalData: graph.data.map((path, i) => ({ path, data: data[i] })),
     logSeverityLevel: 3,
     enableProfiling: PROFILE,
-    ...spinOption(),
   });
   return {
     runtime: `onnxruntime-web ${ort.env.versions?.web ?? "?"} (wasm)`,
@@ -58,14 +56,6 @@ async function load() {
     graph: graph.model,
     head_tokens: graph.head.kept, // the CPU graph keeps a shortlist
   };
-}
-
-/** The `spin=0` what-if: session config entries that stop the intra-op threads spinning. */
-function spinOption() {
-  if (params.get("spin") !== "0") return {};
-  const extra = { ...(config.graphs[GRAPH].session.extra ?? {}) };
-  extra.session = { ...(extra.session ?? {}), "intra_op.allow_spinning": "0" };
-  return { extra };
 }
 
 /**
