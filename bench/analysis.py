@@ -248,16 +248,24 @@ def _suggestions(results: dict) -> list[str]:
         "second visit / writing: 1,161 / 1,036 / 1,116 MB with export 2026.12-3 (run of "
         "2026-12-04 21:28 UTC); 993 / 965 / 1,071 MB (2026-12-05 02:19 UTC) and 1,049 / "
         "1,020 / 1,095 MB (03:53 UTC) since, the same code twice: between runs the machine "
-        "drifts by some 50 MB, wllama's peaks too (writing 1,052 and 1,046 MB). Left while "
-        "writing: every CPU step copies the float32 KV cache out to JavaScript and back "
-        "(19 MB each way at 512 tokens), and the old copies wait for the garbage collector; "
-        "onnxruntime-web's wasm backend has no output buffers a page could reuse."
+        "drifts by some 50 MB, wllama's peaks too (writing 1,052 and 1,046 MB)."
+    )
+    out.append(
+        "- Since export 2026.12-7 the CPU graph's KV cache is float16 (docs/export.md): "
+        "every step copies half as many bytes in and out of onnxruntime's heap (9.4 MB each "
+        "way at 512 tokens). Against the float32 cache (runs of 2026-12-05 03:53 and 05:34 "
+        "UTC): the engine's peak at a 2,048-token context 1,450 → 1,113 MB and its decode "
+        "there 9.3 → 10.1 tokens/s; decode 29.2 → 28.2 ms a token at 128-256 tokens and "
+        "41.8 → 39.7 at 512 (engine page, 4 alternated rounds); the page's peaks at the "
+        "bench's 512 tokens did not move beyond the drift (writing 1,095 → 1,090 MB). So the "
+        "KV copies are not what sets the page's writing peak at this length; what does is "
+        "not isolated (the page's renderer holds 560 MB at ready, Pyodide's heap in it)."
     )
     out.append(
         "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "
-        "takes it in again as past_key_values at each step: 18 × 2 × n × 256 × 4 bytes "
-        "each way at context n (9.4 MB at 256 tokens). Small next to the matrices, but "
-        "IO binding would remove it."
+        "takes it in again as past_key_values at each step: 18 × 2 × n × 256 × 2 bytes "
+        "each way at context n (4.7 MB at 256 tokens, float16). Small next to the matrices, "
+        "but IO binding would remove it."
     )
     out.append(
         "- On machines with a GPU, the page runs the WebGPU graph. Not measurable in this "

@@ -15,10 +15,11 @@ neither engine sizes anything by the context while it loads (wllama reserves
 its 2,048-token cache up front, Conteur's cache grows token by token), so each
 contender's load is reported once.
 
-On paper (docs/facts/model.md has the model's shape): Conteur keeps the KV
-cache in float32, 18 layers × key and value × 1 head × 256 × 4 bytes =
-36,864 bytes a token, and onnxruntime-web hands the whole cache to JavaScript
-and back at every step, so a step's copying grows with n as the attention does.
+On paper (docs/facts/model.md has the model's shape): the CPU graph keeps the KV
+cache in float16 (since export 2026.12-7; float32 before), 18 layers × key and
+value × 1 head × 256 × 2 bytes = 18,432 bytes a token, and onnxruntime-web hands
+the whole cache to JavaScript and back at every step, so a step's copying grows
+with n as the attention does.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from bench.prompts import make_prompts
 CONTEXTS = (128, 512, 2048)
 DECODE_TOKENS = 32
 CONTENDERS = ("conteur-engine", "wllama")
-KV_BYTES_PER_TOKEN = 18 * 2 * 1 * 256 * 4  # layers × (key, value) × kv heads × head dim × float32
+KV_BYTES_PER_TOKEN = 18 * 2 * 1 * 256 * 2  # layers × (key, value) × kv heads × head dim × float16
 MB = 1_000_000
 
 
@@ -169,7 +170,8 @@ def scaling_notes(scaling: dict) -> list[str]:
             )
     kv = {n: n * KV_BYTES_PER_TOKEN / MB for n in CONTEXTS}
     notes.append(
-        "- On paper, Conteur's KV cache (float32, 36,864 bytes a token): "
+        "- On paper, Conteur's KV cache (float16 since export 2026.12-7, 18,432 bytes a "
+        "token; float32 before, twice that): "
         + ", ".join(f"{kv[n]:.1f} MB at {n:,}" for n in CONTEXTS)
         + "; onnxruntime-web copies it out to JavaScript and back in at every step, so at "
         f"{last:,} tokens a step moves {2 * kv[last]:.0f} MB besides the weights. Keeping "
