@@ -18,8 +18,9 @@ contender's load is reported once.
 On paper (docs/facts/model.md has the model's shape): the CPU graph keeps the KV
 cache in float16 (since export 2026.12-7; float32 before), 18 layers × key and
 value × 1 head × 256 × 2 bytes = 18,432 bytes a token, and onnxruntime-web hands
-the whole cache to JavaScript and back at every step, so a step's copying grows
-with n as the attention does.
+the whole cache to JavaScript and back at every step. Since export 2026.12-8 its 15
+sliding layers keep only the last 511 positions, so past 512 tokens only the 3
+global layers' share (3,072 bytes a token) grows.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ from bench.prompts import make_prompts
 CONTEXTS = (128, 512, 2048)
 DECODE_TOKENS = 32
 CONTENDERS = ("conteur-engine", "wllama")
-KV_BYTES_PER_TOKEN = 18 * 2 * 1 * 256 * 2  # layers × (key, value) × kv heads × head dim × float16
+LAYER_BYTES_PER_TOKEN = 2 * 1 * 256 * 2  # (key, value) × kv heads × head dim × float16
+GLOBAL_LAYERS, SLIDING_LAYERS, WINDOW_HELD = (
+    3,
+    15,
+    511,
+)  # Gemma 3 270M; positions a sliding layer keeps
 MB = 1_000_000
 
 
@@ -168,18 +174,24 @@ def scaling_notes(scaling: dict) -> list[str]:
                 f"- Conteur's engine vs wllama, decode, context {first} → {last:,}: {spread} "
                 f"(median ×{statistics.median(ratios):.2f})."
             )
-    kv = {n: n * KV_BYTES_PER_TOKEN / MB for n in CONTEXTS}
+    kv = {n: kv_cache_bytes(n) / MB for n in CONTEXTS}
+    whole = last * (GLOBAL_LAYERS + SLIDING_LAYERS) * LAYER_BYTES_PER_TOKEN / MB
     notes.append(
-        "- On paper, Conteur's KV cache (float16 since export 2026.12-7, 18,432 bytes a "
-        "token; float32 before, twice that): "
+        "- On paper, Conteur's KV cache (float16 since export 2026.12-7; the 15 sliding "
+        "layers keep their last 511 positions since 2026.12-8): "
         + ", ".join(f"{kv[n]:.1f} MB at {n:,}" for n in CONTEXTS)
-        + "; onnxruntime-web copies it out to JavaScript and back in at every step, so at "
-        f"{last:,} tokens a step moves {2 * kv[last]:.0f} MB besides the weights. Keeping "
-        "only the last 512 positions for the 15 sliding-window layers (Gemma 3 attends no "
-        f"further there) would hold it at {(3 * last + 15 * 512) * KV_BYTES_PER_TOKEN / 18 / MB:.1f} "
-        f"MB at {last:,}."
+        + f" (every position of every layer: {whole:.1f} MB at {last:,}); onnxruntime-web "
+        f"copies it out to JavaScript and back in at every step, {2 * kv[last]:.0f} MB a "
+        f"step at {last:,} tokens besides the weights."
     )
     return notes
+
+
+def kv_cache_bytes(context: int) -> int:
+    """The CPU graph's KV cache at `context` tokens: global layers hold every position,
+    sliding ones at most WINDOW_HELD."""
+    held = GLOBAL_LAYERS * context + SLIDING_LAYERS * min(context, WINDOW_HELD)
+    return held * LAYER_BYTES_PER_TOKEN
 
 
 def scaling_section(results: dict) -> list[str]:

@@ -39,7 +39,10 @@ def test_notes_say_how_each_figure_grew_and_the_ratio_to_wllama():
     assert "Conteur engine: decode at 2,048 tokens of context is ×0.50 its rate at 128" in notes
     assert "peak PSS 1,000 → 1,400 MB (+400 MB)" in notes
     assert "context 128 → 2,048: ×2.00 → ×2.00 → ×2.00" in notes
-    assert "75.5 MB at 2,048" in notes  # 2,048 × 36,864 bytes
+    # (3 global layers × 2,048 + 15 sliding layers × 511 positions) × 1,024 bytes (float16)
+    assert "14.1 MB at 2,048" in notes
+    assert "9.4 MB at 512" in notes  # 18 layers × 512 × 1,024 bytes: below the window
+    assert "every position of every layer: 37.7 MB at 2,048" in notes
 
 
 def test_a_failed_contender_is_reported_not_charted():

@@ -284,6 +284,29 @@ def test_cpu_graph_prompt_in_runs_gives_the_bits_of_one_pass(tiny_model_dir):
     assert in_runs.scores == whole.scores  # exact: no tolerance
 
 
+def test_cpu_graph_hands_on_only_the_window_in_sliding_layers(tiny_model_dir):
+    """The CPU graph's sliding layers keep the last sliding_window - 1 positions, all the
+    next token can see; its global layers keep every one. Decoding token by token past
+    the window gives the one pass's candidates, bit for bit."""
+    runner = OnnxRunner(tiny_model_dir, threads=1, backend="wasm")
+    arch = json.loads((tiny_model_dir / "conteur.json").read_text())["architecture"]
+    window, every = arch["sliding_window"], arch["global_layer_every"]
+    ids = [2] + [(11 * i + 3) % (runner.config.vocab_size - 10) + 5 for i in range(3 * window)]
+    whole = runner.step_sync(ids)
+    past, position = runner.snapshot()
+    assert position == len(ids)
+    for name, tensor in past.items():
+        layer = int(name.split(".")[1])
+        held = len(ids) if layer % every == every - 1 else window - 1
+        assert tensor.shape[2] == held, name
+    runner.reset_sync()
+    runner.step_sync(ids[:window])
+    for token in ids[window:]:
+        stepped = runner.step_sync([token])
+    assert stepped.ids == whole.ids
+    assert stepped.scores == whole.scores
+
+
 def test_snapshot_and_restore_go_back_to_a_cache(toy_dir):
     runner = OnnxRunner(toy_dir, threads=1)
     runner.step_sync([2, 5])

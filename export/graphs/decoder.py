@@ -17,15 +17,17 @@ from export.graphs.step import StepInputs
 from export.model.config import GemmaConfig
 
 
-def step_inputs(g: GraphBuilder, c: GemmaConfig, ops=None) -> StepInputs:
+def step_inputs(g: GraphBuilder, c: GemmaConfig, ops=None, length_layer: int = 0) -> StepInputs:
     """Sequence bookkeeping: positions and RoPE tables come from the past length.
 
-    `ops` (FusedOps unless given) computes the RoPE tables.
+    `ops` (FusedOps unless given) computes the RoPE tables. The past length is that of
+    `length_layer`'s cache, which must hold every position (a global layer's, where a
+    graph keeps only the window in the sliding layers).
     """
     ops = ops or FusedOps(g, c)
     one, two, zero = g.int64("one", 1), g.int64("two", 2), g.int64("zero", 0)
     seq_len = g.op("Gather", [g.op("Shape", ["input_ids"], "ids_shape"), one], "seq_len", axis=0)
-    past_shape = g.op("Shape", ["past_key_values.0.key"], "past_shape")
+    past_shape = g.op("Shape", [f"past_key_values.{length_layer}.key"], "past_shape")
     past_len = g.op("Gather", [past_shape, two], "past_len", axis=0)
     total = g.op("Add", [past_len, seq_len], "total_len")
     seqlens_k = g.op(

@@ -35,9 +35,14 @@ F32 = TensorProto.FLOAT
 class ExactOps:
     """Float parts of a layer that give identical bits on x86 and WebAssembly."""
 
-    def __init__(self, g: GraphBuilder, c: GemmaConfig, kv_type: int = F32):
+    def __init__(
+        self, g: GraphBuilder, c: GemmaConfig, kv_type: int = F32, window_cache: bool = False
+    ):
         self.g, self.c = g, c
         self.kv_type = kv_type  # the KV cache's element type (F32, or FLOAT16: half the bytes)
+        # Sliding layers hand on only the last `sliding_window - 1` positions, all the
+        # next step can see (windowed_layers); global layers keep every position.
+        self.window_cache = window_cache
         self.masks: dict[int, str] = {}  # window (-1: none) -> additive mask (S, T)
         self.constants: dict[tuple, str] = {}
 
@@ -118,6 +123,8 @@ class ExactOps:
         p = f"layers.{layer}.attn"
         hd, kv_heads = c.head_dim, c.num_kv_heads
         group = c.num_heads // kv_heads
+        windowed = layer in windowed_layers(c, self.window_cache)
+        seen: dict[str, str] = {}  # part -> this step's keys or values, past and new
 
         def cache(new: str, part: str) -> str:
             heads = g.op("Reshape", [new, self.int_const("kv", [1, -1, kv_heads, hd])], p)
@@ -125,8 +132,14 @@ class ExactOps:
             if self.kv_type != F32:  # the step's own rows are rounded like the cached ones
                 heads = g.op("Cast", [heads], p + f".{part}_kv", to=self.kv_type)
             present = f"present.{layer}.{part}"
-            g.op_named("Concat", [f"past_key_values.{layer}.{part}", heads], present, axis=2)
-            cached = g.op("Unsqueeze", [present, self.int_const("axis2", [2])], p + f".{part}5")
+            every = g.name(p + f".{part}_all") if windowed else present
+            g.op_named("Concat", [f"past_key_values.{layer}.{part}", heads], every, axis=2)
+            if windowed:  # the next step sees at most the last window - 1 of them
+                keep = self.int_const("window_keep", [-(int(c.sliding_window) - 1)])
+                ends, axis = self.int_const("int_max", [2**62]), self.int_const("axis2", [2])
+                g.op_named("Slice", [every, keep, ends, axis], present)
+            seen[part] = every
+            cached = g.op("Unsqueeze", [every, self.int_const("axis2", [2])], p + f".{part}5")
             return self.to64(cached, p + f".{part}")  # (1, Hkv, 1, T, Hd)
 
         keys, values = cache(k, "key"), cache(v, "value")
@@ -137,19 +150,30 @@ class ExactOps:
         )  # (1, Hkv, G, S, T)
         scores = g.op("Mul", [scores, self.const64("attn_scale", float(c.scale))], p + ".scaled")
         window = -1 if c.is_global(layer) else int(c.sliding_window)
-        scores = g.op("Add", [scores, self.mask(step, window)], p + ".masked")
+        keys_held = seen["key"] if windowed else None
+        scores = g.op("Add", [scores, self.mask(step, window, keys_held)], p + ".masked")
         weights = g.op("Softmax", [scores], p + ".weights", axis=-1)
         out = self.to32(g.op("MatMul", [weights, values], p + ".out64"), p + ".out32")
         out = g.op("Transpose", [out], p + ".out_t", perm=[0, 3, 1, 2, 4])  # (1, S, Hkv, G, Hd)
         return g.op("Reshape", [out, self.int_const("attn_flat", [1, -1, c.num_heads * hd])], p)
 
-    def mask(self, step: StepInputs, window: int) -> str:
-        """(S, T) float64: 0 where position i may see key j (j <= i, i - j < window), else -inf."""
+    def mask(self, step: StepInputs, window: int, keys_held: str | None = None) -> str:
+        """(S, T) float64: 0 where position i may see key j (j <= i, i - j < window), else -inf.
+
+        `keys_held`: a windowed layer's keys (1, Hkv, T, Hd), the last T positions; every
+        windowed layer holds as many, so one mask serves them all."""
         if window in self.masks:
             return self.masks[window]
         g = self.g
         one, zero = self.int_const("one", 1), self.int_const("zero", 0)
-        keys = g.op("Range", [zero, step.total, one], "key_positions")  # (T,)
+        first = zero
+        if keys_held is not None:
+            held = g.op(
+                "Gather", [g.op("Shape", [keys_held], "held_shape"), self.int_const("two", 2)],
+                "held_len", axis=0,
+            )  # fmt: skip
+            first = g.op("Sub", [step.total, held], "held_from")
+        keys = g.op("Range", [first, step.total, one], f"key_positions_{window}")  # (T,)
         rows = g.op("Unsqueeze", [step.absolute, self.int_const("axis1", [1])], "query_rows")
         distance = g.op("Sub", [rows, keys], "distance")  # (S, T): i - j
         seen = g.op("GreaterOrEqual", [distance, zero], "causal")
@@ -168,4 +192,18 @@ class ExactOps:
         return self.to32(y, hint + ".y")
 
 
-__all__ = ["ExactOps"]
+def windowed_layers(c: GemmaConfig, window_cache: bool) -> frozenset[int]:
+    """The sliding layers whose cache keeps only the window, when `window_cache` is on.
+    Needs a global layer, whose cache still gives the step its position (step_inputs)."""
+    sliding = [layer for layer in range(c.num_layers) if not c.is_global(layer)]
+    if not window_cache or len(sliding) == c.num_layers:
+        return frozenset()
+    return frozenset(sliding)
+
+
+def length_layer(c: GemmaConfig) -> int:
+    """A global layer: its cache holds every position the step comes after."""
+    return next((layer for layer in range(c.num_layers) if c.is_global(layer)), 0)
+
+
+__all__ = ["ExactOps", "length_layer", "windowed_layers"]

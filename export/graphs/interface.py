@@ -42,28 +42,39 @@ def finish_model(
     presents: list[str],
     extra_inputs: list[onnx.ValueInfoProto] = (),
     kv_cache: str = "float32",
+    windowed: frozenset[int] = frozenset(),
 ):
     """Wrap the nodes in a ModelProto with the inputs and outputs docs/architecture.md lists;
     `extra_inputs` follow `num_logits_to_keep` (the CPU graph's rest rows); `kv_cache`
-    is the past and present tensors' element type (KV_TYPES)."""
+    is the past and present tensors' element type (KV_TYPES); the `windowed` layers'
+    caches hold only the sliding window's last positions (export/graphs/exact_ops.py)."""
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
         helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
         *extra_inputs,
     ]
     kv_type = KV_TYPES[kv_cache]
-    kv = [1, c.num_kv_heads, "past_sequence", c.head_dim]
-    kv_out = [1, c.num_kv_heads, "total_sequence", c.head_dim]
+
+    def kv(layer: int, length: str) -> list:
+        return [1, c.num_kv_heads, "window_" + length if layer in windowed else length, c.head_dim]
+
     for layer in range(c.num_layers):
         for part in ("key", "value"):
             inputs.append(
-                helper.make_tensor_value_info(f"past_key_values.{layer}.{part}", kv_type, kv)
+                helper.make_tensor_value_info(
+                    f"past_key_values.{layer}.{part}", kv_type, kv(layer, "past_sequence")
+                )
             )
     graph_outputs = [
         helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "kept", vocab]),
         helper.make_tensor_value_info("top_values", TensorProto.FLOAT, [1, top_k]),
         helper.make_tensor_value_info("top_ids", TensorProto.INT64, [1, top_k]),
-    ] + [helper.make_tensor_value_info(name, kv_type, kv_out) for name in presents]
+    ] + [
+        helper.make_tensor_value_info(
+            name, kv_type, kv(int(name.split(".")[1]), "total_sequence")
+        )  # present.{layer}.{part}
+        for name in presents
+    ]
     graph = helper.make_graph(g.nodes, "conteur-gemma3", inputs, graph_outputs, g.initializers)
     model_proto = helper.make_model(
         graph,
