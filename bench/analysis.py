@@ -251,15 +251,18 @@ def _suggestions(results: dict) -> list[str]:
         "drifts by some 50 MB, wllama's peaks too (writing 1,052 and 1,046 MB)."
     )
     out.append(
-        "- Since export 2026.12-7 the CPU graph's KV cache is float16 (docs/export.md): "
-        "every step copies half as many bytes in and out of onnxruntime's heap (9.4 MB each "
-        "way at 512 tokens). Against the float32 cache (runs of 2026-12-05 03:53 and 05:34 "
-        "UTC): the engine's peak at a 2,048-token context 1,450 → 1,113 MB and its decode "
-        "there 9.3 → 10.1 tokens/s; decode 29.2 → 28.2 ms a token at 128-256 tokens and "
-        "41.8 → 39.7 at 512 (engine page, 4 alternated rounds); the page's peaks at the "
-        "bench's 512 tokens did not move beyond the drift (writing 1,095 → 1,090 MB). So the "
-        "KV copies are not what sets the page's writing peak at this length; what does is "
-        "not isolated (the page's renderer holds 560 MB at ready, Pyodide's heap in it)."
+        "- Since export 2026.12-7 the CPU graph's KV cache is float16, and since 2026.12-8 "
+        "its 15 sliding layers hand on only their last 511 positions (docs/export.md): every "
+        "step copies half as many bytes in and out of onnxruntime's heap (9.4 MB each way at "
+        "512 tokens), and past 512 tokens only the 3 global layers' share grows. The engine "
+        "at a 2,048-token context (runs of 2026-12-05 03:53, 05:34 and 06:11 UTC): peak "
+        "1,450 → 1,113 → 853 MB, decode 9.3 → 10.1 → 13.9 tokens/s, first token 14.0 → 14.5 "
+        "→ 11.2 s; at 128-256 tokens decode 29.2 → 28.2 ms a token and at 512 41.8 → 39.7 "
+        "with the float16 cache (engine page, 4 alternated rounds). The page's peaks at the "
+        "bench's 512 tokens moved within the drift (writing 1,095 → 1,090 → 1,074 MB, wllama "
+        "1,046 → 1,040 → 1,047), so the KV copies are not what sets them at this length; "
+        "what does is not isolated (the page's renderer holds about 560 MB at ready, "
+        "Pyodide's heap in it)."
     )
     out.append(
         "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "
