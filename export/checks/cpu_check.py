@@ -17,7 +17,6 @@ import numpy as np
 
 from export.checks.eval_text import graph_logits, source_logits
 from export.checks.metrics import head_fidelity, log_softmax
-from export.checks.onnx_io import KV_DTYPES
 from export.checks.webgpu_check import GRAPH_TOLERANCE
 from export.errors import ExportError
 from export.folder.layout import CPU_MODEL_FILE
@@ -51,7 +50,7 @@ def round_rows(x: np.ndarray, site: str) -> np.ndarray:
 
 def round_cache(x: np.ndarray, site: str) -> np.ndarray:
     """What the CPU graph's KV cache does to keys and values: rounds them to its type."""
-    return x.astype(KV_DTYPES[KV_CACHE]).astype(np.float32)
+    return x.astype(np.dtype(KV_CACHE)).astype(np.float32)  # "float16": numpy's name too
 
 
 def graph_tensors(cpu: CpuModel) -> dict[str, np.ndarray]:

@@ -25,8 +25,7 @@ def session(folder: Path, model_file: str = MODEL_FILE) -> ort.InferenceSession:
     )
 
 
-# The KV cache's element types, by conteur.json's `kv_cache` name and by onnxruntime's.
-KV_DTYPES = {"float32": np.float32, "float16": np.float16}
+# The KV cache's element types as onnxruntime names a graph's inputs.
 ORT_KV_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
