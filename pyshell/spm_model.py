@@ -19,7 +19,8 @@ import json
 import struct
 import sys
 from array import array
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 # SentencePiece piece types (ModelProto.SentencePiece.Type).
@@ -46,7 +47,9 @@ class SpmModel:
     """
 
     pieces: list[str]  # (vocab,) piece text, "▁" for an escaped space
-    scores: list[float]  # (vocab,) float32 merge scores, larger merges first
+    # (vocab,) float32 merge scores, larger merges first: a list from the protobuf, an
+    # array("f") from the cache (4 bytes a piece instead of a Python float each)
+    scores: Sequence[float]
     types: bytes  # (vocab,) piece types, NORMAL … BYTE
     model_type: int = 1
     byte_fallback: bool = False
@@ -62,10 +65,13 @@ class SpmModel:
     remove_extra_whitespaces: bool = True
     escape_whitespaces: bool = True
     has_denormalizer: bool = False
+    # The pieces in UTF-8 with NUL between them, as the cache stores them (b"": not
+    # kept). The tokenizer reads it once while it loads (pyshell.tokenizer.pieces_utf8).
+    pieces_utf8: bytes = field(default=b"", repr=False, compare=False)
 
     def spec(self) -> dict:
         """The scalar fields (everything but the piece table), JSON-ready."""
-        table = {"pieces", "scores", "types"}
+        table = {"pieces", "scores", "types", "pieces_utf8"}
         return {k: v for k, v in asdict_shallow(self).items() if k not in table}
 
     def check_supported(self) -> None:
@@ -310,7 +316,8 @@ def read_pieces_cache(cache: bytes, model_sha256: str | None) -> SpmModel | None
         body = newline + 1
         if len(cache) != body + size + 5 * count:
             return None
-        pieces = cache[body : body + size].decode("utf-8").split(CACHE_SEPARATOR)
+        pieces_utf8 = cache[body : body + size]
+        pieces = _split_pieces(pieces_utf8)
         scores = array("f")
         scores.frombytes(cache[body + size : body + size + 4 * count])
         if sys.byteorder == "big":
@@ -321,10 +328,29 @@ def read_pieces_cache(cache: bytes, model_sha256: str | None) -> SpmModel | None
         return None
     if len(pieces) != count:
         return None
-    return SpmModel(pieces=pieces, scores=scores.tolist(), types=types, **spec)
+    return SpmModel(pieces=pieces, scores=scores, types=types, pieces_utf8=pieces_utf8, **spec)
 
 
-_SPEC_NAMES = {f.name for f in fields(SpmModel)} - {"pieces", "scores", "types"}
+_SPEC_NAMES = {f.name for f in fields(SpmModel)} - {"pieces", "scores", "types", "pieces_utf8"}
+DECODE_BYTES = 1 << 18  # pieces decoded at a time (below)
+
+
+def _split_pieces(pieces_utf8: bytes) -> list[str]:
+    """The NUL-separated pieces as str, decoded a few hundred kB at a time.
+
+    Decoded at once, Gemma's pieces are a 14 MB str (some characters are beyond
+    U+FFFF, so every one takes 4 bytes) that lives beside the 262k pieces made from
+    it; Pyodide's heap never shrinks, so that moment would set its size.
+    """
+    pieces: list[str] = []
+    separator = CACHE_SEPARATOR.encode()
+    start = 0
+    while start <= len(pieces_utf8):
+        end = pieces_utf8.find(separator, start + DECODE_BYTES)
+        end = len(pieces_utf8) if end < 0 else end
+        pieces.extend(pieces_utf8[start:end].decode("utf-8").split(CACHE_SEPARATOR))
+        start = end + 1
+    return pieces
 
 
 def load_spm_model(path: str | Path) -> tuple[SpmModel, bool]:

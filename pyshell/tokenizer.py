@@ -36,6 +36,7 @@ from pathlib import Path
 
 from pyshell.spm_model import (
     BYTE,
+    CACHE_SEPARATOR,
     CONTROL,
     NORMAL,
     UNKNOWN,
@@ -71,6 +72,34 @@ def _indices(types: bytes, kinds: tuple[int, ...]) -> list[int]:
     """Ids whose type is one of `kinds` (a regex scan: C speed on 262k types)."""
     pattern = re.compile(b"[" + bytes(kinds) + b"]")
     return [m.start() for m in pattern.finditer(types)]
+
+
+def _chars_before(pieces_utf8: bytes, c: str) -> set[str]:
+    """The characters that come right before `c` inside a piece (`c` itself for "cc").
+
+    `pieces_utf8` holds the pieces in UTF-8, NUL between them. It is searched as
+    bytes: Gemma's pieces as one str would take 14 MB (a few are beyond U+FFFF, so
+    4 bytes a character), and Pyodide's heap keeps the high-water mark of loading.
+    The many occurrences of c that start a piece become a placeholder first, so only
+    a few are left to look at.
+    """
+    mark = c.encode("utf-8")
+    text = pieces_utf8.replace(CACHE_SEPARATOR.encode() + mark, b"\x00\x01")
+    before = set()
+    for found in re.finditer(re.escape(mark), text):
+        if found.start() > 0:  # at 0, c starts the first piece
+            before.add(_char_before(text, found.start()))
+    if "\x01" in before:  # the placeholder stood for a c: "cc" starts a piece
+        before.add(c)
+    return before
+
+
+def _char_before(utf8: bytes, end: int) -> str:
+    """The character of UTF-8 text that ends at byte `end` (continuation bytes are 0x80-0xBF)."""
+    start = end - 1
+    while start > 0 and 0x80 <= utf8[start] < 0xC0:
+        start -= 1
+    return utf8[start:end].decode("utf-8")
 
 
 def _byte_value(piece: str) -> int:
@@ -204,17 +233,13 @@ class Tokenizer:
 
         A cut before character c is safe when the character before it never
         precedes c inside a piece: then no piece, hence no merge and no
-        user-defined match, can span the cut.
+        user-defined match, can span the cut. Reserved pieces are counted too,
+        which can only make cuts rarer (none of Gemma's holds a c).
         """
-        blob = "\x00" + "\x00".join(self._matchable)
+        utf8 = self.model.pieces_utf8 or CACHE_SEPARATOR.join(self._pieces).encode("utf-8")
         alternatives = []
         for c in SEGMENT_BEFORE:
-            # Drop the (many) occurrences of c that start a piece, leaving a
-            # placeholder, so that the split below yields only a few parts.
-            inner = blob.replace("\x00" + c, "\x00\x01").split(c)
-            before = {part[-1] if part else c for part in inner[:-1]}
-            if "\x01" in before:  # the placeholder stood for a c: "cc" starts a piece
-                before.add(c)
+            before = _chars_before(utf8, c)
             before.add("\x00")  # never cut after NUL
             excluded = "".join(sorted(re.escape(x) for x in before))
             alternatives.append(f"(?<=[^{excluded}])(?={re.escape(c)})")

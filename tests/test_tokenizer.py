@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import shutil
 import time
+import tracemalloc
 
 import pytest
 import sentencepiece as spm
@@ -16,7 +17,7 @@ from pyshell.spm_model import (
     parse_model_proto,
     pieces_cache_path,
 )
-from pyshell.tokenizer import Tokenizer, write_pieces_cache
+from pyshell.tokenizer import Tokenizer, _chars_before, write_pieces_cache
 from tests.tokenizer_corpus import (
     EDGE_CASES,
     MIN_CORPUS_BYTES,
@@ -218,6 +219,32 @@ def test_load_time_and_encode_speed(real_path, record_property):
     assert tokenizer.loaded_from_cache
     assert load_s < 1.0
     assert cold_s < 1.0
+
+
+def test_loading_holds_little_beyond_what_the_tokenizer_keeps(real_path):
+    """Pyodide's heap never shrinks, so a load's high-water mark stays in the page.
+    All pieces as one str (14 MB: some are beyond U+FFFF) and its copies once put the
+    peak 28 MB above what the tokenizer keeps."""
+    tracemalloc.start()
+    try:
+        tokenizer = Tokenizer.from_pieces_file(pieces_cache_path(real_path))
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    print(f"tokenizer load: keeps {kept / 1e6:.1f} MB, peak {peak / 1e6:.1f} MB")
+    assert tokenizer.vocab_size == 262_144
+    assert peak - kept < 8e6
+
+
+def test_chars_before_a_segment_mark():
+    """What the segmenter may not cut after, found in the pieces' UTF-8."""
+    pieces = ["\u2581a", "b\u2581c", "\u2581\u2581", "\u00e9\u2581", "x\n", "\U0001f600\u2581"]
+    utf8 = "\x00".join(pieces).encode("utf-8")
+    # "▁▁" starts with the mark, so the placeholder stands for the first "▁" too.
+    assert _chars_before(utf8, "\u2581") == {"b", "\x01", "\u2581", "\u00e9", "\U0001f600"}
+    assert _chars_before(utf8, "\n") == {"x"}
+    assert _chars_before(utf8, "\t") == set()
+    assert _chars_before("\u2581\u2581".encode(), "\u2581") == {"\u2581"}
 
 
 def test_random_strings_equal_sentencepiece(real, oracle, tiny_bytes):
