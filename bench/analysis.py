@@ -265,10 +265,15 @@ def _suggestions(results: dict) -> list[str]:
         "Pyodide's heap in it)."
     )
     out.append(
-        "- On the CPU, onnxruntime-web hands every present.* tensor back to JavaScript and "
-        "takes it in again as past_key_values at each step: 18 × 2 × n × 256 × 2 bytes "
-        "each way at context n (4.7 MB at 256 tokens, float16). Small next to the matrices, "
-        "but IO binding would remove it."
+        "- On the CPU, onnxruntime-web copies the past_key_values into its heap at each "
+        "step: 18 × 2 × n × 256 × 2 bytes at context n (4.7 MB at 256 tokens, float16; "
+        "IO binding would remove it). Since export 2026.12-9 nothing that large comes "
+        "back: the graph also hands out the step's own rows (new_key_values.*) and the "
+        "page's runner keeps the cache itself (js/worker/kv-rows.js). The presents it "
+        "fetched before were a new JavaScript array of the whole cache at every step, and "
+        "the worker's garbage collector ran a full collection about every 20 tokens (6 "
+        "in a 128-token story, Chromium's trace; none since). The page's decode on an idle "
+        "machine went from 27-31 to 30-35 tokens/s (4 stories each; docs/export.md)."
     )
     out.append(
         "- On machines with a GPU, the page runs the WebGPU graph. Not measurable in this "

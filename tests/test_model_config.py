@@ -60,7 +60,12 @@ def config() -> dict:
         "format_version": 1,
         "export_version": "v1",
         "name": "gemma-3-270m",
-        "architecture": {"vocab_size": VOCABULARY, "context_length": 32768, "num_layers": 18},
+        "architecture": {
+            "vocab_size": VOCABULARY,
+            "context_length": 32768,
+            "num_layers": 18,
+            "sliding_window": 512,
+        },
         "tokens": {"pad": 0, "eos": 1, "bos": 2, "unk": 3},
         "graph": {"top_k": 64, "num_layers": 18, "kv_heads": 1, "head_dim": 256},
         "graphs": copy.deepcopy(GRAPHS),

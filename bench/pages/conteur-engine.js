@@ -1,7 +1,7 @@
-// Conteur's exported model on onnxruntime-web's WASM backend, driven the way the
-// page's runner does it (web/static/js/worker/ort-runner.js): one session, the KV
-// cache fed back as past_key_values, a long prompt in runs, one position of logits,
-// only top_ids fetched.
+// Conteur's exported model on onnxruntime-web's WASM backend, driven by the page's own
+// runner (web/static/js/worker/ort-runner.js): one session, the KV cache kept as the
+// page keeps it, a long prompt in runs, one position of logits, only the candidates
+// and the cache's new rows fetched.
 // It reads conteur.json through the page's own reader (js/shared/model-config.js)
 // and loads the graph the page runs on WASM (`graphs.wasm`: model-cpu.onnx and its
 // data file), with the session options the export gives that graph, and feeds it
@@ -17,7 +17,7 @@
 //   profile              onnxruntime's profiler on; the trace goes to the console
 
 import { modelConfig } from "../../js/shared/model-config.js"; // the site, served at the root
-import { WASM_MAX_RUN } from "../../js/worker/ort-runner.js"; // prompts in runs, as the page
+import { OrtRunner, WASM_MAX_RUN } from "../../js/worker/ort-runner.js"; // prompts in runs, as the page
 import { RestRows } from "../../js/worker/rest-rows.js";
 import { cachedBytes, publish, threads } from "./harness.js";
 
@@ -72,43 +72,19 @@ async function cachedBlob(url) {
   return (await cache.match(url)).blob();
 }
 
-function emptyPast() {
-  const past = {};
-  const { layers, kvHeads: heads, headDim: dim } = config;
-  const kvCache = config.graphs[GRAPH].kvCache;
-  for (let i = 0; i < layers; i++) {
-    for (const kind of ["key", "value"]) {
-      const empty = kvCache === "float16" ? new Uint16Array(0) : new Float32Array(0);
-      past[`past_key_values.${i}.${kind}`] = new ort.Tensor(kvCache, empty, [1, heads, 0, dim]);
-    }
-  }
-  return past;
-}
-
 async function generate({ ids, maxNewTokens }) {
-  const keep = new ort.Tensor("int64", BigInt64Array.from([1n]), []);
-  const presentNames = [];
-  for (let i = 0; i < config.layers; i++) presentNames.push(`present.${i}.key`, `present.${i}.value`);
-  const fetches = ["top_ids", ...presentNames];
-  let past = emptyPast();
-  let feed = ids;
+  // The page's own runner: the same runs, cache and rest rows, without Python.
+  const openRest = rest ? async () => rest : null;
+  const runner = new OrtRunner(ort, session, config, config.graphs[GRAPH].kvCache, MAX_RUN, openRest);
   const tokens = [];
   const tokenMs = [];
   const startMs = performance.now();
+  let candidates = await runner.step(Int32Array.from(ids));
   while (tokens.length < maxNewTokens) {
-    let out;
-    for (let start = 0; start < feed.length; start += MAX_RUN) {
-      const run = feed.slice(start, start + MAX_RUN);
-      const input = new ort.Tensor("int64", BigInt64Array.from(run, (i) => BigInt(i)), [1, run.length]);
-      const restFeeds = rest ? await rest.feeds(ort, run) : {};
-      out = await session.run({ input_ids: input, num_logits_to_keep: keep, ...restFeeds, ...past }, fetches);
-      past = {};
-      presentNames.forEach((name) => { past[name.replace("present", "past_key_values")] = out[name]; });
-    }
-    const next = Number(out.top_ids.data[0]); // greedy: the best candidate
+    const next = candidates.ids[0]; // greedy: the best candidate
     tokenMs.push(performance.now());
     tokens.push(next);
-    feed = [next];
+    if (tokens.length < maxNewTokens) candidates = await runner.step(Int32Array.of(next));
   }
   if (PROFILE) session.endProfiling(); // prints the trace, one JSON event per console line
   return { promptTokens: ids.length, tokens, text: null, startMs, tokenMs, extra: {} };

@@ -19,7 +19,7 @@ from export.errors import OutputError
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
 # -8: sliding layers keep only the window (-7: the CPU graph's KV cache in float16).
-EXPORT_VERSION = "2026.12-8"
+EXPORT_VERSION = "2026.12-9"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph

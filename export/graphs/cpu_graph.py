@@ -152,7 +152,7 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     )
     return finish_model(
         g, c, vocab, top_k, presents, rest_inputs(model), KV_CACHE,
-        windowed_layers(c, WINDOW_CACHE),
+        windowed_layers(c, WINDOW_CACHE), new_rows=True,
     )  # fmt: skip
 
 

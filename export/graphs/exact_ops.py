@@ -129,8 +129,14 @@ class ExactOps:
         def cache(new: str, part: str) -> str:
             heads = g.op("Reshape", [new, self.int_const("kv", [1, -1, kv_heads, hd])], p)
             heads = g.op("Transpose", [heads], p + f".{part}_t", perm=[0, 2, 1, 3])  # (1,Hkv,S,Hd)
-            if self.kv_type != F32:  # the step's own rows are rounded like the cached ones
-                heads = g.op("Cast", [heads], p + f".{part}_kv", to=self.kv_type)
+            # The step's own rows, rounded like the cached ones, are an output of their own
+            # (new_key_values.*): a runner that keeps the cache itself takes only these.
+            rows = f"new_key_values.{layer}.{part}"
+            if self.kv_type != F32:
+                g.op_named("Cast", [heads], rows, to=self.kv_type)
+            else:
+                g.op_named("Identity", [heads], rows)
+            heads = rows
             present = f"present.{layer}.{part}"
             every = g.name(p + f".{part}_all") if windowed else present
             g.op_named("Concat", [f"past_key_values.{layer}.{part}", heads], every, axis=2)

@@ -43,11 +43,13 @@ def finish_model(
     extra_inputs: list[onnx.ValueInfoProto] = (),
     kv_cache: str = "float32",
     windowed: frozenset[int] = frozenset(),
+    new_rows: bool = False,
 ):
     """Wrap the nodes in a ModelProto with the inputs and outputs docs/architecture.md lists;
     `extra_inputs` follow `num_logits_to_keep` (the CPU graph's rest rows); `kv_cache`
     is the past and present tensors' element type (KV_TYPES); the `windowed` layers'
-    caches hold only the sliding window's last positions (export/graphs/exact_ops.py)."""
+    caches hold only the sliding window's last positions (export/graphs/exact_ops.py);
+    `new_rows`: the step's own keys and values are outputs too (new_key_values.*)."""
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
         helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
@@ -75,6 +77,13 @@ def finish_model(
         )  # present.{layer}.{part}
         for name in presents
     ]
+    if new_rows:
+        graph_outputs += [
+            helper.make_tensor_value_info(
+                new_name, kv_type, [1, c.num_kv_heads, "sequence", c.head_dim]
+            )
+            for new_name in (name.replace("present.", "new_key_values.") for name in presents)
+        ]
     graph = helper.make_graph(g.nodes, "conteur-gemma3", inputs, graph_outputs, g.initializers)
     model_proto = helper.make_model(
         graph,

@@ -63,12 +63,13 @@ const KV_CACHE = ["float32", "float16"];
  *            tokenizer: {model: string, pieces: string},
  *            tokens: Object<string, number>,
  *            layers: number, kvHeads: number, headDim: number,
- *            contextLength: number, vocabulary: number,
+ *            contextLength: number, slidingWindow: number, vocabulary: number,
  *            selfCheck: SelfCheck, text: string}} ModelConfig
  * label: "name export_version", how the speed check and verdicts name the model;
  * files: every file of the folder but conteur.json (size in bytes, lowercase sha256);
  * tokens: special token ids (bos, eos, …); layers, kvHeads, headDim: the KV cache's
- * shape; contextLength: the most tokens the model attends to; text: the JSON itself.
+ * shape; contextLength: the most tokens the model attends to; slidingWindow: the positions a
+ * sliding layer attends to (the token itself and the window - 1 before it); text: the JSON itself.
  */
 
 /**
@@ -103,6 +104,7 @@ export function modelConfig(text) {
     kvHeads: need(graph, "kv_heads", "count", "graph.kv_heads"),
     headDim: need(graph, "head_dim", "count", "graph.head_dim"),
     contextLength: need(architecture, "context_length", "count", "architecture.context_length"),
+    slidingWindow: need(architecture, "sliding_window", "count", "architecture.sliding_window"),
     vocabulary: need(architecture, "vocab_size", "count", "architecture.vocab_size"),
     selfCheck: readSelfCheck(need(raw, "self_check", "object")),
     text,

@@ -30,6 +30,14 @@
 //
 // The CPU graph takes the embedding rows of the tokens its head does not keep as
 // inputs (worker/rest-rows.js): every run feeds them, read from their own file.
+//
+// The CPU graph also hands back each step's own keys and values (new_key_values.*).
+// On it the runner keeps the cache itself (worker/kv-rows.js) and fetches only those:
+// the next past is every row on a global layer and the last sliding_window - 1 on a
+// sliding one (the layers whose past is "window_past_sequence" long), which is what
+// present.* would hold, bit for bit. WebGPU keeps its presents on the GPU instead.
+
+import { KvRows } from "./kv-rows.js";
 
 export const WEBGPU_MAX_RUN = 31;
 export const WASM_MAX_RUN = 128;
@@ -90,7 +98,11 @@ export class OrtRunner {
         this.presentNames.push(`present.${i}.${kind}`);
       }
     }
-    this.fetches = ["top_values", "top_ids", ...this.presentNames];
+    /** @type {KvRows[] | null} the cache kept here, one per past tensor (null: ORT's presents) */
+    this.rows = null;
+    this.keptRows = OrtRunner.rowsToKeep(session, config, this.pastNames);
+    this.newNames = this.pastNames.map((name) => name.replace("past_key_values.", "new_key_values."));
+    this.fetches = ["top_values", "top_ids", ...(this.keptRows ? this.newNames : this.presentNames)];
     this.keepOne = new ort.Tensor("int64", BigInt64Array.from([1n]), []);
     this.past = {};
     this.position = 0;
@@ -116,13 +128,37 @@ export class OrtRunner {
     return names;
   }
 
+  /**
+   * Positions each past tensor hands on when the runner keeps the cache itself, or null
+   * (the graph has no new_key_values.* outputs, or more than one kv head).
+   * @param {object} session
+   * @param {import("../shared/model-config.js").ModelConfig} config
+   * @param {string[]} pastNames
+   * @returns {number[] | null}
+   */
+  static rowsToKeep(session, config, pastNames) {
+    const outputs = new Set(session.outputNames ?? []);
+    if (config.kvHeads !== 1 || !pastNames.every((name) => outputs.has(name.replace("past_key_values.", "new_key_values.")))) return null;
+    const metadata = new Map((session.inputMetadata ?? []).map((input) => [input.name, input]));
+    return pastNames.map((name) => {
+      const length = metadata.get(name)?.shape?.[2];
+      return typeof length === "string" && length.startsWith("window_") ? config.slidingWindow - 1 : Infinity;
+    });
+  }
+
+  /** The cache's element type in JavaScript (float16: its raw bits). */
+  get ArrayType() {
+    return this.kvCache === "float16" ? Uint16Array : Float32Array;
+  }
+
   resetSync() {
     for (const id of [...this.snapshots.keys()]) this.forget(id);
     this.disposePast();
-    const empty = this.kvCache === "float16" ? new Uint16Array(0) : new Float32Array(0); // float16: raw bits
+    const empty = new this.ArrayType(0);
     for (const name of this.pastNames) {
       this.past[name] = new this.ort.Tensor(this.kvCache, empty, [1, this.kvHeads, 0, this.headDim]);
     }
+    this.rows = this.keptRows?.map((keep) => new KvRows(this.ArrayType, this.headDim, keep)) ?? null;
     this.position = 0;
     this.steps = 0;
     this.firstCandidates = null;
@@ -161,7 +197,12 @@ export class OrtRunner {
     if (this.openRestRows) Object.assign(feeds, await (await this.rest()).feeds(this.ort, ids));
     const out = await this.session.run(feeds, this.fetches);
     this.disposePast();
-    this.pastNames.forEach((name, k) => { this.past[name] = out[this.presentNames[k]]; });
+    if (this.rows) {
+      this.rows.forEach((rows, k) => rows.append(out[this.newNames[k]].data));
+      this.pastFromRows();
+    } else {
+      this.pastNames.forEach((name, k) => { this.past[name] = out[this.presentNames[k]]; });
+    }
     this.position += ids.length;
     const result = {
       ids: Int32Array.from(out.top_ids.data, (i) => Number(i)),
@@ -192,6 +233,11 @@ export class OrtRunner {
    */
   snapshot() {
     const id = this.nextSnapshot++;
+    if (this.rows) {
+      // Copies: the rows appended after this may be another branch's.
+      this.snapshots.set(id, { rows: this.rows.map((rows) => rows.copy()), position: this.position });
+      return id;
+    }
     const past = { ...this.past };
     for (const tensor of Object.values(past)) this.held.set(tensor, (this.held.get(tensor) ?? 0) + 1);
     this.snapshots.set(id, { past, position: this.position });
@@ -206,7 +252,13 @@ export class OrtRunner {
     const state = this.snapshots.get(id);
     if (!state) throw new Error(`no snapshot ${id}`);
     this.disposePast();
-    this.past = { ...state.past };
+    if (state.rows) {
+      // The copies are exact-sized: the next append grows into a new buffer, never into them.
+      this.rows = state.rows.map((copy, k) => new KvRows(this.ArrayType, this.headDim, this.keptRows[k], copy));
+      this.pastFromRows();
+    } else {
+      this.past = { ...state.past };
+    }
     this.position = state.position;
   }
 
@@ -218,6 +270,7 @@ export class OrtRunner {
     const state = this.snapshots.get(id);
     if (!state) return;
     this.snapshots.delete(id);
+    if (state.rows) return; // plain copies: the garbage collector takes them
     const current = new Set(Object.values(this.past));
     for (const tensor of Object.values(state.past)) {
       const count = (this.held.get(tensor) ?? 1) - 1;
@@ -228,6 +281,13 @@ export class OrtRunner {
       this.held.delete(tensor);
       if (!current.has(tensor) && tensor.location === "gpu-buffer") tensor.dispose();
     }
+  }
+
+  /** Feed the kept rows as the next step's past: views, copied into onnxruntime's heap by the run. */
+  pastFromRows() {
+    this.rows.forEach((rows, k) => {
+      this.past[this.pastNames[k]] = new this.ort.Tensor(this.kvCache, rows.view(), [1, this.kvHeads, rows.count, this.headDim]);
+    });
   }
 
   /** Release GPU buffers held by the cache and no snapshot (CPU tensors are simply dropped). */
