@@ -240,6 +240,14 @@ def _suggestions(results: dict) -> list[str]:
         "and its copies, below)."
     )
     out.append(
+        "- Pyodide's heap at ready went from 89.9 MB to 62.4 MB on 2026-12-05 (the worker's "
+        "memory reply, first and second visit): a wasm heap keeps its high-water mark, and "
+        "loading the tokenizer had made one 14 MB str of all 262,144 pieces (4 bytes a "
+        "character, as a few lie beyond U+FFFF) and copies of it; it now reads the pieces "
+        "file's bytes (docs/architecture.md, \"Python's heap is as large as its busiest "
+        'moment").'
+    )
+    out.append(
         "- Since export 2026.12-5 the CPU graph's int4 rows of the 180,224 tokens its head "
         "never writes (74 MB) are a file of their own (model-cpu.rest, pyshell/rest_rows.py), "
         "not part of onnxruntime's heap nor of the download the page holds on its way in; "

@@ -13,7 +13,7 @@ TABLE_METRICS = [m.key for m in METRICS]
 def _num(value: float | None, digits: int) -> str:
     if value is None:
         return "n/a"
-    if abs(value) >= 1000:
+    if abs(round(value, digits)) >= 1000:  # 999.6 shown with no digits is "1,000" too
         return f"{value:,.0f}"
     return f"{value:.{digits}f}"
 
