@@ -66,7 +66,7 @@ class SpmModel:
     escape_whitespaces: bool = True
     has_denormalizer: bool = False
     # The pieces in UTF-8 with NUL between them, as the cache stores them (b"": not
-    # kept). The tokenizer reads it once while it loads (pyshell.tokenizer.pieces_utf8).
+    # kept). The tokenizer's segmenter searches it once while it loads (pyshell/tokenizer.py).
     pieces_utf8: bytes = field(default=b"", repr=False, compare=False)
 
     def spec(self) -> dict:

@@ -33,7 +33,7 @@ export class KvRows {
   }
 
   /**
-   * @param {ArrayBufferView} rows a step's new rows, `rowLength` numbers each, read as
+   * @param {ArrayBufferView} output a step's new rows, `rowLength` numbers each, read as
    *   this cache's type: onnxruntime-web hands float16 back as a Float16Array where the
    *   browser has one (Chromium does), whose numbers are values, not the bits kept here
    */
@@ -43,7 +43,8 @@ export class KvRows {
     if (!Number.isInteger(added)) throw new RangeError(`${rows.length} numbers are not whole rows of ${this.rowLength}`);
     const kept = Math.min(this.count, Math.max(0, this.keep - added)); // old rows still seen after
     if ((this.end + added) * this.rowLength > this.data.length) {
-      // A new buffer, never the old one rewritten: a snapshot may still hold the old.
+      // Always a new buffer: the old one may be a snapshot's copy (OrtRunner.restore
+      // adopts it, exact-sized, so its first append lands here), which must stay as it is.
       const capacity = Math.max(64, 2 * (kept + added));
       const data = new this.Type(capacity * this.rowLength);
       data.set(this.data.subarray((this.end - kept) * this.rowLength, this.end * this.rowLength));
