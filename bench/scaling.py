@@ -17,10 +17,11 @@ contender's load is reported once.
 
 On paper (docs/facts/model.md has the model's shape): the CPU graph keeps the KV
 cache in float16 (since export 2026.12-7; float32 before), 18 layers × key and
-value × 1 head × 256 × 2 bytes = 18,432 bytes a token, and onnxruntime-web hands
-the whole cache to JavaScript and back at every step. Since export 2026.12-8 its 15
-sliding layers keep only the last 511 positions, so past 512 tokens only the 3
-global layers' share (3,072 bytes a token) grows.
+value × 1 head × 256 × 2 bytes = 18,432 bytes a token, which the runner copies into
+onnxruntime's heap at every step (since export 2026.12-9 only the step's own rows come
+back out). Since export 2026.12-8 its 15 sliding layers keep only the last 511
+positions, so past 512 tokens only the 3 global layers' share (3,072 bytes a token)
+grows.
 """
 
 from __future__ import annotations
@@ -40,11 +41,8 @@ CONTEXTS = (128, 512, 2048)
 DECODE_TOKENS = 32
 CONTENDERS = ("conteur-engine", "wllama")
 LAYER_BYTES_PER_TOKEN = 2 * 1 * 256 * 2  # (key, value) × kv heads × head dim × float16
-GLOBAL_LAYERS, SLIDING_LAYERS, WINDOW_HELD = (
-    3,
-    15,
-    511,
-)  # Gemma 3 270M; positions a sliding layer keeps
+# Gemma 3 270M's layers, and the positions a sliding layer keeps (export 2026.12-8).
+GLOBAL_LAYERS, SLIDING_LAYERS, WINDOW_HELD = 3, 15, 511
 MB = 1_000_000
 
 
@@ -180,9 +178,9 @@ def scaling_notes(scaling: dict) -> list[str]:
         "- On paper, Conteur's KV cache (float16 since export 2026.12-7; the 15 sliding "
         "layers keep their last 511 positions since 2026.12-8): "
         + ", ".join(f"{kv[n]:.1f} MB at {n:,}" for n in CONTEXTS)
-        + f" (every position of every layer: {whole:.1f} MB at {last:,}); onnxruntime-web "
-        f"copies it out to JavaScript and back in at every step, {2 * kv[last]:.0f} MB a "
-        f"step at {last:,} tokens besides the weights."
+        + f" (every position of every layer: {whole:.1f} MB at {last:,}); the runner copies "
+        f"it into onnxruntime's heap at every step, {kv[last]:.1f} MB at {last:,} tokens "
+        "besides the weights, and since export 2026.12-9 only the step's own rows come back."
     )
     return notes
 

@@ -18,7 +18,7 @@ from export.errors import OutputError
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-# -8: sliding layers keep only the window (-7: the CPU graph's KV cache in float16).
+# -9: the CPU graph hands out each step's own KV rows (-8: sliding layers keep only the window).
 EXPORT_VERSION = "2026.12-9"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph

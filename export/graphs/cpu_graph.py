@@ -56,8 +56,8 @@ from export.quantize.int8_columns import Int8Columns
 SESSION = {"graph_optimization": "disabled", "execution_mode": "parallel", "inter_op_threads": 1}
 
 # The KV cache in float16 (conteur.json graphs.wasm.kv_cache): onnxruntime-web copies
-# every past tensor into its heap and every present one out at each step, so half the
-# bytes move (docs/export.md). Each step's new keys and values are rounded to float16
+# every past tensor into its heap at each step (and, until export 2026.12-9, every present
+# one out), so half the bytes move (docs/export.md). Each step's new keys and values are rounded to float16
 # before they are used, so a step sees exactly what later steps read back.
 KV_CACHE = "float16"
 # The sliding layers' cache holds only the last sliding_window - 1 positions, all that
