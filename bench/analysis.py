@@ -109,8 +109,60 @@ def analysis_notes(results: dict) -> list[str]:
             )
     notes += _what_if_notes(results)
     notes += _peer_notes(results)
-    notes += ["", "### What would close the gap", ""] + _suggestions(results)
+    notes += (
+        ["", "### What would close the gap", ""] + _load_cpu_notes(results) + _suggestions(results)
+    )
     return notes
+
+
+def _median_cpu(results: dict, contender: str, visit: str, key: str | None = None) -> float | None:
+    """Median CPU seconds of `contender`'s `visit` loads: all threads, or group `key`."""
+    values = []
+    for t in results.get("trials", []):
+        cpu = (t.get(visit) or {}).get("cpu") if t["contender"] == contender else None
+        if cpu and not t.get("error"):
+            values.append(cpu["total_s"] if key is None else cpu["groups"].get(key, 0.0))
+    return _median(values) if values else None
+
+
+def _load_cpu_notes(results: dict) -> list[str]:
+    """What a first visit's CPU time (bench/load_cpu.py) says about the cold load."""
+    ours, peer = _median_cpu(results, "conteur", "cold"), _median_cpu(results, "wllama", "cold")
+    if ours is None or peer is None:
+        return []
+    parts = {
+        "the page's worker (Python's start, the files' pieces, the session)": "worker",
+        "V8's pool (compiling Pyodide's and onnxruntime's wasm, garbage collection)": "background",
+        "the service worker (hashing and storing the download)": "service_worker",
+    }
+    spent = ", ".join(
+        f"{_median_cpu(results, 'conteur', 'cold', key):.1f} s in {name}"
+        for name, key in parts.items()
+    )
+    busy = [
+        _median([
+            t["cold"]["cpu"]["busy_cores"] for t in results["trials"]
+            if t["contender"] == key and not t.get("error") and (t.get("cold") or {}).get("cpu")
+        ])
+        for key in ("conteur", "wllama")
+    ]  # fmt: skip
+    cores = (results.get("machine") or {}).get("cores", "the")
+    return [
+        (
+            f"- A first visit costs Conteur {ours:.1f} s of CPU against wllama's {peer:.1f} s "
+            f"(the CPU table above): {spent}. On average they keep {busy[0]:.1f} and "
+            f"{busy[1]:.1f} of the {cores} cores busy; starting work earlier was measured to "
+            "move it rather than save it: onnxruntime's "
+            "runtime started beside the download (re-measured 2026-12-05, 3 repetitions) "
+            "opened the session 0.4 s sooner but made the files and Python's start 0.3-0.6 s "
+            "later, and the page was ready no sooner (5.9 s against 5.8 s); the rest file "
+            "left out of the first visit entirely gave 5.5 s against 5.6 s. What would "
+            "shorten it is less work: Python's start (a snapshot cannot ship with the build "
+            "within the download budget), the sha256 of 264 MB in wasm (hash-wasm 474 MB/s "
+            "here, the browser's native digest 1,667 MB/s but only on whole buffers), the "
+            "int8 weights' prepacking while the session opens."
+        )
+    ]
 
 
 def _speedups(what_if: dict) -> dict[str, float]:

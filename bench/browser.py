@@ -10,7 +10,8 @@ A trial is what one user's first and second visit look like:
 3. runs, in that warm tab: a short warm-up (16 tokens in, 2 out), then the
    128-token prompt followed by greedy decoding, then the 512-token prompt
    (time to first token only).
-The browser's process tree is sampled for memory throughout.
+The browser's process tree is sampled for memory throughout, and each visit's CPU
+time is read per thread (bench/load_cpu.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.memory import MemorySampler
+from bench.load_cpu import load_cpu, thread_times
+from bench.memory import MemorySampler, find_process
 from bench.prompts import Prompt
 from bench.server import Traffic
 from harness.chromium import CHROMIUM, CHROMIUM_ARGS  # no WebGPU flag: WASM only
@@ -123,10 +125,13 @@ def visit(context, driver, traffic: Traffic, sampler: MemorySampler, phase: str)
     sent_before, requests_before = traffic.snapshot()
     page = context.new_page()
     driver.watch(page)
+    browser = find_process(sampler.marker)
+    cpu_before = thread_times(browser)
     started = time.perf_counter()
     page.goto(driver.url, wait_until="commit")
     info = driver.wait_ready(page)
     wall_s = time.perf_counter() - started
+    cpu = load_cpu(cpu_before, thread_times(browser), wall_s)
     # Count what the visit downloads even after it is usable (a service worker's precache).
     traffic.wait_idle(quiet_s=1.5)
     sent_after, requests_after = traffic.snapshot()
@@ -135,6 +140,7 @@ def visit(context, driver, traffic: Traffic, sampler: MemorySampler, phase: str)
         "wall_s": wall_s,
         "bytes": sent_after - sent_before,
         "requests": requests_after - requests_before,
+        "cpu": cpu,
         "detail": info.get("detail", {}),
     }, page
 

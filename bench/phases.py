@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from statistics import median
 
+from bench.load_cpu import OTHER, THREAD_GROUPS
+
 # (timings key, column title) in the order the page goes through them.
 LOAD_PHASES = [
     ("python_s", "Python ready"),
@@ -112,6 +114,36 @@ def memory_rows(results: dict) -> list[str]:
     return lines
 
 
+def cpu_rows(results: dict) -> list[str]:
+    """CPU seconds each contender's browser spent while loading, per visit and thread
+    group (bench/load_cpu.py), with the cores it kept busy on average."""
+    trials = [t for t in results.get("trials", []) if not t.get("error")]
+    order = [k for k in dict.fromkeys(t["contender"] for t in trials) if k != "llama.cpp"]
+    groups = [(key, title) for key, title, _ in THREAD_GROUPS] + [OTHER]
+    header = ["load (s)", "CPU, all threads (s)", "cores busy"] + [title for _, title in groups]
+    lines = [
+        "| contender | visit | " + " | ".join(header) + " |",
+        "|---|---|" + "---|" * len(header),
+    ]
+    for key in order:
+        label = results.get("contenders", {}).get(key, {}).get("label", key)
+        mine = [t for t in trials if t["contender"] == key]
+        for visit, name in [("cold", "first"), ("warm", "second")]:
+            cpus = [(t.get(visit) or {}).get("cpu") for t in mine]
+            cpus = [c for c in cpus if c]
+            if not cpus:
+                continue
+            loads = [(t.get(visit) or {}).get("load_ms") for t in mine]
+            cells = [
+                _median_cell(loads, 1, scale=1000),
+                _median_cell([c["total_s"] for c in cpus], 1),
+                _median_cell([c["busy_cores"] for c in cpus], 1),
+                *(_median_cell([c["groups"].get(g, 0.0) for c in cpus], 1) for g, _ in groups),
+            ]
+            lines.append(f"| {label} | {name} | " + " | ".join(cells) + " |")
+    return lines if len(lines) > 2 else []
+
+
 def phases_section(results: dict) -> list[str]:
     """The markdown section: Conteur's load by phase, then memory by phase."""
     if not any(t["contender"] == "conteur" for t in results.get("trials", [])):
@@ -137,5 +169,23 @@ def phases_section(results: dict) -> list[str]:
         ),
         "",
         *memory_rows(results),
+        "",
+        *cpu_section(results),
+    ]
+
+
+def cpu_section(results: dict) -> list[str]:
+    rows = cpu_rows(results)
+    if not rows:
+        return []
+    cores = (results.get("machine") or {}).get("cores") or "these"
+    return [
+        (
+            "CPU time while loading (s), from the navigation until the page is ready, summed "
+            f"over the browser's threads (bench/load_cpu.py), median (min–max). On {cores} cores "
+            f"a load that keeps {cores} busy can only get faster by doing less work."
+        ),
+        "",
+        *rows,
         "",
     ]

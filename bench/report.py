@@ -112,7 +112,15 @@ def protocol_section(results: dict) -> list[str]:
         ),
         (
             "- Memory: the browser's whole process tree sampled every 0.2 s from /proc; PSS "
-            "(shared pages split between processes) and the plain RSS sum."
+            "(shared pages split between processes) and the plain RSS sum. Reading PSS costs "
+            "CPU (about 25 ms a sample here): it lowered the decode rate of both Conteur's "
+            "page and wllama by 8-10 % (2026-12-05, 3 stories each with and without it: "
+            "31.6-35.3 against 29.2-31.6 tokens/s, and 19.5-20.4 against 18.0-18.5), the same "
+            "share, so the ratios stand and the absolute rates are a little low."
+        ),
+        (
+            "- CPU while loading: every thread's CPU time in /proc, read just before the "
+            "navigation and once the page is ready (bench/load_cpu.py)."
         ),
         (
             f"- Prompts: the same story opening cut to {prompts} (BOS included), the same "
