@@ -50,6 +50,7 @@ from pyshell.story_policy import (
     DEFAULT_MIN_LENGTH,
     DEFAULT_NO_REPEAT_NGRAM,
     DEFAULT_PENALIZE_PROMPT,
+    DEFAULT_PHRASE_REPEATS,
     StoryPolicy,
     story_policy,
 )
@@ -257,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often such an n-gram may occur (default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
     p.add_argument(
+        "--phrase-words", type=int, default=None, metavar="N",
+        help="no N-word phrase, case and punctuation aside, more than --phrase-repeats "
+        "times (pyshell/phrase_guard.py; 0: off; default: pyshell/story_policy.py's per "
+        "language)",
+    )  # fmt: skip
+    p.add_argument("--phrase-repeats", type=int, default=DEFAULT_PHRASE_REPEATS, metavar="N")
+    p.add_argument(
         "--best-of", type=int, default=DEFAULT_BEST_OF, metavar="N",
         help="write each sentence as the likeliest of N samples (pyshell/best_of.py)",
     )  # fmt: skip
@@ -330,6 +338,8 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             config.stop_ids,
             no_repeat_ngram=args.no_repeat_ngram,
             ngram_repeats=args.ngram_repeats,
+            phrase_words=args.phrase_words,
+            phrase_repeats=args.phrase_repeats,
             penalize_prompt=args.penalize_prompt,
             family_safe=not args.no_family_safe,
             language=language,

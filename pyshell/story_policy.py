@@ -7,9 +7,10 @@ story, three things at every step:
   (pyshell/banned_tokens.py: control tokens, markup), with the tokens that would
   write a listed word dropped (pyshell/family_safe.py, on by default), with
   tokens that would repeat an n-gram of the story dropped (when
-  `no_repeat_ngram` is on), with tokens that would write a form no word list of
-  the language holds dropped while another candidate is left (pyshell/known_words.py,
-  French, off unless asked for), and, past the length budget, with sentence-end
+  `no_repeat_ngram` is on) or write one of its phrases too often (when
+  `phrase_words` is on, pyshell/phrase_guard.py), with tokens that would write a
+  form no word list of the language holds dropped while another candidate is left
+  (pyshell/known_words.py, French, off unless asked for), and, past the length budget, with sentence-end
   tokens made more likely. When nothing is left the story ends (EOS): the
   "nothing printable left" rule, which a family-safe story reaches only when all
   64 candidates would write a listed word (docs/stories.md counts how often);
@@ -46,6 +47,7 @@ from typing import Protocol
 from pyshell.banned_tokens import banned_ids, digit_ids
 from pyshell.family_safe import FamilyFilter, family_filter
 from pyshell.known_words import KnownWords, WordGuard, known_words
+from pyshell.phrase_guard import PhraseGuard
 from pyshell.pronouns import pronoun_ids
 from pyshell.runner import Candidates
 from pyshell.sentences import QuoteTracker, ends_sentence, is_sentence_end_token
@@ -99,6 +101,10 @@ class StoryPolicy:
     - ngram_repeats: how many times such an n-gram may occur (1: never twice, as
       Hugging Face; 2: a phrase may come back once, never a third time, which is
       what a loop is, pyshell/story_measures.py).
+    - phrase_words: n > 0 drops a token that would write an n-word phrase of the
+      story a `phrase_repeats + 1`th time, read as the reader reads it: case,
+      spaces and punctuation aside (pyshell/phrase_guard.py); 0 is off.
+    - phrase_repeats: how many times such a phrase may occur.
     - penalize_prompt: whether the repetition penalty also weighs on the
       prompt's tokens (Hugging Face's rule) or only on the story's own. The
       prompt names the character; penalizing it pushes the story away from it.
@@ -132,6 +138,8 @@ class StoryPolicy:
     ending: Ending | None = None
     no_repeat_ngram: int = 0
     ngram_repeats: int = 1
+    phrase_words: int = 0
+    phrase_repeats: int = 2
     penalize_prompt: bool = True
     family: FamilyFilter | None = None
     min_length: float = 0.0
@@ -168,6 +176,8 @@ class StoryPolicy:
             "ending_boost": ending.boost if ending else 0.0,
             "no_repeat_ngram": self.no_repeat_ngram,
             "ngram_repeats": self.ngram_repeats,
+            "phrase_words": self.phrase_words,
+            "phrase_repeats": self.phrase_repeats,
             "penalize_prompt": self.penalize_prompt,
             "family_safe": self.family is not None,
             "min_length": self.min_length,
@@ -190,6 +200,12 @@ DEFAULT_NO_REPEAT_NGRAM = 5
 # looped in 5 of 17 held-out requests with pronouns out of the penalty and an n-gram
 # allowed back once; with both rules strict they looped in none.
 DEFAULT_NGRAM_REPEATS = {"en": 2, "fr": 1}
+# The phrase guard (pyshell/phrase_guard.py), per language (docs/stories.md, "The
+# phrase guard"): no four-word phrase a third time took the loops out of English
+# stories and read better blind; French stories then routed around the repeat into
+# made-up words and read worse, so French keeps only the n-gram guard.
+DEFAULT_PHRASE_WORDS = {"en": 4, "fr": 0}
+DEFAULT_PHRASE_REPEATS = 2
 DEFAULT_PENALIZE_PROMPT = False
 DEFAULT_MIN_LENGTH = 0.5
 DEFAULT_BREAKS = True
@@ -215,6 +231,8 @@ def story_policy(
     finish_sentence: bool = True,
     no_repeat_ngram: int = DEFAULT_NO_REPEAT_NGRAM,
     ngram_repeats: int | None = None,
+    phrase_words: int | None = None,
+    phrase_repeats: int = DEFAULT_PHRASE_REPEATS,
     penalize_prompt: bool = DEFAULT_PENALIZE_PROMPT,
     ending: Ending = DEFAULT_ENDING,
     family_safe: bool = True,
@@ -235,11 +253,13 @@ def story_policy(
     `finish_sentence=False` keeps the budget a hard limit; `family_safe=False`
     lets the story write listed words (the reader's choice, for adults);
     `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
-    `penalize_pronouns`, `known_words_only` or `no_digits` is None, that
+    `phrase_words`, `penalize_pronouns`, `known_words_only` or `no_digits` is None, that
     language's default.
     """
     if ngram_repeats is None:
         ngram_repeats = DEFAULT_NGRAM_REPEATS[language]
+    if phrase_words is None:
+        phrase_words = DEFAULT_PHRASE_WORDS[language]
     if penalize_pronouns is None:
         penalize_pronouns = DEFAULT_PENALIZE_PRONOUNS[language]
     if known_words_only is None:
@@ -263,6 +283,8 @@ def story_policy(
         ending=ending if finish_sentence else None,
         no_repeat_ngram=no_repeat_ngram,
         ngram_repeats=ngram_repeats,
+        phrase_words=phrase_words,
+        phrase_repeats=phrase_repeats,
         penalize_prompt=penalize_prompt,
         family=family,
         min_length=min_length if finish_sentence else 0.0,
@@ -330,6 +352,11 @@ class Steering:
         self._quotes = QuoteTracker()
         # n-gram prefix → {next token: times the story wrote that n-gram}
         self._seen_ngrams: dict[tuple[int, ...], dict[int, int]] = {}
+        self._phrases = (
+            PhraseGuard(policy.phrase_words, policy.phrase_repeats, tokenizer.token_text)
+            if policy.phrase_words
+            else None
+        )
         self._words = policy.family.start() if policy.family is not None else None
         self._known = WordGuard(policy.known) if policy.known is not None else None
         self._min = int(policy.min_length * budget)  # the story may not end before this
@@ -346,6 +373,7 @@ class Steering:
         twin._story = list(self._story)
         twin._quotes = copy.copy(self._quotes)
         twin._seen_ngrams = {k: dict(v) for k, v in self._seen_ngrams.items()}
+        twin._phrases = self._phrases.copy() if self._phrases else None
         twin._words = copy.copy(self._words)
         twin._known = copy.copy(self._known)
         twin._breaks = copy.copy(self._breaks)
@@ -421,6 +449,8 @@ class Steering:
             gram = self._story[-n:]
             counts = self._seen_ngrams.setdefault(tuple(gram[:-1]), {})
             counts[gram[-1]] = counts.get(gram[-1], 0) + 1
+        if self._phrases is not None:
+            self._phrases.push(token)
         self._tail = (self._tail + text)[-TAIL_CHARS:]
         quote_open = self._quotes.open
         self._quotes.push(text)
@@ -451,14 +481,16 @@ class Steering:
         return dropped
 
     def _repeating(self, ids: list[int]) -> set[int]:
-        """Candidates that would complete an n-gram the story already holds."""
+        """Candidates that would complete an n-gram, or a phrase, the story already
+        holds as often as the policy allows."""
+        phrases = self._phrases.repeating(ids) if self._phrases is not None else set()
         n = self.policy.no_repeat_ngram
         if n <= 0 or len(self._story) < n - 1:
-            return set()
+            return phrases
         prefix = tuple(self._story[len(self._story) - (n - 1) :])
         counts = self._seen_ngrams.get(prefix, {})
         limit = self.policy.ngram_repeats
-        return {i for i in ids if counts.get(i, 0) >= limit}
+        return phrases | {i for i in ids if counts.get(i, 0) >= limit}
 
     def _toward_an_end(self, ids: list[int], scores: list[float]) -> tuple[list, list]:
         """Past the budget: favour sentence-end tokens; in the last FINAL_TOKENS, insist.

@@ -64,6 +64,8 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         finish_sentence=s["finish_sentence"],
         no_repeat_ngram=p["no_repeat_ngram"],
         ngram_repeats=p["ngram_repeats"],
+        phrase_words=p["phrase_words"],
+        phrase_repeats=p["phrase_repeats"],
         penalize_prompt=p["penalize_prompt"],
         family_safe=s["family_safe"],
         language=last["request"].get("language", "en"),
