@@ -7,13 +7,15 @@ looped that way ("when she painted her" five times, "she would never forget" fou
 a loop, as pyshell/story_measures.py counts one, is a four-word phrase written a
 third time.
 
-This guard reads each token as the reader does: its text without the spaces around
-it and in lower case, and tokens without a letter or digit (punctuation, line
-breaks) left out. A token that would make the last `words` of those a phrase the
-story already wrote `repeats` times is dropped from the candidates (never all of
-them: StoryPolicy's other repeat rules share that rule, pyshell/story_policy.py).
-A word the tokenizer splits counts each of its pieces, so for such words the guard
-sees a phrase of fewer words: stricter, never looser, than the measure.
+This guard reads the story as the reader does: words in lower case, whatever the
+spaces and punctuation between them. It steps in only where a word starts: a
+candidate that would start the last word of a phrase the story already wrote
+`repeats` times is dropped (never all of them: StoryPolicy's other repeat rules
+share that rule, pyshell/story_policy.py). A word's later pieces are never dropped:
+cut off inside a word, the model finishes it as a word that does not exist
+("ramassar", "ramassemant" instead of a third "ramasser"; docs/stories.md).
+The last word is known by its first piece, so a phrase is stopped before any word
+of the story starting that way: stricter, never looser, than the measure.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ _WORDLIKE = re.compile(r"\w")
 
 def fold(text: str) -> str | None:
     """How a token reads in a phrase: lower case, without its spaces; None when it
-    holds no letter or digit (it is not part of a phrase)."""
+    holds no letter or digit (it separates words)."""
     key = text.strip().lower()
     return key if _WORDLIKE.search(key) else None
 
@@ -41,31 +43,56 @@ class PhraseGuard:
             )
         self.words, self.repeats = words, repeats
         self._text = token_text
-        self._keys: list[str] = []  # the story's tokens as fold() reads them, phrase tokens only
-        self._seen: dict[tuple[str, ...], dict[str, int]] = {}  # phrase start → {last word: times}
+        self._finished: list[str] = []  # the story's words so far, folded
+        self._firsts: list[str] = []  # the first piece of each, folded
+        self._current = ""  # the word being written
+        self._current_first = ""
+        # the phrase's first words → {first piece of its last word: times written}
+        self._seen: dict[tuple[str, ...], dict[str, int]] = {}
 
     def copy(self) -> PhraseGuard:
         twin = PhraseGuard(self.words, self.repeats, self._text)
-        twin._keys = list(self._keys)
+        twin._finished, twin._firsts = list(self._finished), list(self._firsts)
+        twin._current, twin._current_first = self._current, self._current_first
         twin._seen = {start: dict(ends) for start, ends in self._seen.items()}
         return twin
 
     def push(self, token: int) -> None:
-        """Count the token just added to the story."""
-        key = fold(self._text(token))
-        if key is None:
-            return
-        self._keys.append(key)
-        if len(self._keys) >= self.words:
-            *start, last = self._keys[-self.words :]
-            ends = self._seen.setdefault(tuple(start), {})
-            ends[last] = ends.get(last, 0) + 1
+        """Follow the token just added to the story."""
+        text = self._text(token)
+        key = fold(text)
+        if key is None or (self._current and text[:1].isspace()):
+            self._finish_word()
+        if key is not None:
+            if not self._current:
+                self._current_first = key
+            self._current += key
 
     def repeating(self, ids: list[int]) -> set[int]:
-        """The candidates that would write a phrase the story holds `repeats` times."""
-        if len(self._keys) < self.words - 1:
+        """The candidates that would start the last word of a phrase the story holds
+        `repeats` times."""
+        words = self._finished + ([self._current] if self._current else [])
+        if len(words) < self.words - 1:
             return set()
-        ends = self._seen.get(tuple(self._keys[len(self._keys) - (self.words - 1) :]))
+        ends = self._seen.get(tuple(words[len(words) - (self.words - 1) :]))
         if not ends:
             return set()
-        return {i for i in ids if ends.get(fold(self._text(i)) or "", 0) >= self.repeats}
+        dropped = set()
+        for i in ids:
+            text = self._text(i)
+            key = fold(text)
+            starts_word = key is not None and (not self._current or text[:1].isspace())
+            if starts_word and ends.get(key, 0) >= self.repeats:
+                dropped.add(i)
+        return dropped
+
+    def _finish_word(self) -> None:
+        if not self._current:
+            return
+        self._finished.append(self._current)
+        self._firsts.append(self._current_first)
+        self._current = self._current_first = ""
+        if len(self._finished) >= self.words:
+            start = tuple(self._finished[-self.words : -1])
+            ends = self._seen.setdefault(start, {})
+            ends[self._firsts[-1]] = ends.get(self._firsts[-1], 0) + 1

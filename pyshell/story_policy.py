@@ -202,8 +202,8 @@ DEFAULT_NO_REPEAT_NGRAM = 5
 DEFAULT_NGRAM_REPEATS = {"en": 2, "fr": 1}
 # The phrase guard (pyshell/phrase_guard.py), per language (docs/stories.md, "The
 # phrase guard"): no four-word phrase a third time took the loops out of English
-# stories and read better blind; French stories then routed around the repeat into
-# made-up words and read worse, so French keeps only the n-gram guard.
+# stories and read better blind; the French stories it changed read worse blind, so
+# French keeps only the n-gram guard.
 DEFAULT_PHRASE_WORDS = {"en": 4, "fr": 0}
 DEFAULT_PHRASE_REPEATS = 2
 DEFAULT_PENALIZE_PROMPT = False

@@ -54,6 +54,16 @@ def test_the_third_time_is_dropped_whatever_the_case_spaces_and_punctuation():
     assert written([10, 11, 12, 13, 14, 15, 11, 12]).repeating([13, 17]) == set()
 
 
+def test_only_a_word_s_start_is_dropped_never_its_later_pieces():
+    # "she paint|ed." twice: after a third "she", a word starting " paint" is dropped...
+    guard = written([10, 20, 21, 14, 10, 20, 21, 14, 10], words=2)
+    assert guard.repeating([20, 17]) == {20}
+    # ...but once a word has started, its next piece is never dropped: cut off inside
+    # a word, the model finishes it as a word that does not exist.
+    guard.push(20)
+    assert guard.repeating([21]) == set()
+
+
 def test_repeats_and_words_set_what_counts_as_a_loop():
     twice = [10, 11, 12, 13, 14, 15, 11, 12]  # the phrase once, then its start again
     assert written(twice, repeats=1).repeating([13]) == {13}  # never a second time
