@@ -15,7 +15,7 @@ share that rule, pyshell/story_policy.py). A word's later pieces are never dropp
 cut off inside a word, the model finishes it as a word that does not exist
 ("ramassar", "ramassemant" instead of a third "ramasser"; docs/stories.md).
 The last word is known by its first piece, so a phrase is stopped before any word
-of the story starting that way: stricter, never looser, than the measure.
+starting that way.
 """
 
 from __future__ import annotations
@@ -44,15 +44,14 @@ class PhraseGuard:
         self.words, self.repeats = words, repeats
         self._text = token_text
         self._finished: list[str] = []  # the story's words so far, folded
-        self._firsts: list[str] = []  # the first piece of each, folded
         self._current = ""  # the word being written
-        self._current_first = ""
+        self._current_first = ""  # its first piece
         # the phrase's first words → {first piece of its last word: times written}
         self._seen: dict[tuple[str, ...], dict[str, int]] = {}
 
     def copy(self) -> PhraseGuard:
         twin = PhraseGuard(self.words, self.repeats, self._text)
-        twin._finished, twin._firsts = list(self._finished), list(self._firsts)
+        twin._finished = list(self._finished)
         twin._current, twin._current_first = self._current, self._current_first
         twin._seen = {start: dict(ends) for start, ends in self._seen.items()}
         return twin
@@ -71,10 +70,7 @@ class PhraseGuard:
     def repeating(self, ids: list[int]) -> set[int]:
         """The candidates that would start the last word of a phrase the story holds
         `repeats` times."""
-        words = self._finished + ([self._current] if self._current else [])
-        if len(words) < self.words - 1:
-            return set()
-        ends = self._seen.get(tuple(words[len(words) - (self.words - 1) :]))
+        ends = self._seen.get(self._last_words(self.words - 1))
         if not ends:
             return set()
         dropped = set()
@@ -86,13 +82,20 @@ class PhraseGuard:
                 dropped.add(i)
         return dropped
 
+    def _last_words(self, n: int) -> tuple[str, ...]:
+        """The story's last `n` words, the one being written counted as finished
+        (fewer when the story holds fewer)."""
+        if not self._current:
+            return tuple(self._finished[max(0, len(self._finished) - n) :])
+        return (*self._finished[max(0, len(self._finished) - n + 1) :], self._current)
+
     def _finish_word(self) -> None:
         if not self._current:
             return
+        first = self._current_first
         self._finished.append(self._current)
-        self._firsts.append(self._current_first)
         self._current = self._current_first = ""
         if len(self._finished) >= self.words:
             start = tuple(self._finished[-self.words : -1])
             ends = self._seen.setdefault(start, {})
-            ends[self._firsts[-1]] = ends.get(self._firsts[-1], 0) + 1
+            ends[first] = ends.get(first, 0) + 1

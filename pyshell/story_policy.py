@@ -10,8 +10,8 @@ story, three things at every step:
   `no_repeat_ngram` is on) or write one of its phrases too often (when
   `phrase_words` is on, pyshell/phrase_guard.py), with tokens that would write a
   form no word list of the language holds dropped while another candidate is left
-  (pyshell/known_words.py, French, off unless asked for), and, past the length budget, with sentence-end
-  tokens made more likely. When nothing is left the story ends (EOS): the
+  (pyshell/known_words.py, French, off unless asked for), and, past the length
+  budget, with sentence-end tokens made more likely. When nothing is left the story ends (EOS): the
   "nothing printable left" rule, which a family-safe story reaches only when all
   64 candidates would write a listed word (docs/stories.md counts how often);
 - `ends_before(token)`: whether the story should stop here, because a
