@@ -115,19 +115,20 @@ def analysis_notes(results: dict) -> list[str]:
     return notes
 
 
-def _median_cpu(results: dict, contender: str, visit: str, key: str | None = None) -> float | None:
-    """Median CPU seconds of `contender`'s `visit` loads: all threads, or group `key`."""
+def _median_cpu(results: dict, contender: str, figure: str = "total_s") -> float | None:
+    """Median over `contender`'s first visits of one figure of bench/load_cpu.py: a key
+    of its result ("total_s", "busy_cores") or a thread group's CPU seconds."""
     values = []
     for t in results.get("trials", []):
-        cpu = (t.get(visit) or {}).get("cpu") if t["contender"] == contender else None
+        cpu = (t.get("cold") or {}).get("cpu") if t["contender"] == contender else None
         if cpu and not t.get("error"):
-            values.append(cpu["total_s"] if key is None else cpu["groups"].get(key, 0.0))
+            values.append(cpu[figure] if figure in cpu else cpu["groups"].get(figure, 0.0))
     return _median(values) if values else None
 
 
 def _load_cpu_notes(results: dict) -> list[str]:
     """What a first visit's CPU time (bench/load_cpu.py) says about the cold load."""
-    ours, peer = _median_cpu(results, "conteur", "cold"), _median_cpu(results, "wllama", "cold")
+    ours, peer = _median_cpu(results, "conteur"), _median_cpu(results, "wllama")
     if ours is None or peer is None:
         return []
     parts = {
@@ -136,16 +137,9 @@ def _load_cpu_notes(results: dict) -> list[str]:
         "the service worker (hashing and storing the download)": "service_worker",
     }
     spent = ", ".join(
-        f"{_median_cpu(results, 'conteur', 'cold', key):.1f} s in {name}"
-        for name, key in parts.items()
+        f"{_median_cpu(results, 'conteur', key):.1f} s in {name}" for name, key in parts.items()
     )
-    busy = [
-        _median([
-            t["cold"]["cpu"]["busy_cores"] for t in results["trials"]
-            if t["contender"] == key and not t.get("error") and (t.get("cold") or {}).get("cpu")
-        ])
-        for key in ("conteur", "wllama")
-    ]  # fmt: skip
+    busy = [_median_cpu(results, key, "busy_cores") for key in ("conteur", "wllama")]
     cores = (results.get("machine") or {}).get("cores", "the")
     return [
         (
