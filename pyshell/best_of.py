@@ -14,6 +14,15 @@ second, a sentence at a time. The runner must be able to go back to where a
 sentence started (`snapshot()` / `restore(state)` / `forget(state)`: the
 `Rewindable` protocol; pyshell.onnx_runner.OnnxRunner and the page's runner,
 web/static/js/worker/ort-runner.js through pyshell.browser.JsRunner, have them).
+Two rules watch for a story that starts to loop (a four-word phrase a third
+time, as pyshell/story_measures.py counts a loop), both choosing among sentences
+the model wrote whole, so nothing is forced inside one:
+- `StoryPolicy.loop_draws` > 0: a sentence that would loop is passed over for
+  one that does not; when all n would, up to `loop_draws` more are drawn (off by
+  default: the sentences it chose strayed further, docs/stories.md);
+- `StoryPolicy.loop_ends`: when the sentence kept would loop, the story ends
+  before it, where it may end (on in French, where a guard inside the phrase
+  made stories drift).
 Everything else is the story policy and sampler of pyshell/generate.py: each
 candidate is sampled under the same steering (the family-safe filter included,
 from a `Steering.fork()`), and the loop's result is a `GenerationResult` like
@@ -43,6 +52,7 @@ from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler
 from pyshell.sentences import is_sentence_end_token
 from pyshell.settings import SamplingConfig
+from pyshell.story_measures import looping_phrases
 from pyshell.story_policy import Steering, StoryPolicy
 
 __all__ = ["MAX_SENTENCE", "Rewindable", "generate_best_of"]
@@ -143,6 +153,14 @@ async def _sentence(
             )
 
 
+def _loops(story: str, loops: set[tuple[str, ...]], branch: _Branch, tokenizer) -> bool:
+    """Whether the story would hold a loop it does not hold yet after this sentence."""
+    if not branch.tokens:
+        return False
+    added = "".join(tokenizer.token_text(t) for t in branch.tokens)
+    return bool(looping_phrases(story + added) - loops)
+
+
 async def generate_best_of(
     runner: Runner,
     tokenizer: TokenizerLike,
@@ -166,7 +184,8 @@ async def generate_best_of(
         raise TypeError(f"best-of-{n} sentences need a runner with snapshot/restore/forget")
     started = clock()
     room = runner.context_length - 2
-    steering = (policy or StoryPolicy()).start(tokenizer, max_new_tokens, tokenizer.eos_id, room)
+    policy = policy or StoryPolicy()
+    steering = policy.start(tokenizer, max_new_tokens, tokenizer.eos_id, room)
     prompt_ids, notice = prepare_prompt(tokenizer, prompt, runner.context_length, steering.limit)
     if sampler is None:
         sampler = SamplingConfig()
@@ -198,9 +217,15 @@ async def generate_best_of(
             reason = StopReason.CANCELLED
             break
         start = runner.snapshot()
-        branches = []
-        for k in range(n):
-            if k:
+        watch = policy.loop_draws or policy.loop_ends
+        story = "".join(tokenizer.token_text(t) for t in generated) if watch else ""
+        loops = looping_phrases(story)
+        branches: list[_Branch] = []
+        fresh: list[_Branch] = []  # those that start no new loop
+        while len(branches) < n or (
+            not fresh and len(branches) < n + policy.loop_draws and not cancelled()
+        ):
+            if branches:
                 runner.restore(start)
             branch = await _sentence(
                 runner,
@@ -213,7 +238,18 @@ async def generate_best_of(
                 cancelled,
             )
             branches.append(branch)
-        best = max(branches, key=lambda b: b.score)  # the first of equals: deterministic
+            if (policy.loop_draws or policy.loop_ends) and not _loops(
+                story, loops, branch, tokenizer
+            ):
+                fresh.append(branch)
+        # The first of equals: deterministic.
+        best = max((policy.loop_draws and fresh) or branches, key=lambda b: b.score)
+        loops_on = all(b is not best for b in fresh)
+        if policy.loop_ends and loops_on and generated and steering.may_end_here():
+            for state in (start, *(b.state for b in branches)):
+                runner.forget(state)
+            reason = StopReason.SENTENCE_END  # the sentence kept would loop
+            break
         runner.restore(best.state)
         for state in (start, *(b.state for b in branches)):
             runner.forget(state)

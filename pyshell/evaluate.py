@@ -47,6 +47,7 @@ from pyshell.story_measures import StoryScore, score_story
 from pyshell.story_policy import (
     DEFAULT_BEST_OF,
     DEFAULT_BREAKS,
+    DEFAULT_LOOP_DRAWS,
     DEFAULT_MIN_LENGTH,
     DEFAULT_NO_REPEAT_NGRAM,
     DEFAULT_PENALIZE_PROMPT,
@@ -269,6 +270,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="write each sentence as the likeliest of N samples (pyshell/best_of.py)",
     )  # fmt: skip
     p.add_argument(
+        "--loop-draws", type=int, default=DEFAULT_LOOP_DRAWS, metavar="N",
+        help="pass over a sentence that would loop, drawing up to N more when all would "
+        "(pyshell/best_of.py; 0: off)",
+    )  # fmt: skip
+    p.add_argument(
+        "--loop-ends", action=argparse.BooleanOptionalAction, default=None,
+        help="end the story before the sentence kept when it would loop (pyshell/best_of.py; "
+        "default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
+    p.add_argument(
         "--min-length", type=float, default=DEFAULT_MIN_LENGTH, metavar="FRACTION",
         help="share of the budget before which the story may not end",
     )  # fmt: skip
@@ -348,6 +359,8 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             hold_paragraphs=args.breaks,
             penalize_pronouns=args.penalize_pronouns,
             best_of=args.best_of,
+            loop_draws=args.loop_draws,
+            loop_ends=args.loop_ends,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,
         )

@@ -48,6 +48,7 @@ __all__ = [
     "known_word",
     "language_of",
     "lexicon_words",
+    "looping_phrases",
     "made_up_words",
     "score_story",
     "words",
@@ -81,10 +82,15 @@ def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(tokens[k : k + n]) for k in range(len(tokens) - n + 1)]
 
 
+def looping_phrases(text: str, n: int = 4, times: int = 3) -> set[tuple[str, ...]]:
+    """The word n-grams that occur `times` times or more: the loops `has_loop` counts."""
+    counts = Counter(_ngrams(words(text), n))
+    return {gram for gram, count in counts.items() if count >= times}
+
+
 def has_loop(text: str, n: int = 4, times: int = 3) -> bool:
     """True when some word n-gram occurs `times` times or more."""
-    counts = Counter(_ngrams(words(text), n))
-    return bool(counts) and max(counts.values()) >= times
+    return bool(looping_phrases(text, n, times))
 
 
 def distinct_n(text: str, n: int = 3) -> float:

@@ -10,6 +10,7 @@ from pyshell.best_of import _log_prob, generate_best_of
 from pyshell.generate import generate
 from pyshell.runner import Candidates
 from pyshell.sampler import SamplingConfig
+from pyshell.story_measures import has_loop, looping_phrases
 from pyshell.story_policy import StoryPolicy
 from tests.test_generate import BYTE0, ByteTokenizer
 
@@ -97,3 +98,69 @@ def test_log_prob_is_a_temperature_one_softmax_over_the_candidates():
     c = Candidates([5, 6], [2.0, 0.0])
     assert abs(_log_prob(c, 5) - (-0.126928)) < 1e-6
     assert _log_prob(c, 7) == -30.0
+
+
+PHRASE = [BYTE0 + ord(c) for c in " ab cd ef gh."]
+
+
+class LoopingRunner(SequenceRunner):
+    """Likes to write "ab cd ef gh." again and again, as a small model loops; other
+    letters stay possible."""
+
+    async def step(self, ids: list[int]) -> Candidates:
+        self.sequence += ids
+        self.fed += len(ids)
+        dot = PHRASE[-1]
+        since = self.sequence[::-1].index(dot) if dot in self.sequence else len(self.sequence) - 1
+        nxt = PHRASE[since % len(PHRASE)]  # the phrase again from each sentence's start
+        others = [i for i in LETTERS if i != nxt]
+        return Candidates([nxt, *others], [4.0] + [0.0] * len(others))
+
+
+def write_looping(runner: LoopingRunner, loop_draws: int):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=11)
+    policy = StoryPolicy(loop_draws=loop_draws)
+    return asyncio.run(
+        generate_best_of(runner, ByteTokenizer(), "Hi", n=2, sampler=config,
+                         max_new_tokens=120, policy=policy)
+    )  # fmt: skip
+
+
+def test_a_sentence_that_would_loop_is_passed_over_for_one_the_model_also_wrote():
+    loose = write_looping(LoopingRunner(), loop_draws=0)
+    assert has_loop(loose.text)  # the likeliest sentence, loop or not
+    runner = LoopingRunner()
+    guarded = write_looping(runner, loop_draws=6)
+    assert not has_loop(guarded.text), looping_phrases(guarded.text)
+    assert guarded.text.count(" ab cd ef gh.") == 2  # twice is no loop
+    assert len(guarded.ids) == 120
+    assert runner.sequence == guarded.prompt_ids + guarded.ids[:-1]  # a true cache
+    assert write_looping(LoopingRunner(), loop_draws=6).ids == guarded.ids  # same seed
+
+
+def test_loop_draws_zero_keeps_the_likeliest_sentence_as_before():
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=11)
+    before = asyncio.run(
+        generate_best_of(LoopingRunner(), ByteTokenizer(), "Hi", n=2, sampler=config,
+                         max_new_tokens=120, policy=StoryPolicy())
+    )  # fmt: skip
+    assert write_looping(LoopingRunner(), loop_draws=0).ids == before.ids
+
+
+def test_loop_ends_stops_the_story_before_the_sentence_that_would_loop():
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=11)
+    loose = write_looping(LoopingRunner(), loop_draws=0)
+    ended = asyncio.run(
+        generate_best_of(LoopingRunner(), ByteTokenizer(), "Hi", n=2, sampler=config,
+                         max_new_tokens=120, policy=StoryPolicy(loop_ends=True))
+    )  # fmt: skip
+    assert has_loop(loose.text) and not has_loop(ended.text)
+    assert ended.stop_reason == "sentence_end" and ended.text.endswith(".")
+    # The same draws up to there: the story is the loose one, cut before its loop.
+    assert 0 < len(ended.ids) < len(loose.ids) and loose.ids[: len(ended.ids)] == ended.ids
+    # May not end inside a quotation or before `min_length`: then the loop stays.
+    late = asyncio.run(
+        generate_best_of(LoopingRunner(), ByteTokenizer(), "Hi", n=2, sampler=config,
+                         max_new_tokens=120, policy=StoryPolicy(loop_ends=True, min_length=0.99))
+    )  # fmt: skip
+    assert late.ids == loose.ids

@@ -253,6 +253,29 @@ def test_french_stories_get_the_stricter_loop_guard():
     assert asked.ngram_repeats == 2
 
 
+def test_a_story_may_end_here_past_min_length_after_a_sentence():
+    policy = StoryPolicy(min_length=0.3)
+    assert not story(policy, 10, [48, 55]).may_end_here()  # " fox slept": no sentence end
+    assert not story(policy, 20, [48, 55, 45]).may_end_here()  # 3 of 20: before min_length
+    assert story(policy, 10, [48, 55, 45]).may_end_here()  # " fox slept." 3 of 10
+
+
+def test_french_stories_end_where_they_would_loop_and_none_passes_a_loop_over():
+    """docs/stories.md, "French: the story ends where it would loop"."""
+    english = story_policy(Texts(), {EOS}, family_safe=False, language="en").describe()
+    french = story_policy(Texts(), {EOS}, family_safe=False, language="fr").describe()
+    assert (english["loop_ends"], french["loop_ends"]) == (False, True)
+    assert english["loop_draws"] == french["loop_draws"] == 0
+    asked = story_policy(Texts(), {EOS}, family_safe=False, language="en", loop_ends=True)
+    assert asked.loop_ends and story_policy(Texts(), {EOS}, loop_draws=2).loop_draws == 2
+    try:
+        StoryPolicy(loop_draws=-1)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("loop_draws -1 was accepted")
+
+
 def test_the_story_style_is_the_default_policy():
     """docs/stories.md: length and break-out rules, best-of-2, the loop guard."""
     described = story_policy(Texts(), {EOS}).describe()  # English

@@ -74,6 +74,8 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         hold_paragraphs=p["hold_paragraphs"],
         penalize_pronouns=p["unpenalized_ids"] == 0,
         best_of=p["best_of"],
+        loop_draws=p["loop_draws"],
+        loop_ends=p["loop_ends"],
         known_words_only=p["known_words"],
     )
     assert policy.describe() == p, "the page's policy is not one story_policy makes"
