@@ -27,8 +27,11 @@ _CLAUSE = frozenset({
     "d", "à", "au", "aux", "sans",
 })
 _DETERMINERS = frozenset({
-    "a", "an", "the", "some", "two", "three", "my", "our", "un", "une", "le", "la", "les",
-    "l", "des", "deux", "trois", "mon", "ma", "notre",
+    "a", "an", "the", "some", "two", "three", "four", "five", "my", "our", "your", "their",
+    "un", "une", "le", "la", "les", "l", "des", "deux", "trois", "quatre", "cinq", "six",
+    "sept", "huit", "neuf", "dix", "plusieurs", "quelques", "mon", "ma", "ton", "ta", "son",
+    "sa", "mes", "tes", "ses", "notre", "votre", "leur", "nos", "vos", "leurs", "ce", "cet",
+    "cette", "ces",
 })
 # French adjectives that come before the noun ("un *vieux* gardien").
 _FR_BEFORE_NOUN = frozenset({

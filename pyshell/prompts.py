@@ -213,7 +213,20 @@ def _opening_fr(r: StoryRequest) -> str:
     return "" if r.text else "Il était une fois"
 
 
-_FR_ARTICLES = {"un": "Le", "une": "La", "le": "Le", "la": "La", "des": "Les", "les": "Les"}
+# The article that names the character again, by the determiner the reader wrote: a
+# number or any plural determiner gives "Les" ("deux royaumes rivaux" → "Les royaumes",
+# not "Le royaumes"); a possessive whose gender it does not show is kept ("notre
+# maîtresse" → "Notre maîtresse").
+_FR_ARTICLES = {
+    "un": "Le", "le": "Le", "mon": "Le", "ton": "Le", "son": "Le", "ce": "Le", "cet": "Le",
+    "une": "La", "la": "La", "ma": "La", "ta": "La", "sa": "La", "cette": "La",
+    "notre": "Notre", "votre": "Votre", "leur": "Leur",
+    **dict.fromkeys(
+        ("des", "les", "mes", "tes", "ses", "nos", "vos", "leurs", "ces", "plusieurs",
+         "quelques", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix"),
+        "Les",
+    ),
+}  # fmt: skip
 _FR_VOWELS = tuple("aeiouyàâéèêëîïôûù")
 # Words with a mute h take "l'" like a vowel; every other h is aspirated ("le hérisson").
 _FR_MUTE_H = ("homme", "horloger", "habitant", "hôte", "hirondelle", "herboriste", "humain")
@@ -237,7 +250,7 @@ def _again_fr(r: StoryRequest) -> str:
     if not noun:
         return ""
     article = _FR_ARTICLES.get(r.character.split(" ", 1)[0].lower(), "Le")
-    if article != "Les" and noun.startswith(_FR_VOWELS + _FR_MUTE_H):
+    if article in ("Le", "La") and noun.startswith(_FR_VOWELS + _FR_MUTE_H):
         return f"L'{noun}"
     return f"{article} {noun}"
 

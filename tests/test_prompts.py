@@ -131,6 +131,31 @@ def test_english_openings(fields, prompt):
             {"character": "des jumeaux"},
             "Une histoire sur des jumeaux.\n\nIl était une fois des jumeaux. Les jumeaux",
         ),
+        (
+            {"character": "deux royaumes rivaux"},
+            (
+                "Une histoire sur deux royaumes rivaux.\n\n"
+                "Il était une fois deux royaumes rivaux. Les royaumes"
+            ),
+        ),
+        (
+            {"character": "deux adolescents"},
+            (
+                "Une histoire sur deux adolescents.\n\n"
+                "Il était une fois deux adolescents. Les adolescents"
+            ),
+        ),
+        (
+            {"character": "ma petite sœur"},
+            "Une histoire sur ma petite sœur.\n\nIl était une fois ma petite sœur. La sœur",
+        ),
+        (
+            {"character": "notre maîtresse"},
+            (
+                "Une histoire sur notre maîtresse.\n\n"
+                "Il était une fois notre maîtresse. Notre maîtresse"
+            ),
+        ),
         ({"theme": "le courage"}, "Une histoire sur le courage.\n\nIl était une fois"),
         ({"tone": "douce"}, "Une histoire douce.\n\nIl était une fois"),
         ({"text": "Le dragon se réveilla."}, "Le dragon se réveilla."),
