@@ -26,8 +26,12 @@ the model wrote whole, so nothing is forced inside one:
 Everything else is the story policy and sampler of pyshell/generate.py: each
 candidate is sampled under the same steering (the family-safe filter included,
 from a `Steering.fork()`), and the loop's result is a `GenerationResult` like
-its, except that paragraph starts are never held back
-(StoryPolicy.hold_paragraphs): each candidate sentence is judged as a whole.
+its. Paragraph starts need no holding back here (StoryPolicy.hold_paragraphs):
+no sentence is shown before it is kept, so a sentence that opens a paragraph
+leaving the story (a blurb, another story's heading: pyshell/story_breaks.py
+answers CUT, past `min_length`) is passed over for one that stays, and when
+every one drawn leaves, the story ends before them, as the one-token loop ends
+it before a held-back paragraph.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler
 from pyshell.sentences import is_sentence_end_token
 from pyshell.settings import SamplingConfig
+from pyshell.story_breaks import CUT
 from pyshell.story_measures import looping_phrases
 from pyshell.story_policy import Steering, StoryPolicy
 
@@ -101,6 +106,8 @@ class _Branch:
     state: Any  # the runner's snapshot after it
     stop: str | None  # a StopReason when the story ends inside or right after it
     stop_token: int | None
+    leaves: bool = False  # it opens a paragraph that leaves the story (story_breaks: CUT)
+    loops: bool = False  # it would make the story loop (set by the caller)
 
     @property
     def score(self) -> float:
@@ -120,6 +127,7 @@ async def _sentence(
     """Sample one sentence from the current state (which the caller restores before)."""
     tokens: list[int] = []
     log_prob = 0.0
+    leaves = False
     while True:
         if cancelled():  # the reader pressed stop: what was written so far is the story
             return _Branch(
@@ -140,16 +148,16 @@ async def _sentence(
         tokens.append(token)
         seen.add(token)
         text = tokenizer.token_text(token)
-        steering.push(token, text)
+        leaves = steering.push(token, text) == CUT or leaves
         if steering.written >= steering.limit:
             return _Branch(
                 tokens, log_prob, steering, seen, None, runner.snapshot(),
-                StopReason.MAX_TOKENS, None,
+                StopReason.MAX_TOKENS, None, leaves,
             )  # fmt: skip
         candidates = await runner.step([token])
         if is_sentence_end_token(text) or len(tokens) >= MAX_SENTENCE:
             return _Branch(
-                tokens, log_prob, steering, seen, candidates, runner.snapshot(), None, None
+                tokens, log_prob, steering, seen, candidates, runner.snapshot(), None, None, leaves
             )
 
 
@@ -221,9 +229,10 @@ async def generate_best_of(
         story = "".join(tokenizer.token_text(t) for t in generated) if watch else ""
         loops = looping_phrases(story)
         branches: list[_Branch] = []
-        fresh: list[_Branch] = []  # those that start no new loop
         while len(branches) < n or (
-            not fresh and len(branches) < n + policy.loop_draws and not cancelled()
+            all(b.loops for b in branches)
+            and len(branches) < n + policy.loop_draws
+            and not cancelled()
         ):
             if branches:
                 runner.restore(start)
@@ -237,18 +246,19 @@ async def generate_best_of(
                 stop,
                 cancelled,
             )
+            branch.loops = bool(watch) and _loops(story, loops, branch, tokenizer)
             branches.append(branch)
-            if (policy.loop_draws or policy.loop_ends) and not _loops(
-                story, loops, branch, tokenizer
-            ):
-                fresh.append(branch)
-        # The first of equals: deterministic.
-        best = max((policy.loop_draws and fresh) or branches, key=lambda b: b.score)
-        loops_on = all(b is not best for b in fresh)
-        if policy.loop_ends and loops_on and generated and steering.may_end_here():
+        kept = [b for b in branches if not b.leaves] or branches
+        if policy.loop_draws:
+            kept = [b for b in kept if not b.loops] or kept
+        best = max(kept, key=lambda b: b.score)  # the first of equals: deterministic
+        # `best` leaves the story only when every sentence drawn does (BreakGuard
+        # judged it where the story may end).
+        ends = best.leaves or (policy.loop_ends and best.loops and steering.may_end_here())
+        if ends and generated:
             for state in (start, *(b.state for b in branches)):
                 runner.forget(state)
-            reason = StopReason.SENTENCE_END  # the sentence kept would loop
+            reason = StopReason.SENTENCE_END  # the sentence kept would leave or loop
             break
         runner.restore(best.state)
         for state in (start, *(b.state for b in branches)):

@@ -164,3 +164,85 @@ def test_loop_ends_stops_the_story_before_the_sentence_that_would_loop():
                          max_new_tokens=120, policy=StoryPolicy(loop_ends=True, min_length=0.99))
     )  # fmt: skip
     assert late.ids == loose.ids
+
+
+class ScriptRunner(SequenceRunner):
+    """Writes `script` one character a step, whatever is sampled (every other
+    candidate is far less likely)."""
+
+    def __init__(self, script: str) -> None:
+        super().__init__()
+        self.script = [BYTE0 + b for b in script.encode()]
+        self.prompt = 0
+
+    async def step(self, ids: list[int]) -> Candidates:
+        if not self.sequence:
+            self.prompt = len(ids)
+        self.sequence += ids
+        at = len(self.sequence) - self.prompt
+        nxt = self.script[at] if at < len(self.script) else BYTE0 + ord(".")
+        return Candidates([nxt, LETTERS[0]], [30.0, 0.0])
+
+
+def test_a_kept_sentence_that_opens_a_paragraph_leaving_the_story_ends_it_before():
+    script = "A fox ran far. It slept.\n\nThe story of the fox is told in a poem. Read it."
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=3)
+    rules = StoryPolicy(breaks=True, hold_paragraphs=True, min_length=0.1)
+    story = asyncio.run(
+        generate_best_of(ScriptRunner(script), ByteTokenizer(), "Hi", n=2, sampler=config,
+                         max_new_tokens=200, policy=rules)
+    )  # fmt: skip
+    assert story.text == "A fox ran far. It slept." and story.stop_reason == "sentence_end"
+    # Before min_length the story goes on (the rule never ends a story early).
+    early = asyncio.run(
+        generate_best_of(ScriptRunner(script), ByteTokenizer(), "Hi", n=2, sampler=config,
+                         max_new_tokens=200, policy=StoryPolicy(breaks=True, hold_paragraphs=True,
+                                                                min_length=0.9))
+    )  # fmt: skip
+    assert early.text.startswith(script)
+
+
+class ForkRunner(ScriptRunner):
+    """Follows whichever of `scripts` the story matches; where they part, both next
+    characters are equally likely."""
+
+    def __init__(self, scripts: list[str]) -> None:
+        super().__init__("")
+        self.scripts = [[BYTE0 + b for b in s.encode()] for s in scripts]
+
+    async def step(self, ids: list[int]) -> Candidates:
+        if not self.sequence:
+            self.prompt = len(ids)
+        self.sequence += ids
+        done = self.sequence[self.prompt :]
+        nexts: list[int] = []
+        for script in self.scripts:
+            if done[: len(script)] == script[: len(done)]:
+                nxt = script[len(done)] if len(done) < len(script) else BYTE0 + ord(".")
+                if nxt not in nexts:
+                    nexts.append(nxt)
+        if len(nexts) > 1:
+            return Candidates(nexts, [5.0] * len(nexts))
+        return Candidates([nexts[0], LETTERS[0]], [30.0, 0.0])
+
+
+LEAVING = "A fox ran far. It slept.\n\nThe story of the fox is told in a poem."
+STAYING = "A fox ran far. It slept.\n\nHe woke up and ran home."
+
+
+def write_fork(seed: int, hold: bool):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
+    rules = StoryPolicy(breaks=True, hold_paragraphs=hold, min_length=0.1)
+    return asyncio.run(
+        generate_best_of(ForkRunner([LEAVING, STAYING]), ByteTokenizer(), "Hi", n=2,
+                         sampler=config, max_new_tokens=120, policy=rules)
+    )  # fmt: skip
+
+
+def test_a_sentence_that_leaves_the_story_is_passed_over_for_one_that_stays():
+    # Seed 2 draws both paragraphs and, unjudged, keeps the one that leaves.
+    assert write_fork(2, hold=False).text.startswith(LEAVING)
+    assert write_fork(2, hold=True).text.startswith(STAYING)
+    # Seed 1 draws the leaving paragraph twice: the story ends before it.
+    ended = write_fork(1, hold=True)
+    assert ended.text == "A fox ran far. It slept." and ended.stop_reason == "sentence_end"
