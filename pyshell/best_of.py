@@ -161,12 +161,14 @@ async def _sentence(
             )
 
 
-def _loops(story: str, loops: set[tuple[str, ...]], branch: _Branch, tokenizer) -> bool:
+def _loops(
+    story: str, looping: set[tuple[str, ...]], branch: _Branch, tokenizer: TokenizerLike
+) -> bool:
     """Whether the story would hold a loop it does not hold yet after this sentence."""
     if not branch.tokens:
         return False
     added = "".join(tokenizer.token_text(t) for t in branch.tokens)
-    return bool(looping_phrases(story + added) - loops)
+    return bool(looping_phrases(story + added) - looping)
 
 
 async def generate_best_of(
@@ -225,9 +227,9 @@ async def generate_best_of(
             reason = StopReason.CANCELLED
             break
         start = runner.snapshot()
-        watch = policy.loop_draws or policy.loop_ends
+        watch = bool(policy.loop_draws or policy.loop_ends)
         story = "".join(tokenizer.token_text(t) for t in generated) if watch else ""
-        loops = looping_phrases(story)
+        looping = looping_phrases(story)  # the loops the story already holds
         branches: list[_Branch] = []
         while len(branches) < n or (
             all(b.loops for b in branches)
@@ -246,7 +248,7 @@ async def generate_best_of(
                 stop,
                 cancelled,
             )
-            branch.loops = bool(watch) and _loops(story, loops, branch, tokenizer)
+            branch.loops = watch and _loops(story, looping, branch, tokenizer)
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
         if policy.loop_draws:
