@@ -119,7 +119,9 @@ class StoryPolicy:
       or a written "The end.", ends the story.
     - hold_paragraphs: with `breaks`, past `min_length` the first sentence of each
       new paragraph is held back and the story ends before it if it leaves the story
-      (a blurb, another story's heading: `BreakGuard`).
+      (a blurb, another story's heading: `BreakGuard`); best-of, which shows no
+      sentence before it is kept, passes such a sentence over instead and ends the
+      story when every one drawn leaves (pyshell/best_of.py).
     - language: the story's language ("en", "fr"), for the break-out rule's formulas.
     - stops: the ids that end a story (for `min_length`).
     - unpenalized: ids the repetition penalty never counts (pyshell/pronouns.py:
