@@ -40,9 +40,7 @@ _MARKUP = re.compile(f"[{re.escape(MARKUP_CHARACTERS)}]")
 class PieceTable(Protocol):
     """The part of `pyshell.tokenizer.Tokenizer` this module reads."""
 
-    vocab_size: int
-
-    def id_to_piece(self, i: int) -> str: ...
+    def pieces(self) -> Iterable[str]: ...
 
     def piece_type(self, i: int) -> int: ...
 
@@ -80,8 +78,8 @@ def banned_ids(tokenizer: PieceTable, allowed: Iterable[int] = ()) -> frozenset[
     """
     search = _MARKUP.search
     banned = set()
-    for i in range(tokenizer.vocab_size):
-        piece, kind = tokenizer.id_to_piece(i), tokenizer.piece_type(i)
+    for i, piece in enumerate(tokenizer.pieces()):
+        kind = tokenizer.piece_type(i)
         if (search(piece) is not None) if kind == NORMAL else is_banned_piece(piece, kind):
             banned.add(i)
     return frozenset(banned.difference(allowed))
@@ -96,8 +94,8 @@ def digit_ids(tokenizer: PieceTable) -> frozenset[int]:
     them better, so `story_policy` leaves it off (docs/stories.md, "Numbers in words").
     """
     found = set()
-    for i in range(tokenizer.vocab_size):
-        piece, kind = tokenizer.id_to_piece(i), tokenizer.piece_type(i)
+    for i, piece in enumerate(tokenizer.pieces()):
+        kind = tokenizer.piece_type(i)
         if kind == BYTE:
             if 0x30 <= int(piece[3:5], 16) <= 0x39:
                 found.add(i)

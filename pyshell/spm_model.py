@@ -7,21 +7,26 @@ that change encoding or decoding.
 
 Parsing Gemma's 262,144 pieces field by field takes ~0.7 s in Pyodide, so
 the exporter also writes `tokenizer.pieces` next to the model: the same table
-in a layout that loads with a handful of C-speed calls (one `split`, one
-`array.frombytes`; ~0.03 s). It records the sha256 of the model it came from
+in a layout that loads with a handful of C-speed calls (`array.frombytes` and a
+few splits; ~0.05 s in Pyodide), with the piece → id table precomputed
+(pyshell/compact_pieces.py). It records the sha256 of the model it came from
 and is used only while that still matches.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import struct
 import sys
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import BinaryIO
+
+from pyshell.compact_pieces import CompactPieces, DuplicatePieceError, slot_table
 
 # SentencePiece piece types (ModelProto.SentencePiece.Type).
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -29,7 +34,8 @@ MODEL_TYPES = {1: "UNIGRAM", 2: "BPE", 3: "WORD", 4: "CHAR"}
 BPE = 2
 
 _FLOAT = struct.Struct("<f")
-CACHE_MAGIC = b"conteur-pieces 1\n"
+# 2: the piece -> id table follows the types (1 had none, and is read as stale).
+CACHE_MAGIC = b"conteur-pieces 2\n"
 # SentencePiece refuses pieces that contain NUL, so it can separate them.
 CACHE_SEPARATOR = "\x00"
 
@@ -46,7 +52,9 @@ class SpmModel:
     apply when a field is absent from the file.
     """
 
-    pieces: list[str]  # (vocab,) piece text, "▁" for an escaped space
+    # (vocab,) piece text, "▁" for an escaped space: a list from the protobuf, a
+    # CompactPieces from the cache (one byte string instead of 262k str objects)
+    pieces: Sequence[str]
     # (vocab,) float32 merge scores, larger merges first: a list from the protobuf, an
     # array("f") from the cache (4 bytes a piece instead of a Python float each)
     scores: Sequence[float]
@@ -65,13 +73,10 @@ class SpmModel:
     remove_extra_whitespaces: bool = True
     escape_whitespaces: bool = True
     has_denormalizer: bool = False
-    # The pieces in UTF-8 with NUL between them, as the cache stores them (b"": not
-    # kept). The tokenizer's segmenter searches it once while it loads (pyshell/tokenizer.py).
-    pieces_utf8: bytes = field(default=b"", repr=False, compare=False)
 
     def spec(self) -> dict:
         """The scalar fields (everything but the piece table), JSON-ready."""
-        table = {"pieces", "scores", "types", "pieces_utf8"}
+        table = {"pieces", "scores", "types"}
         return {k: v for k, v in asdict_shallow(self).items() if k not in table}
 
     def check_supported(self) -> None:
@@ -267,8 +272,9 @@ def write_pieces_cache(model_path: str | Path, cache_path: str | Path | None = N
     """Write the fast-load cache of a `tokenizer.model` (the exporter calls this).
 
     Layout: CACHE_MAGIC, one JSON header line {model_sha256, count,
-    pieces_bytes, spec}, then the pieces as UTF-8 joined by NUL, the scores as
-    little-endian float32 and the types as one byte each.
+    pieces_bytes, slots, spec}, then the pieces as UTF-8 joined by NUL, the scores
+    as little-endian float32, the types as one byte each and the piece -> id table
+    as `slots` little-endian int32 (pyshell/compact_pieces.py).
     """
     data = Path(model_path).read_bytes()
     model = parse_model_proto(data)
@@ -276,13 +282,19 @@ def write_pieces_cache(model_path: str | Path, cache_path: str | Path | None = N
     if any(CACHE_SEPARATOR in piece for piece in model.pieces):
         raise TokenizerModelError("a piece contains NUL, which SentencePiece does not allow")
     blob = CACHE_SEPARATOR.join(model.pieces).encode("utf-8")
+    try:
+        slots = slot_table(blob, len(model.pieces))
+    except DuplicatePieceError as exc:
+        raise TokenizerModelError(f"the model cannot be cached: {exc}") from exc
     scores = array("f", model.scores)
     if sys.byteorder == "big":
         scores.byteswap()
+        slots.byteswap()
     header = {
         "model_sha256": sha256_hex(data),
         "count": len(model.pieces),
         "pieces_bytes": len(blob),
+        "slots": len(slots),
         "spec": model.spec(),
     }
     out = Path(cache_path) if cache_path is not None else pieces_cache_path(model_path)
@@ -295,62 +307,51 @@ def write_pieces_cache(model_path: str | Path, cache_path: str | Path | None = N
                 blob,
                 scores.tobytes(),
                 model.types,
+                slots.tobytes(),
             ]
         )
     )
     return out
 
 
-def read_pieces_cache(cache: bytes, model_sha256: str | None) -> SpmModel | None:
+def read_pieces_cache(cache: bytes | BinaryIO, model_sha256: str | None) -> SpmModel | None:
     """The model stored in a cache file, or None when it is unreadable or belongs
-    to another model (`model_sha256` None: trust it, whatever model it names)."""
-    if not cache.startswith(CACHE_MAGIC):
+    to another model (`model_sha256` None: trust it, whatever model it names).
+
+    `cache` may be an open file: each section is then read on its own, so the
+    whole file never sits in memory beside the arrays made from it (Pyodide's
+    heap keeps its largest size).
+    """
+    f = io.BytesIO(cache) if isinstance(cache, bytes) else cache
+    if f.read(len(CACHE_MAGIC)) != CACHE_MAGIC:
         return None
-    start = len(CACHE_MAGIC)
-    newline = cache.find(b"\n", start)
     try:
-        header = json.loads(cache[start:newline])
+        header = json.loads(f.readline())
         if model_sha256 is not None and header["model_sha256"] != model_sha256:
             return None
-        count, size = header["count"], header["pieces_bytes"]
-        body = newline + 1
-        if len(cache) != body + size + 5 * count:
+        count, size, slot_count = header["count"], header["pieces_bytes"], header["slots"]
+        pieces_utf8 = f.read(size)
+        scores, slots = array("f"), array("i")
+        scores.frombytes(f.read(4 * count))
+        types = f.read(count)
+        slots.frombytes(f.read(4 * slot_count))
+        if len(pieces_utf8) != size or len(types) != count or len(slots) != slot_count:
             return None
-        pieces_utf8 = cache[body : body + size]
-        pieces = _split_pieces(pieces_utf8)
-        scores = array("f")
-        scores.frombytes(cache[body + size : body + size + 4 * count])
+        if f.read(1) or len(scores) != count:
+            return None
         if sys.byteorder == "big":
             scores.byteswap()
-        types = cache[body + size + 4 * count :]
+            slots.byteswap()
         spec = {k: v for k, v in header["spec"].items() if k in _SPEC_NAMES}
+        pieces = CompactPieces(pieces_utf8, slots)
     except (ValueError, KeyError, TypeError):
         return None
     if len(pieces) != count:
         return None
-    return SpmModel(pieces=pieces, scores=scores, types=types, pieces_utf8=pieces_utf8, **spec)
+    return SpmModel(pieces=pieces, scores=scores, types=types, **spec)
 
 
-_SPEC_NAMES = {f.name for f in fields(SpmModel)} - {"pieces", "scores", "types", "pieces_utf8"}
-DECODE_BYTES = 1 << 18  # pieces decoded at a time (below)
-
-
-def _split_pieces(pieces_utf8: bytes) -> list[str]:
-    """The NUL-separated pieces as str, decoded a few hundred kB at a time.
-
-    Decoded at once, Gemma's pieces are a 14 MB str (some characters are beyond
-    U+FFFF, so every one takes 4 bytes) that lives beside the 262k pieces made from
-    it; Pyodide's heap never shrinks, so that moment would set its size.
-    """
-    pieces: list[str] = []
-    separator = CACHE_SEPARATOR.encode()
-    start = 0
-    while start <= len(pieces_utf8):
-        end = pieces_utf8.find(separator, start + DECODE_BYTES)
-        end = len(pieces_utf8) if end < 0 else end
-        pieces.extend(pieces_utf8[start:end].decode("utf-8").split(CACHE_SEPARATOR))
-        start = end + 1
-    return pieces
+_SPEC_NAMES = {f.name for f in fields(SpmModel)} - {"pieces", "scores", "types"}
 
 
 def load_spm_model(path: str | Path) -> tuple[SpmModel, bool]:
@@ -364,7 +365,8 @@ def load_spm_model(path: str | Path) -> tuple[SpmModel, bool]:
     cache_path = pieces_cache_path(path)
     model = None
     if cache_path.is_file():
-        model = read_pieces_cache(cache_path.read_bytes(), sha256_hex(data))
+        with cache_path.open("rb") as cache:
+            model = read_pieces_cache(cache, sha256_hex(data))
     used_cache = model is not None
     if model is None:
         model = parse_model_proto(data)
@@ -378,7 +380,8 @@ def load_pieces_file(path: str | Path) -> SpmModel:
     For a page that ships only the cache: no sha256 check is possible, so the
     file is trusted to belong to the model it is served with.
     """
-    model = read_pieces_cache(Path(path).read_bytes(), None)
+    with Path(path).open("rb") as cache:
+        model = read_pieces_cache(cache, None)
     if model is None:
         raise TokenizerModelError(f"{path} is not a tokenizer.pieces file")
     model.check_supported()

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from heapq import heapify, heappop, heappush
 from pathlib import Path
 
+from pyshell.compact_pieces import CompactPieces, DuplicatePieceError
 from pyshell.spm_model import (
     BYTE,
     CACHE_SEPARATOR,
@@ -55,7 +57,7 @@ SPACE_SYMBOL = "\u2581"
 # Characters before which text is cut into segments, when the model allows it.
 SEGMENT_BEFORE = (SPACE_SYMBOL, "\n", "\t")
 SEGMENT_CACHE_SIZE = 50_000  # segments; cleared when full (a few MB at most)
-_MATCHABLE = (NORMAL, USER_DEFINED, UNUSED)  # pieces BPE may produce (spm's `pieces_`)
+_RESERVED = (UNKNOWN, CONTROL, BYTE)  # the others (spm's `reserved_id_map_`)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -124,9 +126,8 @@ class Tokenizer:
     def __init__(self, model: SpmModel) -> None:
         model.check_supported()
         self.model = model
-        pieces, types = model.pieces, model.types
-        self.vocab_size = len(pieces)
-        self._pieces = pieces
+        types = model.types
+        self.vocab_size = len(model.pieces)
         self._types = types
         self._build_maps(model)
         self._build_bytes()
@@ -162,34 +163,31 @@ class Tokenizer:
 
     def _build_maps(self, model: SpmModel) -> None:
         """sentencepiece's two piece maps: `matchable` (NORMAL, USER_DEFINED and
-        UNUSED: what BPE may produce) and `reserved` (UNKNOWN, CONTROL, BYTE),
-        which wins when an id is looked up by piece."""
-        pieces, types = model.pieces, model.types
+        UNUSED: what BPE may produce) and `reserved` (UNKNOWN, CONTROL, BYTE).
+
+        sentencepiece refuses a model whose pieces repeat, even across the two maps,
+        so one CompactPieces (pyshell/compact_pieces.py) serves both: the type of the
+        id found says which map a piece belongs to.
+        """
+        types = model.types
         unknown_types = set(types) - {NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE}
         if unknown_types:
             raise TokenizerModelError(f"unknown piece types {sorted(unknown_types)}")
         self._scores = model.scores
+        pieces = model.pieces
+        if not isinstance(pieces, CompactPieces):
+            try:
+                pieces = CompactPieces.from_list(list(pieces))
+            except DuplicatePieceError as exc:
+                raise TokenizerModelError(str(exc)) from exc
+        self._pieces = pieces
         self._unused = {pieces[i] for i in _indices(types, (UNUSED,))}
-        reserved_ids = _indices(types, (UNKNOWN, CONTROL, BYTE))
-        self._reserved = {pieces[i]: i for i in reserved_ids}
-        # One C-speed pass over all pieces; the (few) reserved ones are taken out after.
-        self._matchable = dict(zip(pieces, range(len(pieces))))
-        if len(self._matchable) != len(pieces) or "" in self._matchable:
-            self._build_maps_slowly(model)
-            return
-        for piece in self._reserved:
-            del self._matchable[piece]
+        self._reserved_ids = frozenset(_indices(types, _RESERVED))
 
-    def _build_maps_slowly(self, model: SpmModel) -> None:
-        """The general case (repeated pieces), with the errors sentencepiece gives on load."""
-        self._matchable, self._reserved = {}, {}
-        for i, (piece, kind) in enumerate(zip(model.pieces, model.types)):
-            if not piece:
-                raise TokenizerModelError(f"piece {i} is empty")
-            target = self._matchable if kind in _MATCHABLE else self._reserved
-            if piece in target:
-                raise TokenizerModelError(f"piece {piece!r} is already defined")
-            target[piece] = i
+    def _matchable_id(self, piece: str) -> int | None:
+        """The id of a piece BPE may produce, or None (bpe_model.cc's `pieces_` lookup)."""
+        i = self._pieces.find(piece)
+        return None if i is None or i in self._reserved_ids else i
 
     def _build_user_defined(self) -> None:
         """Index of user-defined pieces for longest-prefix matching: by their
@@ -236,7 +234,7 @@ class Tokenizer:
         user-defined match, can span the cut. Reserved pieces are counted too,
         which can only make cuts rarer (none of Gemma's holds a c).
         """
-        utf8 = self.model.pieces_utf8 or CACHE_SEPARATOR.join(self._pieces).encode("utf-8")
+        utf8 = self._pieces.utf8
         alternatives = []
         for c in SEGMENT_BEFORE:
             before = _chars_before(utf8, c)
@@ -250,12 +248,15 @@ class Tokenizer:
     def id_to_piece(self, i: int) -> str:
         return self._pieces[i]
 
+    def pieces(self) -> Iterator[str]:
+        """Every piece in id order: for rules that look at the whole vocabulary once
+        (decoded in large slices, far faster than id_to_piece for each id)."""
+        return iter(self._pieces)
+
     def piece_to_id(self, piece: str) -> int:
         """The piece's id, or the unknown id (as sentencepiece)."""
-        i = self._reserved.get(piece)
-        if i is None:
-            i = self._matchable.get(piece, self._unk)
-        return i
+        i = self._pieces.find(piece)
+        return self._unk if i is None else i
 
     def is_control(self, i: int) -> bool:
         return self._types[i] == CONTROL
@@ -340,12 +341,9 @@ class Tokenizer:
         if rev_merge is not None:
             pieces = self._resegment(pieces, rev_merge)
         ids: list[int] = []
-        lookup, reserved = self._matchable.get, self._reserved
         for piece in pieces:
-            i = reserved.get(piece) if reserved else None
-            if i is None:
-                i = lookup(piece)
-            if i is not None and i != self._unk:
+            i = self.piece_to_id(piece)
+            if i != self._unk:
                 ids.append(i)
             elif self._byte_ids is not None:
                 ids.extend([self._byte_ids[b] for b in piece.encode("utf-8")])
@@ -364,7 +362,7 @@ class Tokenizer:
         Heap entries are (-score, left, right, merged length); an entry is
         stale once either side was merged away or grew since it was pushed.
         """
-        id_of, scores = self._matchable.get, self._scores
+        id_of, scores = self._matchable_id, self._scores
         unused = self._unused if rev_merge is not None else None
         n = len(symbols)
         nxt = list(range(1, n + 1))

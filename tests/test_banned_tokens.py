@@ -37,10 +37,8 @@ PIECES = [
 
 
 class Table:
-    vocab_size = len(PIECES)
-
-    def id_to_piece(self, i: int) -> str:
-        return PIECES[i][0]
+    def pieces(self):
+        return (piece for piece, _ in PIECES)
 
     def piece_type(self, i: int) -> int:
         return PIECES[i][1]

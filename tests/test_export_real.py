@@ -28,7 +28,7 @@ EXPORTED_SHA256 = {
     "model-cpu.onnx.data": "04bb2aee3b4c58a405b1fa205f57d05a81a4816e83d1b6ed51a9d1f47c8a4216",
     "model-cpu.rest": "be283f1573eba97be8f85190ffb2e6b59da78ebe38632d718db7a812ff75adc2",
     "tokenizer.model": "671762f9afbe014d62af62ac89b47a481e62f7b24452cdfff8f88fd24da28070",
-    "tokenizer.pieces": "d0aa4976e3d56ec301a41a05fe02b1ccdbda82d201b4fd29a32423f10c332330",
+    "tokenizer.pieces": "3e6ff1afab1ece95fe896a55197edb8f740e39d178a0b6c679289190574e5b43",
 }
 
 

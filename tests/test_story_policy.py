@@ -23,6 +23,9 @@ class Texts:
     def id_to_piece(self, i: int) -> str:
         return TEXT.get(i, "x").replace(" ", "\u2581")
 
+    def pieces(self):
+        return (self.id_to_piece(i) for i in range(self.vocab_size))
+
     def piece_type(self, i: int) -> int:
         return 3 if i < 3 else 1  # CONTROL, else NORMAL
 

@@ -59,6 +59,7 @@ def gguf_tokenizer_fields(path: Path) -> dict:
 def real_tokenizer_model() -> Path:
     """build/cache/gemma-3-270m-tokenizer.model (+ its .pieces cache), rebuilt when stale."""
     from export.sources.tokenizer_model import build_tokenizer_model
+    from pyshell.spm_model import CACHE_MAGIC
     from pyshell.tokenizer import write_pieces_cache
 
     gguf_path = real_gguf()
@@ -67,6 +68,7 @@ def real_tokenizer_model() -> Path:
         "gguf_bytes": stat.st_size,
         "gguf_mtime_ns": stat.st_mtime_ns,
         "builder_sha256": hashlib.sha256(BUILDER.read_bytes()).hexdigest(),
+        "pieces_format": CACHE_MAGIC.decode().strip(),  # another format: the cache is rewritten
     }
     stamp_path = REAL_MODEL.with_suffix(".stamp.json")
     fresh = REAL_MODEL.is_file() and stamp_path.is_file()

@@ -18,8 +18,9 @@ from export.errors import OutputError
 
 FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
-# -9: the CPU graph hands out each step's own KV rows (-8: sliding layers keep only the window).
-EXPORT_VERSION = "2026.12-9"
+# -10: tokenizer.pieces carries its piece -> id table (pyshell/compact_pieces.py; same graphs as -9,
+# whose CPU graph hands out each step's own KV rows).
+EXPORT_VERSION = "2026.12-10"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph

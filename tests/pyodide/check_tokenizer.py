@@ -71,7 +71,7 @@ def timed(work):
 def same_tables(a, b) -> bool:
     ma, mb = a.model, b.model
     return (
-        ma.pieces == mb.pieces
+        list(ma.pieces) == list(mb.pieces)
         and list(ma.scores) == list(mb.scores)
         and bytes(ma.types) == bytes(mb.types)
         and ma.spec() == mb.spec()
