@@ -23,6 +23,10 @@ the model wrote whole, so nothing is forced inside one:
 - `StoryPolicy.loop_ends`: when the sentence kept would loop, the story ends
   before it, where it may end (on in French, where a guard inside the phrase
   made stories drift).
+A third rule keeps the character in the story the same way: with
+`StoryPolicy.name_character` = k > 0, once k sentences in a row have gone without
+naming the character (pyshell.characters.names_character: "the robot" after
+"she… she… she…"), a drawn sentence that names it is kept over the others.
 Everything else is the story policy and sampler of pyshell/generate.py: each
 candidate is sampled under the same steering (the family-safe filter included,
 from a `Steering.fork()`), and the loop's result is a `GenerationResult` like
@@ -42,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
+from pyshell.characters import names_character
 from pyshell.generate import (
     Callback,
     GenerationResult,
@@ -108,6 +113,7 @@ class _Branch:
     stop_token: int | None
     leaves: bool = False  # it opens a paragraph that leaves the story (story_breaks: CUT)
     loops: bool = False  # it would make the story loop (set by the caller)
+    names: bool = False  # it names the story's character (set by the caller)
 
     @property
     def score(self) -> float:
@@ -161,14 +167,17 @@ async def _sentence(
             )
 
 
+def _text(branch: _Branch, tokenizer: TokenizerLike) -> str:
+    return "".join(tokenizer.token_text(t) for t in branch.tokens)
+
+
 def _loops(
     story: str, looping: set[tuple[str, ...]], branch: _Branch, tokenizer: TokenizerLike
 ) -> bool:
     """Whether the story would hold a loop it does not hold yet after this sentence."""
     if not branch.tokens:
         return False
-    added = "".join(tokenizer.token_text(t) for t in branch.tokens)
-    return bool(looping_phrases(story + added) - looping)
+    return bool(looping_phrases(story + _text(branch, tokenizer)) - looping)
 
 
 async def generate_best_of(
@@ -213,6 +222,8 @@ async def generate_best_of(
     steering.follow_prompt(prompt_ids)
     decoder = tokenizer.stream_decoder()
     reason, stop_token, first_at = StopReason.MAX_TOKENS, None, 0.0
+    unnamed = 0  # sentences kept in a row without the character (the prompt just named it)
+    name_after = policy.name_character if policy.character else 0
 
     candidates: Candidates | None = None
     if cancelled():
@@ -249,10 +260,15 @@ async def generate_best_of(
                 cancelled,
             )
             branch.loops = watch and _loops(story, looping, branch, tokenizer)
+            branch.names = bool(name_after) and names_character(
+                _text(branch, tokenizer), policy.character
+            )
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
         if policy.loop_draws:
             kept = [b for b in kept if not b.loops] or kept
+        if name_after and unnamed >= name_after:
+            kept = [b for b in kept if b.names] or kept
         best = max(kept, key=lambda b: b.score)  # the first of equals: deterministic
         # `best` leaves the story only when every sentence drawn does (BreakGuard
         # judged it where the story may end).
@@ -266,6 +282,7 @@ async def generate_best_of(
         for state in (start, *(b.state for b in branches)):
             runner.forget(state)
         steering, seen, candidates = best.steering, best.seen, best.candidates
+        unnamed = 0 if best.names else unnamed + 1
         for token in best.tokens:
             generated.append(token)
             text = decoder.push(token)

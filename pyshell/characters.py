@@ -3,8 +3,10 @@
 The reader types the character as a phrase ("an old lighthouse keeper",
 "Mira, a young inventor", "un vieux gardien de phare"). Two parts of Conteur
 need the word the story should keep using for it: the prompt builder, which
-names the character again to open the story's next sentence, and the
-evaluation, which checks that the character comes back in the story.
+names the character again to open the story's next sentence, best-of
+(pyshell/best_of.py), which prefers a sentence that names it again when the story
+has gone a while without, and the evaluation, which checks that the character
+comes back in the story. `names_character` is the one rule for "names it".
 
 English puts adjectives first, so the head noun is the last word before a
 clause ("an old lighthouse keeper" → keeper, "a robot *who* paints" → robot);
@@ -16,9 +18,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["character_name", "character_words", "head_noun", "words"]
+__all__ = ["character_name", "character_words", "head_noun", "names_character", "words"]
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
+_APOSTROPHE = re.compile("['’]")
+# A plural noun ("kingdoms", "châteaux") is named again by its singular.
+_PLURAL_ENDINGS = ("s", "x")
 # fmt: off
 # Words that open a clause after the head noun ("a robot *who* wanted to paint").
 _CLAUSE = frozenset({
@@ -81,3 +86,24 @@ def character_words(character: str, language: str) -> frozenset[str]:
     found = {w.lower() for w in _WORD.findall(character) if w[0].isupper()}
     found.update(head_noun(part, language) for part in character.split(","))
     return frozenset(found - {""})
+
+
+def names_character(text: str, nouns: frozenset[str]) -> bool:
+    """Does `text` name the character whose words (`character_words`) are `nouns`?
+
+    A word counts when it is the noun or starts with it and adds at most two
+    letters ("dragons" for "dragon"; "renarde" for "renard"), or when it is a plural
+    noun's singular ("kingdom" for "two rival kingdoms"); either side of an
+    apostrophe counts ("dragon's", French elision "l'ours").
+    """
+    if not nouns:
+        return False
+    singulars = {n[:-1] for n in nouns if len(n) > 3 and n.endswith(_PLURAL_ENDINGS)}
+    for word in words(text):
+        for base in _APOSTROPHE.split(word):
+            if base in singulars:
+                return True
+            for noun in nouns:
+                if base == noun or (base.startswith(noun) and len(base) - len(noun) <= 2):
+                    return True
+    return False

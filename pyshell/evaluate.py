@@ -280,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
         "default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
     p.add_argument(
+        "--name-character", type=int, default=None, metavar="N",
+        help="after N sentences in a row without the character, keep a drawn sentence that "
+        "names it (pyshell/best_of.py; 0: off; default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
+    p.add_argument(
         "--min-length", type=float, default=DEFAULT_MIN_LENGTH, metavar="FRACTION",
         help="share of the budget before which the story may not end",
     )  # fmt: skip
@@ -361,6 +366,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             best_of=args.best_of,
             loop_draws=args.loop_draws,
             loop_ends=args.loop_ends,
+            name_character=args.name_character,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,
         )

@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from pyshell.best_of import generate_best_of
+from pyshell.characters import character_words
 from pyshell.config import ModelConfig
 from pyshell.family_safe import UnsuitableRequestError, check_request, listed_words
 from pyshell.generate import Callback, GenerationResult, TokenizerLike, generate, require_text
@@ -159,6 +160,8 @@ async def write_story(
             tokenizer, config.stop_ids, finish_sentence=not plan.settings.hard_limit,
             family_safe=plan.settings.family_safe, language=plan.language,
         )  # fmt: skip
+    if plan.request is not None and not policy.character:  # for best-of's character rule
+        policy = replace(policy, character=character_words(plan.request.character, plan.language))
     sampler = Sampler(plan.settings.sampling, config.top_k)
     if plan.settings.sampling.temperature == 0 and policy.best_of > 1:
         policy = replace(policy, best_of=1)  # greedy samples the same sentence every time

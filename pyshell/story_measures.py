@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from pyshell.characters import character_words, words
+from pyshell.characters import character_words, names_character, words
 from pyshell.family_safe import listed_words
 from pyshell.sentences import ends_sentence, quote_open
 from pyshell.story_breaks import break_outs
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")  # as pyshell.characters.words, keeping case
-_APOSTROPHE = re.compile("['’]")
 # A control token (<pad>, <start_of_image>, <unused12>), an HTML tag or an HTML entity.
 _MARKUP = re.compile(r"</?[A-Za-z_][^<>\n]{0,80}>|<!--|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 
@@ -106,21 +105,12 @@ def character_nouns(character: str, language: str) -> frozenset[str]:
 
 
 def character_back(story: str, character: str, language: str) -> bool | None:
-    """Does the character's noun or name come back in the story? None when no character was asked.
-
-    A word counts when it is the noun or starts with it and adds at most two
-    letters ("dragons" for "dragon"; "renarde" for "renard"); either side of an
-    apostrophe counts ("dragon's", French elision "l'ours").
-    """
+    """Does the character's noun or name come back in the story? None when no character
+    was asked. The rule is pyshell.characters.names_character, which best-of uses too."""
     nouns = character_nouns(character, language) if character else frozenset()
     if not nouns:
         return None
-    for word in words(story):
-        for base in _APOSTROPHE.split(word):
-            for noun in nouns:
-                if base == noun or (base.startswith(noun) and len(base) - len(noun) <= 2):
-                    return True
-    return False
+    return names_character(story, nouns)
 
 
 def language_of(text: str) -> str | None:

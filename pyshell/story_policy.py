@@ -137,6 +137,12 @@ class StoryPolicy:
     - loop_ends: with best_of > 1, when the sentence kept would make the story loop
       (after any `loop_draws`), the story ends before it instead, if it may end
       there (past `min_length`, a sentence finished, no quotation open).
+    - name_character: with best_of > 1, once this many sentences in a row have not
+      named the character (`character`, pyshell.characters.names_character), a drawn
+      sentence that names it is kept over one that does not (pyshell/best_of.py);
+      0 is off.
+    - character: the words that name the story's character (pyshell.characters.
+      character_words); `pyshell.story.write_story` sets them from the request.
     - known: the language's word list (pyshell.known_words): a token that would
       write a form it lacks is dropped while another candidate is left; None: off.
     - no_digits: whether `banned` holds every id with a digit
@@ -161,6 +167,8 @@ class StoryPolicy:
     best_of: int = 1
     loop_draws: int = 0
     loop_ends: bool = False
+    name_character: int = 0
+    character: frozenset[str] = frozenset()
     known: KnownWords | None = None
     no_digits: bool = False
 
@@ -169,6 +177,10 @@ class StoryPolicy:
             raise ValueError(f"best_of is a number of samples, at least 1 (got {self.best_of})")
         if self.loop_draws < 0:
             raise ValueError(f"loop_draws is a number of samples, at least 0 ({self.loop_draws})")
+        if self.name_character < 0:
+            raise ValueError(
+                f"name_character is a number of sentences, at least 0 ({self.name_character})"
+            )
         if not 0.0 <= self.min_length < 1.0:
             raise ValueError(f"min_length is a fraction of the budget (got {self.min_length})")
 
@@ -201,6 +213,8 @@ class StoryPolicy:
             "best_of": self.best_of,
             "loop_draws": self.loop_draws,
             "loop_ends": self.loop_ends,
+            "name_character": self.name_character,
+            "character": sorted(self.character),
             "known_words": self.known is not None,
             "no_digits": self.no_digits,
         }
@@ -234,6 +248,10 @@ DEFAULT_BEST_OF = 2
 # ends there instead, which read better. English has the phrase guard.
 DEFAULT_LOOP_DRAWS = 0
 DEFAULT_LOOP_ENDS = {"en": False, "fr": True}
+# docs/stories.md, "The character named again": after three sentences in a row without
+# the character, a drawn sentence that names it is kept; read blind, preferred overall
+# 15-10 and for suitability 12-5, though not for coherence (6-10, 12 the same).
+DEFAULT_NAME_CHARACTER = {"en": 3, "fr": 3}
 # docs/stories.md, "French: known words only": it took the made-up words out of French
 # stories and lost the blind reading (coherence preferred 12 to 25), so it is off.
 DEFAULT_KNOWN_WORDS = {"en": False, "fr": False}
@@ -267,6 +285,8 @@ def story_policy(
     best_of: int = DEFAULT_BEST_OF,
     loop_draws: int = DEFAULT_LOOP_DRAWS,
     loop_ends: bool | None = None,
+    name_character: int | None = None,
+    character: Iterable[str] = (),
     known_words_only: bool | None = None,
     no_digits: bool | None = None,
 ) -> StoryPolicy:
@@ -277,8 +297,9 @@ def story_policy(
     `finish_sentence=False` keeps the budget a hard limit; `family_safe=False`
     lets the story write listed words (the reader's choice, for adults);
     `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
-    `phrase_words`, `loop_ends`, `penalize_pronouns`, `known_words_only` or `no_digits`
-    is None, that language's default.
+    `phrase_words`, `loop_ends`, `name_character`, `penalize_pronouns`,
+    `known_words_only` or `no_digits` is None, that language's default. `character`:
+    the words that name the story's character (write_story sets them per request).
     """
     if ngram_repeats is None:
         ngram_repeats = DEFAULT_NGRAM_REPEATS[language]
@@ -286,6 +307,8 @@ def story_policy(
         phrase_words = DEFAULT_PHRASE_WORDS[language]
     if loop_ends is None:
         loop_ends = DEFAULT_LOOP_ENDS[language]
+    if name_character is None:
+        name_character = DEFAULT_NAME_CHARACTER[language]
     if penalize_pronouns is None:
         penalize_pronouns = DEFAULT_PENALIZE_PRONOUNS[language]
     if known_words_only is None:
@@ -323,6 +346,8 @@ def story_policy(
         best_of=best_of,
         loop_draws=loop_draws,
         loop_ends=loop_ends,
+        name_character=name_character,
+        character=frozenset(character),
         known=known_words(language) if known_words_only else None,
         no_digits=no_digits,
     )

@@ -246,3 +246,25 @@ def test_a_sentence_that_leaves_the_story_is_passed_over_for_one_that_stays():
     # Seed 1 draws the leaving paragraph twice: the story ends before it.
     ended = write_fork(1, hold=True)
     assert ended.text == "A fox ran far. It slept." and ended.stop_reason == "sentence_end"
+
+
+NAMING = "It ran. It slept. It ate. The fox sang."
+NOT_NAMING = "It ran. It slept. It ate. A little bird sang."
+
+
+def write_named(seed: int, after: int, character: frozenset[str] = frozenset({"fox"})):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
+    rules = StoryPolicy(name_character=after, character=character)
+    return asyncio.run(
+        generate_best_of(ForkRunner([NAMING, NOT_NAMING]), ByteTokenizer(), "The fox", n=2,
+                         sampler=config, max_new_tokens=46, policy=rules)
+    )  # fmt: skip
+
+
+def test_after_sentences_without_the_character_a_sentence_naming_it_is_kept():
+    # Seed 3 draws both fourth sentences; the longer one, which does not name the
+    # fox, is likelier per token (the one even choice is spread over more tokens).
+    assert write_named(3, after=0).text.startswith(NOT_NAMING)
+    assert write_named(3, after=3).text.startswith(NAMING)  # three sentences without it
+    assert write_named(3, after=4).text.startswith(NOT_NAMING)  # not yet four
+    assert write_named(3, after=3, character=frozenset()).text.startswith(NOT_NAMING)

@@ -13,6 +13,7 @@ import asyncio
 import pytest
 
 from pyshell.best_of import generate_best_of
+from pyshell.characters import character_words
 from pyshell.config import ModelConfig
 from pyshell.errors import EmptyPromptError, ErrorCode, SettingError, StoryRequestError
 from pyshell.generate import generate
@@ -215,3 +216,15 @@ def test_the_family_safe_switch_takes_only_booleans(tiny, value):
     with pytest.raises(SettingError) as info:
         plan_story(config, REQUEST, {"family_safe": value})
     assert info.value.field == "family_safe" and info.value.code == ErrorCode.NOT_ONE_OF
+
+
+def test_the_story_s_policy_knows_the_words_that_name_its_character(tiny):
+    """Best-of's character rule reads them; the page's result carries them for replay."""
+    config, tokenizer, runner = tiny
+    greedy = {"temperature": "0", "max_new_tokens": "4"}
+    story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, greedy))
+    words = character_words(REQUEST.character, REQUEST.language)
+    assert words and story.policy.character == words
+    assert story.to_dict()["policy"]["character"] == sorted(words)
+    free = asyncio.run(write_story(runner, tokenizer, config, "Once upon a time", greedy))
+    assert free.policy.character == frozenset()  # free text names no character

@@ -71,6 +71,13 @@ def test_character_back_matches_the_noun_and_close_forms():
     assert character_back(" anything", "", "en") is None
 
 
+def test_a_plural_character_comes_back_in_the_singular():
+    assert character_back(" One kingdom was strong.", "two rival kingdoms", "en") is True
+    assert character_back(" Le château brillait.", "deux châteaux", "fr") is True
+    # only the singular itself: "souris" (a mouse) is not named by "sourire" (a smile)
+    assert character_back(" Un grand sourire.", "une souris", "fr") is False
+
+
 def test_language_by_stop_words():
     assert language_of("The fox and the hen were friends.") == "en"
     assert language_of("Le renard et la poule étaient amis.") == "fr"

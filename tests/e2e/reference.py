@@ -76,6 +76,8 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         best_of=p["best_of"],
         loop_draws=p["loop_draws"],
         loop_ends=p["loop_ends"],
+        name_character=p["name_character"],
+        character=p["character"],
         known_words_only=p["known_words"],
     )
     assert policy.describe() == p, "the page's policy is not one story_policy makes"
