@@ -167,17 +167,9 @@ async def _sentence(
             )
 
 
-def _text(branch: _Branch, tokenizer: TokenizerLike) -> str:
-    return "".join(tokenizer.token_text(t) for t in branch.tokens)
-
-
-def _loops(
-    story: str, looping: set[tuple[str, ...]], branch: _Branch, tokenizer: TokenizerLike
-) -> bool:
-    """Whether the story would hold a loop it does not hold yet after this sentence."""
-    if not branch.tokens:
-        return False
-    return bool(looping_phrases(story + _text(branch, tokenizer)) - looping)
+def _loops(story: str, looping: set[tuple[str, ...]], added: str) -> bool:
+    """Whether the story would hold a loop it does not hold yet after the sentence `added`."""
+    return bool(added) and bool(looping_phrases(story + added) - looping)
 
 
 async def generate_best_of(
@@ -259,10 +251,9 @@ async def generate_best_of(
                 stop,
                 cancelled,
             )
-            branch.loops = watch and _loops(story, looping, branch, tokenizer)
-            branch.names = bool(name_after) and names_character(
-                _text(branch, tokenizer), policy.character
-            )
+            added = "".join(tokenizer.token_text(t) for t in branch.tokens)
+            branch.loops = watch and _loops(story, looping, added)
+            branch.names = bool(name_after) and names_character(added, policy.character)
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
         if policy.loop_draws:

@@ -57,7 +57,7 @@ SPACE_SYMBOL = "\u2581"
 # Characters before which text is cut into segments, when the model allows it.
 SEGMENT_BEFORE = (SPACE_SYMBOL, "\n", "\t")
 SEGMENT_CACHE_SIZE = 50_000  # segments; cleared when full (a few MB at most)
-_RESERVED = (UNKNOWN, CONTROL, BYTE)  # the others (spm's `reserved_id_map_`)
+_RESERVED = (UNKNOWN, CONTROL, BYTE)  # pieces BPE never produces (spm's `reserved_id_map_`)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
