@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from itertools import accumulate, islice, repeat
 from operator import add
 
-__all__ = ["CompactPieces", "DuplicatePieceError", "slot_table"]
+__all__ = ["CompactPieces", "DuplicatePieceError", "piece_starts", "slot_table"]
 
 SEPARATOR = b"\x00"
 EMPTY = -1
@@ -37,16 +37,17 @@ class DuplicatePieceError(ValueError):
     """Two pieces have the same text, or a piece is empty: no id table can be built."""
 
 
-def slot_table(utf8: bytes, count: int) -> array:
-    """The id table of the module docstring for the `count` pieces in `utf8`.
+def slot_table(utf8: bytes, starts: array) -> array:
+    """The id table of the module docstring for the pieces in `utf8` (`starts`: theirs,
+    from `piece_starts`).
 
-    A Python loop over every piece (0.3 s for Gemma in CPython): the exporter runs
-    it once and writes the result, so neither CPython nor the page pays it again.
+    A Python loop over every piece (0.08 s for Gemma in CPython, 0.19 s in Pyodide):
+    the exporter runs it once and writes the result, so the page never pays it.
     """
+    count = len(starts) - 1
     size = 1 << max(4, (2 * count - 1).bit_length())
     mask = size - 1
     slots = array("i", [EMPTY]) * size
-    starts = piece_starts(utf8)
     for i, piece in enumerate(utf8.split(SEPARATOR)):
         if not piece:
             raise DuplicatePieceError(f"piece {i} is empty")
@@ -85,7 +86,7 @@ class CompactPieces:
         self.utf8 = utf8
         self.starts = piece_starts(utf8)
         count = len(self.starts) - 1
-        self.slots = slot_table(utf8, count) if slots is None else slots
+        self.slots = slot_table(utf8, self.starts) if slots is None else slots
         if len(self.slots) < count or len(self.slots) & (len(self.slots) - 1):
             raise ValueError(f"an id table of {len(self.slots)} slots cannot hold {count} pieces")
         self._mask = len(self.slots) - 1

@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
-from pyshell.compact_pieces import CompactPieces, DuplicatePieceError, slot_table
+from pyshell.compact_pieces import CompactPieces, DuplicatePieceError, piece_starts, slot_table
 
 # SentencePiece piece types (ModelProto.SentencePiece.Type).
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -283,7 +283,7 @@ def write_pieces_cache(model_path: str | Path, cache_path: str | Path | None = N
         raise TokenizerModelError("a piece contains NUL, which SentencePiece does not allow")
     blob = CACHE_SEPARATOR.join(model.pieces).encode("utf-8")
     try:
-        slots = slot_table(blob, len(model.pieces))
+        slots = slot_table(blob, piece_starts(blob))
     except DuplicatePieceError as exc:
         raise TokenizerModelError(f"the model cannot be cached: {exc}") from exc
     scores = array("f", model.scores)

@@ -7,7 +7,13 @@ import binascii
 import pytest
 
 from pyshell import compact_pieces
-from pyshell.compact_pieces import EMPTY, CompactPieces, DuplicatePieceError, slot_table
+from pyshell.compact_pieces import (
+    EMPTY,
+    CompactPieces,
+    DuplicatePieceError,
+    piece_starts,
+    slot_table,
+)
 from pyshell.spm_model import parse_model_proto
 from pyshell.tokenizer import Tokenizer, TokenizerModelError
 from tests.tokenizer_fixtures import train_tiny_tokenizer
@@ -33,7 +39,7 @@ def test_starts_hold_each_piece_and_one_past_the_end():
 
 def test_the_id_table_holds_each_id_once_where_its_crc32_points_or_just_after():
     utf8 = "\x00".join(PIECES).encode()
-    slots = slot_table(utf8, len(PIECES))
+    slots = slot_table(utf8, piece_starts(utf8))
     assert len(slots) == 32  # the smallest power of two >= 2 x 10 is 32 (16 at least)
     assert sorted(i for i in slots if i != EMPTY) == list(range(len(PIECES)))
     mask = len(slots) - 1
@@ -64,7 +70,7 @@ def test_a_repeated_or_empty_piece_is_refused():
 def test_an_id_table_too_small_or_not_a_power_of_two_is_refused():
     utf8 = "\x00".join(PIECES).encode()
     with pytest.raises(ValueError, match="cannot hold"):
-        CompactPieces(utf8, slot_table(utf8, len(PIECES))[:24])
+        CompactPieces(utf8, slot_table(utf8, piece_starts(utf8))[:24])
 
 
 def test_the_tokenizer_refuses_a_model_whose_pieces_repeat():
