@@ -27,6 +27,9 @@ A third rule keeps the character in the story the same way: with
 `StoryPolicy.name_character` = k > 0, once k sentences in a row have gone without
 naming the character (pyshell.characters.names_character: "the robot" after
 "she… she… she…"), a drawn sentence that names it is kept over the others.
+And with `StoryPolicy.grim` (pyshell/grim_words.py: dying, killing, blood, none of
+them banned), a drawn sentence without a grim word is kept over one with: a story
+speaks of death only where every sentence drawn there does.
 Everything else is the story policy and sampler of pyshell/generate.py: each
 candidate is sampled under the same steering (the family-safe filter included,
 from a `Steering.fork()`), and the loop's result is a `GenerationResult` like
@@ -57,6 +60,7 @@ from pyshell.generate import (
     _call,
     prepare_prompt,
 )
+from pyshell.grim_words import grim_words
 from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler
 from pyshell.sentences import is_sentence_end_token
@@ -114,6 +118,7 @@ class _Branch:
     leaves: bool = False  # it opens a paragraph that leaves the story (story_breaks: CUT)
     loops: bool = False  # it would make the story loop (set by the caller)
     names: bool = False  # it names the story's character (set by the caller)
+    grim: bool = False  # it holds a grim word (set by the caller)
 
     @property
     def score(self) -> float:
@@ -254,8 +259,10 @@ async def generate_best_of(
             added = "".join(tokenizer.token_text(t) for t in branch.tokens)
             branch.loops = watch and _loops(story, looping, added)
             branch.names = bool(name_after) and names_character(added, policy.character)
+            branch.grim = policy.grim is not None and bool(grim_words(added, policy.grim))
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
+        kept = [b for b in kept if not b.grim] or kept
         if policy.loop_draws:
             kept = [b for b in kept if not b.loops] or kept
         if name_after and unnamed >= name_after:

@@ -63,11 +63,13 @@ __all__ = [
     "FamilyFilterState",
     "UnsuitableRequestError",
     "WordList",
+    "WordMatcher",
     "check_request",
     "family_filter",
     "fold",
     "listed_request_fields",
     "listed_words",
+    "parse_word_list",
     "word_list",
 ]
 
@@ -238,6 +240,11 @@ class WordMatcher:
         """The forms the end of the text finishes."""
         return [self.form[node] for node in state[0] if self.end[node]]
 
+    def words_in(self, text: str) -> list[str]:
+        """The forms finished `text` holds as whole words, in order of their end (with repeats)."""
+        found, state = self.scan(START, fold(text))
+        return found + self.finish(state)
+
 
 @cache
 def matcher(language: str) -> WordMatcher:
@@ -249,9 +256,7 @@ def matcher(language: str) -> WordMatcher:
 
 def listed_words(text: str, language: str) -> list[str]:
     """The listed forms `text` holds as whole words, in order of their end (with repeats)."""
-    m = matcher(language)
-    found, state = m.scan(START, fold(text))
-    return found + m.finish(state)
+    return matcher(language).words_in(text)
 
 
 class UnsuitableRequestError(StoryRequestError):

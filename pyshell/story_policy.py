@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pyshell.banned_tokens import banned_ids, digit_ids
-from pyshell.family_safe import FamilyFilter, family_filter
+from pyshell.family_safe import FamilyFilter, WordMatcher, family_filter
+from pyshell.grim_words import grim_matcher
 from pyshell.known_words import KnownWords, WordGuard, known_words
 from pyshell.phrase_guard import PhraseGuard
 from pyshell.pronouns import pronoun_ids
@@ -143,6 +144,9 @@ class StoryPolicy:
       0 is off.
     - character: the words that name the story's character (pyshell.characters.
       character_words); `pyshell.story.write_story` sets them from the request.
+    - grim: with best_of > 1, the matcher of the language's grim words (dying,
+      killing, blood: pyshell.grim_words); a drawn sentence that holds one is passed
+      over for one that does not (pyshell/best_of.py). None: off.
     - known: the language's word list (pyshell.known_words): a token that would
       write a form it lacks is dropped while another candidate is left; None: off.
     - no_digits: whether `banned` holds every id with a digit
@@ -169,6 +173,7 @@ class StoryPolicy:
     loop_ends: bool = False
     name_character: int = 0
     character: frozenset[str] = frozenset()
+    grim: WordMatcher | None = None
     known: KnownWords | None = None
     no_digits: bool = False
 
@@ -215,6 +220,7 @@ class StoryPolicy:
             "loop_ends": self.loop_ends,
             "name_character": self.name_character,
             "character": sorted(self.character),
+            "avoid_grim": self.grim is not None,
             "known_words": self.known is not None,
             "no_digits": self.no_digits,
         }
@@ -252,6 +258,10 @@ DEFAULT_LOOP_ENDS = {"en": False, "fr": True}
 # the character, a drawn sentence that names it is kept; read blind, preferred overall
 # 15-10 and for suitability 12-5, though not for coherence (6-10, 12 the same).
 DEFAULT_NAME_CHARACTER = {"en": 3, "fr": 3}
+# docs/stories.md, "Gentle sentences": best-of passes over a drawn sentence with a grim
+# word (pyshell/grim_words.py) for one without; part of family-safe stories, so a
+# reader who turns those off gets neither.
+DEFAULT_AVOID_GRIM = {"en": True, "fr": True}
 # docs/stories.md, "French: known words only": it took the made-up words out of French
 # stories and lost the blind reading (coherence preferred 12 to 25), so it is off.
 DEFAULT_KNOWN_WORDS = {"en": False, "fr": False}
@@ -287,6 +297,7 @@ def story_policy(
     loop_ends: bool | None = None,
     name_character: int | None = None,
     character: Iterable[str] = (),
+    avoid_grim: bool | None = None,
     known_words_only: bool | None = None,
     no_digits: bool | None = None,
 ) -> StoryPolicy:
@@ -298,8 +309,10 @@ def story_policy(
     lets the story write listed words (the reader's choice, for adults);
     `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
     `phrase_words`, `loop_ends`, `name_character`, `penalize_pronouns`,
-    `known_words_only` or `no_digits` is None, that language's default. `character`:
-    the words that name the story's character (write_story sets them per request).
+    `known_words_only` or `no_digits` is None, that language's default; `avoid_grim`
+    None is the language's default for a family-safe story and off otherwise.
+    `character`: the words that name the story's character (write_story sets them
+    per request).
     """
     if ngram_repeats is None:
         ngram_repeats = DEFAULT_NGRAM_REPEATS[language]
@@ -315,6 +328,8 @@ def story_policy(
         known_words_only = DEFAULT_KNOWN_WORDS[language]
     if no_digits is None:
         no_digits = DEFAULT_NO_DIGITS[language]
+    if avoid_grim is None:
+        avoid_grim = family_safe and DEFAULT_AVOID_GRIM[language]
     stops = frozenset(stop_ids)
     known = _BANNED_CACHE.setdefault(tokenizer, {})
     if stops not in known:
@@ -348,6 +363,7 @@ def story_policy(
         loop_ends=loop_ends,
         name_character=name_character,
         character=frozenset(character),
+        grim=grim_matcher(language) if avoid_grim else None,
         known=known_words(language) if known_words_only else None,
         no_digits=no_digits,
     )

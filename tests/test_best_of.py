@@ -7,7 +7,9 @@ import asyncio
 import random
 
 from pyshell.best_of import _log_prob, generate_best_of
+from pyshell.family_safe import WordMatcher
 from pyshell.generate import generate
+from pyshell.grim_words import grim_matcher
 from pyshell.runner import Candidates
 from pyshell.sampler import SamplingConfig
 from pyshell.story_measures import has_loop, looping_phrases
@@ -268,3 +270,30 @@ def test_after_sentences_without_the_character_a_sentence_naming_it_is_kept():
     assert write_named(3, after=3).text.startswith(NAMING)  # three sentences without it
     assert write_named(3, after=4).text.startswith(NOT_NAMING)  # not yet four
     assert write_named(3, after=3, character=frozenset()).text.startswith(NOT_NAMING)
+
+
+GRIM = "The fox ran. Then the old hunter killed the fox."
+GENTLE = "The fox ran. It slept well."
+
+
+def write_gentle(seed: int, grim: WordMatcher | None):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
+    return asyncio.run(
+        generate_best_of(ForkRunner([GRIM, GENTLE]), ByteTokenizer(), "A fox", n=2,
+                         sampler=config, max_new_tokens=60, policy=StoryPolicy(grim=grim))
+    )  # fmt: skip
+
+
+def test_a_sentence_with_a_grim_word_is_passed_over_for_one_without():
+    # Seed 0 draws both second sentences; the longer, grim one is likelier per token.
+    assert write_gentle(0, grim=None).text.startswith(GRIM)
+    assert write_gentle(0, grim=grim_matcher("en")).text.startswith(GENTLE)
+
+
+def test_a_grim_sentence_stays_when_every_sentence_drawn_is_grim():
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=0)
+    story = asyncio.run(
+        generate_best_of(ForkRunner([GRIM]), ByteTokenizer(), "A fox", n=2, sampler=config,
+                         max_new_tokens=60, policy=StoryPolicy(grim=grim_matcher("en")))
+    )  # fmt: skip
+    assert story.text.startswith(GRIM)

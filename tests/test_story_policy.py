@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pyshell.grim_words import grim_matcher
 from pyshell.runner import Candidates
 from pyshell.story_policy import Ending, StoryPolicy, story_policy
 
@@ -58,6 +59,15 @@ def test_story_policy_bans_markup_and_control_but_not_the_stop_ids():
     assert policy.describe()["family_safe"] is True and policy.family.language == "en"
     assert story_policy(Texts(), {EOS}, language="fr").family.language == "fr"
     assert story_policy(Texts(), {EOS}, family_safe=False).describe()["family_safe"] is False
+
+
+def test_grim_words_are_avoided_in_family_safe_stories_only():
+    """pyshell/grim_words.py: part of family-safe stories, in the story's language."""
+    assert story_policy(Texts(), {EOS}).grim is grim_matcher("en")
+    assert story_policy(Texts(), {EOS}, language="fr").grim is grim_matcher("fr")
+    adults = story_policy(Texts(), {EOS}, family_safe=False)
+    assert adults.grim is None and adults.describe()["avoid_grim"] is False
+    assert story_policy(Texts(), {EOS}, avoid_grim=False).describe()["avoid_grim"] is False
 
 
 def test_ending_window():
