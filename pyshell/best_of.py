@@ -29,7 +29,9 @@ naming the character (pyshell.characters.names_character: "the robot" after
 "she… she… she…"), a drawn sentence that names it is kept over the others.
 And with `StoryPolicy.grim` (pyshell/grim_words.py: dying, killing, blood, none of
 them banned), a drawn sentence without a grim word is kept over one with: a story
-speaks of death only where every sentence drawn there does.
+speaks of death only where every sentence drawn there does; with
+`StoryPolicy.pass_asides`, a drawn sentence told in the third person is kept over one
+in which the narrator says "I" or "we" (pyshell/asides.py: "It teaches us that…").
 Everything else is the story policy and sampler of pyshell/generate.py: each
 candidate is sampled under the same steering (the family-safe filter included,
 from a `Steering.fork()`), and the loop's result is a `GenerationResult` like
@@ -49,6 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
+from pyshell.asides import is_aside
 from pyshell.characters import names_character
 from pyshell.generate import (
     Callback,
@@ -63,7 +66,7 @@ from pyshell.generate import (
 from pyshell.grim_words import grim_words
 from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler
-from pyshell.sentences import is_sentence_end_token
+from pyshell.sentences import QuoteTracker, is_sentence_end_token
 from pyshell.settings import SamplingConfig
 from pyshell.story_breaks import CUT
 from pyshell.story_measures import looping_phrases
@@ -119,6 +122,7 @@ class _Branch:
     loops: bool = False  # it would make the story loop (set by the caller)
     names: bool = False  # it names the story's character (set by the caller)
     grim: bool = False  # it holds a grim word (set by the caller)
+    aside: bool = False  # the narrator says "I" or "we" in it (set by the caller)
 
     @property
     def score(self) -> float:
@@ -221,6 +225,7 @@ async def generate_best_of(
     reason, stop_token, first_at = StopReason.MAX_TOKENS, None, 0.0
     unnamed = 0  # sentences kept in a row without the character (the prompt just named it)
     name_after = policy.name_character if policy.character else 0
+    quotes = QuoteTracker()  # whether the story is inside a quotation (for asides)
 
     candidates: Candidates | None = None
     if cancelled():
@@ -260,9 +265,11 @@ async def generate_best_of(
             branch.loops = watch and _loops(story, looping, added)
             branch.names = bool(name_after) and names_character(added, policy.character)
             branch.grim = policy.grim is not None and bool(grim_words(added, policy.grim))
+            branch.aside = policy.pass_asides and is_aside(added, quotes.open, policy.language)
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
         kept = [b for b in kept if not b.grim] or kept
+        kept = [b for b in kept if not b.aside] or kept
         if policy.loop_draws:
             kept = [b for b in kept if not b.loops] or kept
         if name_after and unnamed >= name_after:
@@ -283,6 +290,7 @@ async def generate_best_of(
         unnamed = 0 if best.names else unnamed + 1
         for token in best.tokens:
             generated.append(token)
+            quotes.push(tokenizer.token_text(token))
             text = decoder.push(token)
             pieces.append(text)
             now = clock()

@@ -285,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
         "names it (pyshell/best_of.py; 0: off; default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
     p.add_argument(
+        "--pass-asides", action=argparse.BooleanOptionalAction, default=None,
+        help="keep a drawn sentence told in the third person over one in which the narrator "
+        "says I or we (pyshell/asides.py; default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
+    p.add_argument(
         "--avoid-grim", action=argparse.BooleanOptionalAction, default=None,
         help="keep a drawn sentence without a grim word (pyshell/grim_words.py) over one with "
         "(default: pyshell/story_policy.py's per language, family-safe stories only)",
@@ -372,6 +377,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             loop_draws=args.loop_draws,
             loop_ends=args.loop_ends,
             name_character=args.name_character,
+            pass_asides=args.pass_asides,
             avoid_grim=args.avoid_grim,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,

@@ -144,6 +144,9 @@ class StoryPolicy:
       0 is off.
     - character: the words that name the story's character (pyshell.characters.
       character_words); `pyshell.story.write_story` sets them from the request.
+    - pass_asides: with best_of > 1, a drawn sentence in which the narrator speaks as
+      "I" or "we" (pyshell.asides: "It teaches us that…") is passed over for one that
+      is not (pyshell/best_of.py).
     - grim: with best_of > 1, the matcher of the language's grim words (dying,
       killing, blood: pyshell.grim_words); a drawn sentence that holds one is passed
       over for one that does not (pyshell/best_of.py). None: off.
@@ -173,6 +176,7 @@ class StoryPolicy:
     loop_ends: bool = False
     name_character: int = 0
     character: frozenset[str] = frozenset()
+    pass_asides: bool = False
     grim: WordMatcher | None = None
     known: KnownWords | None = None
     no_digits: bool = False
@@ -220,6 +224,7 @@ class StoryPolicy:
             "loop_ends": self.loop_ends,
             "name_character": self.name_character,
             "character": sorted(self.character),
+            "pass_asides": self.pass_asides,
             "avoid_grim": self.grim is not None,
             "known_words": self.known is not None,
             "no_digits": self.no_digits,
@@ -262,6 +267,9 @@ DEFAULT_NAME_CHARACTER = {"en": 3, "fr": 3}
 # word (pyshell/grim_words.py) for one without; part of family-safe stories, so a
 # reader who turns those off gets neither.
 DEFAULT_AVOID_GRIM = {"en": True, "fr": True}
+# docs/stories.md, "Asides: measured, not kept": passing over a sentence in which the
+# narrator says "I" or "we" (pyshell/asides.py) lost its blind reading (overall 5 to 7).
+DEFAULT_PASS_ASIDES = {"en": False, "fr": False}
 # docs/stories.md, "French: known words only": it took the made-up words out of French
 # stories and lost the blind reading (coherence preferred 12 to 25), so it is off.
 DEFAULT_KNOWN_WORDS = {"en": False, "fr": False}
@@ -297,6 +305,7 @@ def story_policy(
     loop_ends: bool | None = None,
     name_character: int | None = None,
     character: Iterable[str] = (),
+    pass_asides: bool | None = None,
     avoid_grim: bool | None = None,
     known_words_only: bool | None = None,
     no_digits: bool | None = None,
@@ -308,7 +317,7 @@ def story_policy(
     `finish_sentence=False` keeps the budget a hard limit; `family_safe=False`
     lets the story write listed words (the reader's choice, for adults);
     `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
-    `phrase_words`, `loop_ends`, `name_character`, `penalize_pronouns`,
+    `phrase_words`, `loop_ends`, `name_character`, `pass_asides`, `penalize_pronouns`,
     `known_words_only` or `no_digits` is None, that language's default; `avoid_grim`
     None is the language's default for a family-safe story and off otherwise.
     `character`: the words that name the story's character (write_story sets them
@@ -328,6 +337,8 @@ def story_policy(
         known_words_only = DEFAULT_KNOWN_WORDS[language]
     if no_digits is None:
         no_digits = DEFAULT_NO_DIGITS[language]
+    if pass_asides is None:
+        pass_asides = DEFAULT_PASS_ASIDES[language]
     if avoid_grim is None:
         avoid_grim = family_safe and DEFAULT_AVOID_GRIM[language]
     stops = frozenset(stop_ids)
@@ -363,6 +374,7 @@ def story_policy(
         loop_ends=loop_ends,
         name_character=name_character,
         character=frozenset(character),
+        pass_asides=pass_asides,
         grim=grim_matcher(language) if avoid_grim else None,
         known=known_words(language) if known_words_only else None,
         no_digits=no_digits,

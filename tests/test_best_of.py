@@ -297,3 +297,23 @@ def test_a_grim_sentence_stays_when_every_sentence_drawn_is_grim():
                          max_new_tokens=60, policy=StoryPolicy(grim=grim_matcher("en")))
     )  # fmt: skip
     assert story.text.startswith(GRIM)
+
+
+ASIDE = "The fox ran. We can all learn from the brave fox."
+TOLD = "The fox ran. It slept well."
+
+
+def write_told(seed: int, pass_asides: bool, scripts: list[str]):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
+    return asyncio.run(
+        generate_best_of(ForkRunner(scripts), ByteTokenizer(), "A fox", n=2, sampler=config,
+                         max_new_tokens=60, policy=StoryPolicy(pass_asides=pass_asides))
+    )  # fmt: skip
+
+
+def test_a_sentence_where_the_narrator_says_we_is_passed_over_for_one_told():
+    # Seed 0 draws both second sentences; the longer aside is likelier per token.
+    assert write_told(0, pass_asides=False, scripts=[ASIDE, TOLD]).text.startswith(ASIDE)
+    assert write_told(0, pass_asides=True, scripts=[ASIDE, TOLD]).text.startswith(TOLD)
+    # When every sentence drawn is one, it stays.
+    assert write_told(0, pass_asides=True, scripts=[ASIDE]).text.startswith(ASIDE)

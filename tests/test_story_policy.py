@@ -70,6 +70,14 @@ def test_grim_words_are_avoided_in_family_safe_stories_only():
     assert story_policy(Texts(), {EOS}, avoid_grim=False).describe()["avoid_grim"] is False
 
 
+def test_asides_are_passed_over_only_when_asked():
+    """pyshell/asides.py lost its blind reading (docs/stories.md, "Asides")."""
+    for language in ("en", "fr"):
+        assert story_policy(Texts(), {EOS}, language=language).describe()["pass_asides"] is False
+    assert story_policy(Texts(), {EOS}, pass_asides=True).pass_asides is True
+    assert StoryPolicy().pass_asides is False  # the plain policy changes nothing
+
+
 def test_ending_window():
     assert Ending(before=0.1, after=0.25).window(160) == (144, 200)
     assert Ending(before=0.0, after=0.0).window(10) == (10, 11)  # at least one extra token

@@ -78,6 +78,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         loop_ends=p["loop_ends"],
         name_character=p["name_character"],
         character=p["character"],
+        pass_asides=p["pass_asides"],
         avoid_grim=p["avoid_grim"],
         known_words_only=p["known_words"],
     )
