@@ -31,7 +31,9 @@ And with `StoryPolicy.grim` (pyshell/grim_words.py: dying, killing, blood, none 
 them banned), a drawn sentence without a grim word is kept over one with: a story
 speaks of death only where every sentence drawn there does; with
 `StoryPolicy.pass_asides`, a drawn sentence told in the third person is kept over one
-in which the narrator says "I" or "we" (pyshell/asides.py: "It teaches us that…").
+in which the narrator says "I" or "we" (pyshell/asides.py: "It teaches us that…");
+with `StoryPolicy.prefer_known`, a drawn sentence whose words are all known
+(pyshell/known_words.py) is kept over one that makes a word up.
 Everything else is the story policy and sampler of pyshell/generate.py: each
 candidate is sampled under the same steering (the family-safe filter included,
 from a `Steering.fork()`), and the loop's result is a `GenerationResult` like
@@ -64,6 +66,7 @@ from pyshell.generate import (
     prepare_prompt,
 )
 from pyshell.grim_words import grim_words
+from pyshell.known_words import WordGuard
 from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler
 from pyshell.sentences import QuoteTracker, is_sentence_end_token
@@ -123,6 +126,7 @@ class _Branch:
     names: bool = False  # it names the story's character (set by the caller)
     grim: bool = False  # it holds a grim word (set by the caller)
     aside: bool = False  # the narrator says "I" or "we" in it (set by the caller)
+    made_up: bool = False  # it writes a word no list of its language holds (set by the caller)
 
     @property
     def score(self) -> float:
@@ -226,6 +230,10 @@ async def generate_best_of(
     unnamed = 0  # sentences kept in a row without the character (the prompt just named it)
     name_after = policy.name_character if policy.character else 0
     quotes = QuoteTracker()  # whether the story is inside a quotation (for asides)
+    words = None  # the story's reading position for prefer_known
+    if policy.prefer_known is not None:
+        words = WordGuard(policy.prefer_known)
+        words.read_prompt("".join(tokenizer.token_text(t) for t in prompt_ids))
 
     candidates: Candidates | None = None
     if cancelled():
@@ -266,10 +274,12 @@ async def generate_best_of(
             branch.names = bool(name_after) and names_character(added, policy.character)
             branch.grim = policy.grim is not None and bool(grim_words(added, policy.grim))
             branch.aside = policy.pass_asides and is_aside(added, quotes.open, policy.language)
+            branch.made_up = words is not None and not words.allows(added)
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
         kept = [b for b in kept if not b.grim] or kept
         kept = [b for b in kept if not b.aside] or kept
+        kept = [b for b in kept if not b.made_up] or kept
         if policy.loop_draws:
             kept = [b for b in kept if not b.loops] or kept
         if name_after and unnamed >= name_after:
@@ -291,6 +301,8 @@ async def generate_best_of(
         for token in best.tokens:
             generated.append(token)
             quotes.push(tokenizer.token_text(token))
+            if words is not None:
+                words.follow(tokenizer.token_text(token))
             text = decoder.push(token)
             pieces.append(text)
             now = clock()

@@ -290,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
         "says I or we (pyshell/asides.py; default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
     p.add_argument(
+        "--prefer-known", action=argparse.BooleanOptionalAction, default=None,
+        help="keep a drawn sentence whose words are all known over one that makes a word up "
+        "(pyshell/known_words.py; default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
+    p.add_argument(
         "--avoid-grim", action=argparse.BooleanOptionalAction, default=None,
         help="keep a drawn sentence without a grim word (pyshell/grim_words.py) over one with "
         "(default: pyshell/story_policy.py's per language, family-safe stories only)",
@@ -378,6 +383,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             loop_ends=args.loop_ends,
             name_character=args.name_character,
             pass_asides=args.pass_asides,
+            prefer_known=args.prefer_known if language in KNOWN_WORD_LANGUAGES else False,
             avoid_grim=args.avoid_grim,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,

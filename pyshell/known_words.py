@@ -1,10 +1,14 @@
 """Known words only: a French story writes words of French, not forms it makes up.
 
-Measured and not kept (docs/stories.md, "French: known words only"): it took the
+Two rules read the list. The token rule below (`WordGuard` in the story's steering)
+was measured and not kept (docs/stories.md, "French: known words only"): it took the
 made-up words out of 50 French stories, and blind readers preferred the stories
-written without it. It stays an option of the evaluation (`--known-words`), to
-measure again when the story's steering changes; the page's wheel does not carry
-its word list.
+written without it. It stays an option of the evaluation (`--known-words`). Best-of
+(pyshell/best_of.py, `StoryPolicy.prefer_known`, on in French) uses the same guard on
+whole sentences instead: of two drawn sentences, it keeps one whose words are all
+known over one that makes a word up, and nothing is dropped inside a sentence
+(docs/stories.md, "French: known words preferred"). So the page's wheel carries the
+French list, and reads it when a French story first needs it.
 
 The pretrained model, steered away from a repeat or a listed word, often answers
 with a form that is no word at all ("plassaent", "plivent", "jebonach"): 0.44 % of

@@ -10,6 +10,7 @@ from pyshell.best_of import _log_prob, generate_best_of
 from pyshell.family_safe import WordMatcher
 from pyshell.generate import generate
 from pyshell.grim_words import grim_matcher
+from pyshell.known_words import KnownWords
 from pyshell.runner import Candidates
 from pyshell.sampler import SamplingConfig
 from pyshell.story_measures import has_loop, looping_phrases
@@ -317,3 +318,24 @@ def test_a_sentence_where_the_narrator_says_we_is_passed_over_for_one_told():
     assert write_told(0, pass_asides=True, scripts=[ASIDE, TOLD]).text.startswith(TOLD)
     # When every sentence drawn is one, it stays.
     assert write_told(0, pass_asides=True, scripts=[ASIDE]).text.startswith(ASIDE)
+
+
+MADE_UP = "Le renard courut. Il vit un jebonach dans les bois."
+KNOWN = "Le renard courut. Il dormit bien."
+FRENCH = KnownWords(["le", "renard", "courut", "il", "vit", "un", "dans", "les", "bois", "dormit",
+                     "bien", "a", "fox"])  # fmt: skip
+
+
+def write_known(seed: int, prefer_known: KnownWords | None):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
+    return asyncio.run(
+        generate_best_of(ForkRunner([MADE_UP, KNOWN]), ByteTokenizer(), "A fox", n=2,
+                         sampler=config, max_new_tokens=60,
+                         policy=StoryPolicy(prefer_known=prefer_known, language="fr"))
+    )  # fmt: skip
+
+
+def test_a_sentence_that_makes_a_word_up_is_passed_over_for_one_of_known_words():
+    # Seed 2 draws both second sentences; the longer, made-up one is likelier per token.
+    assert write_known(2, prefer_known=None).text.startswith(MADE_UP)
+    assert write_known(2, prefer_known=FRENCH).text.startswith(KNOWN)

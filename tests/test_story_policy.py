@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyshell.grim_words import grim_matcher
+from pyshell.known_words import known_words
 from pyshell.runner import Candidates
 from pyshell.story_policy import Ending, StoryPolicy, story_policy
 
@@ -76,6 +77,15 @@ def test_asides_are_passed_over_only_when_asked():
         assert story_policy(Texts(), {EOS}, language=language).describe()["pass_asides"] is False
     assert story_policy(Texts(), {EOS}, pass_asides=True).pass_asides is True
     assert StoryPolicy().pass_asides is False  # the plain policy changes nothing
+
+
+def test_known_words_are_preferred_in_french_only():
+    """docs/stories.md, "French: known words preferred"; English has no word list."""
+    french = story_policy(Texts(), {EOS}, language="fr")
+    assert french.prefer_known is known_words("fr") and french.describe()["prefer_known"]
+    assert french.known is None  # the token rule stays off
+    assert story_policy(Texts(), {EOS}, language="en").prefer_known is None
+    assert story_policy(Texts(), {EOS}, language="fr", prefer_known=False).prefer_known is None
 
 
 def test_ending_window():

@@ -22,10 +22,10 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 # Modules that need numpy/onnxruntime or a terminal: useless in the page.
 CPYTHON_ONLY = {"onnx_runner.py", "rest_rows.py", "cli.py", "__main__.py", "evaluate.py"}
 # Data files pyshell reads at run time: the page has no other way to reach them.
-# (pyshell/known_words.py's French list is not among them: that rule is off, docs/stories.md.)
 DATA_FILES = (
     "data/family_safe/*.txt",  # pyshell/family_safe.py's word lists
     "data/grim_words/*.txt",  # pyshell/grim_words.py's
+    "data/known_words/*.txt",  # pyshell/known_words.py's, for best-of's prefer_known
 )
 
 

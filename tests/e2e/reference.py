@@ -79,6 +79,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         name_character=p["name_character"],
         character=p["character"],
         pass_asides=p["pass_asides"],
+        prefer_known=p["prefer_known"],
         avoid_grim=p["avoid_grim"],
         known_words_only=p["known_words"],
     )

@@ -166,12 +166,14 @@ def test_real_model_framed_story_equals_cpython_in_the_story_style(real_wasm, re
 @pytest.mark.real_model
 def test_real_model_french_story_equals_cpython(real_wasm, real_model_dir):
     """A French story in the story style (family-safe, best-of-2, French's stricter loop
-    guard and pronouns in the penalty): CPython writes the same story from the same
+    guard, pronouns in the penalty and known words preferred, its list read from the
+    page's wheel): CPython writes the same story from the same
     seed, token for token."""
     fields = {"character": "une petite renarde", "setting": "une forêt", "tone": "doux"}
     last = real_wasm.write("", {"seed": "2027"}, **fields, length="short", language="fr")
     assert last["policy"]["family_safe"] is True and last["policy"]["best_of"] == 2
     assert last["policy"]["ngram_repeats"] == 1 and last["policy"]["unpenalized_ids"] == 0
+    assert last["policy"]["prefer_known"] is True and last["policy"]["avoid_grim"] is True
     replayed = reference.replay(real_model_dir, last, "wasm")
     assert last["ids"] == replayed.ids
     assert last["text"] == replayed.text
