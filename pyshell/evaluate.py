@@ -236,6 +236,15 @@ def table(rows: list[dict]) -> str:
 # --- the command -------------------------------------------------------------------------
 
 
+def _language_switch(p: argparse.ArgumentParser, flag: str, does: str) -> None:
+    """A --flag / --no-flag option left unset by default: the policy's default for the
+    story's language then applies (pyshell/story_policy.py)."""
+    p.add_argument(
+        flag, action=argparse.BooleanOptionalAction, default=None,
+        help=f"{does} (default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m pyshell.evaluate",
@@ -274,31 +283,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="pass over a sentence that would loop, drawing up to N more when all would "
         "(pyshell/best_of.py; 0: off)",
     )  # fmt: skip
-    p.add_argument(
-        "--loop-ends", action=argparse.BooleanOptionalAction, default=None,
-        help="end the story before the sentence kept when it would loop (pyshell/best_of.py; "
-        "default: pyshell/story_policy.py's per language)",
-    )  # fmt: skip
+    _language_switch(
+        p,
+        "--loop-ends",
+        "end the story before the sentence kept when it would loop (pyshell/best_of.py)",
+    )
     p.add_argument(
         "--name-character", type=int, default=None, metavar="N",
         help="after N sentences in a row without the character, keep a drawn sentence that "
         "names it (pyshell/best_of.py; 0: off; default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
-    p.add_argument(
-        "--pass-asides", action=argparse.BooleanOptionalAction, default=None,
-        help="keep a drawn sentence told in the third person over one in which the narrator "
-        "says I or we (pyshell/asides.py; default: pyshell/story_policy.py's per language)",
-    )  # fmt: skip
-    p.add_argument(
-        "--prefer-known", action=argparse.BooleanOptionalAction, default=None,
-        help="keep a drawn sentence whose words are all known over one that makes a word up "
-        "(pyshell/known_words.py; default: pyshell/story_policy.py's per language)",
-    )  # fmt: skip
-    p.add_argument(
-        "--avoid-grim", action=argparse.BooleanOptionalAction, default=None,
-        help="keep a drawn sentence without a grim word (pyshell/grim_words.py) over one with "
-        "(default: pyshell/story_policy.py's per language, family-safe stories only)",
-    )  # fmt: skip
+    _language_switch(
+        p,
+        "--pass-asides",
+        "keep a drawn sentence told in the third person over one in which the narrator "
+        "says I or we (pyshell/asides.py)",
+    )
+    _language_switch(
+        p,
+        "--prefer-known",
+        "keep a drawn sentence whose words are all known over one that makes a word up "
+        "(pyshell/known_words.py)",
+    )
+    _language_switch(
+        p,
+        "--avoid-grim",
+        "keep a drawn sentence without a grim word over one with "
+        "(pyshell/grim_words.py; family-safe stories only)",
+    )
     p.add_argument(
         "--min-length", type=float, default=DEFAULT_MIN_LENGTH, metavar="FRACTION",
         help="share of the budget before which the story may not end",
@@ -307,21 +319,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--breaks", action=argparse.BooleanOptionalAction, default=DEFAULT_BREAKS,
         help="the break-out rule (pyshell/story_breaks.py), paragraph starts held back",
     )  # fmt: skip
-    p.add_argument(
-        "--penalize-pronouns", action=argparse.BooleanOptionalAction, default=None,
-        help="whether pronouns count for the repetition penalty (pyshell/pronouns.py; "
-        "default: pyshell/story_policy.py's per language)",
-    )  # fmt: skip
-    p.add_argument(
-        "--known-words", action=argparse.BooleanOptionalAction, default=None,
-        help="keep stories to the forms of the language's word list (pyshell/known_words.py; "
-        "default: pyshell/story_policy.py's per language)",
-    )  # fmt: skip
-    p.add_argument(
-        "--digits", action=argparse.BooleanOptionalAction, default=None,
-        help="--no-digits writes numbers in words: no token with a digit "
-        "(pyshell/banned_tokens.py; default: pyshell/story_policy.py's per language)",
-    )  # fmt: skip
+    _language_switch(
+        p,
+        "--penalize-pronouns",
+        "whether pronouns count for the repetition penalty (pyshell/pronouns.py)",
+    )
+    _language_switch(
+        p,
+        "--known-words",
+        "keep stories to the forms of the language's word list (pyshell/known_words.py)",
+    )
+    _language_switch(
+        p,
+        "--digits",
+        "--no-digits writes numbers in words: no token with a digit (pyshell/banned_tokens.py)",
+    )
     p.add_argument(
         "--penalize-prompt", action=argparse.BooleanOptionalAction,
         default=DEFAULT_PENALIZE_PROMPT,
