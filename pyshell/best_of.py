@@ -23,17 +23,19 @@ the model wrote whole, so nothing is forced inside one:
 - `StoryPolicy.loop_ends`: when the sentence kept would loop, the story ends
   before it, where it may end (on in French, where a guard inside the phrase
   made stories drift).
-A third rule keeps the character in the story the same way: with
-`StoryPolicy.name_character` = k > 0, once k sentences in a row have gone without
-naming the character (pyshell.characters.names_character: "the robot" after
-"she… she… she…"), a drawn sentence that names it is kept over the others.
-And with `StoryPolicy.grim` (pyshell/grim_words.py: dying, killing, blood, none of
-them banned), a drawn sentence without a grim word is kept over one with: a story
-speaks of death only where every sentence drawn there does; with
-`StoryPolicy.pass_asides`, a drawn sentence told in the third person is kept over one
-in which the narrator says "I" or "we" (pyshell/asides.py: "It teaches us that…");
-with `StoryPolicy.prefer_known`, a drawn sentence whose words are all known
-(pyshell/known_words.py) is kept over one that makes a word up.
+More rules prefer one drawn sentence over another the same way, each only while
+another sentence drawn is left (applied in this order, with `loop_draws` before the
+character's):
+- `StoryPolicy.grim` (pyshell/grim_words.py: dying, killing, blood, none of them
+  banned): a sentence without a grim word is kept over one with, so a story speaks
+  of death only where every sentence drawn there does;
+- `StoryPolicy.pass_asides` (pyshell/asides.py, off by default): a sentence told in
+  the third person is kept over one in which the narrator says "I" or "we";
+- `StoryPolicy.prefer_known` (pyshell/known_words.py, French): a sentence whose words
+  are all known is kept over one that makes a word up;
+- `StoryPolicy.name_character` = k > 0: once k sentences in a row have gone without
+  naming the character (pyshell.characters.names_character: "the robot" after
+  "she… she… she…"), a sentence that names it is kept over the others.
 Everything else is the story policy and sampler of pyshell/generate.py: each
 candidate is sampled under the same steering (the family-safe filter included,
 from a `Steering.fork()`), and the loop's result is a `GenerationResult` like

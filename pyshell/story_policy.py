@@ -329,9 +329,9 @@ def story_policy(
     lets the story write listed words (the reader's choice, for adults);
     `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
     `phrase_words`, `loop_ends`, `name_character`, `pass_asides`, `prefer_known`,
-    `penalize_pronouns`,
-    `known_words_only` or `no_digits` is None, that language's default; `avoid_grim`
-    None is the language's default for a family-safe story and off otherwise.
+    `penalize_pronouns`, `known_words_only` or `no_digits` is None, that language's
+    default; `avoid_grim` None is the language's default for a family-safe story and
+    off otherwise.
     `character`: the words that name the story's character (write_story sets them
     per request).
     """
