@@ -74,7 +74,7 @@ export const EN = {
   "field.max_new_tokens.hint": "tokens; empty follows Length",
   "field.max_new_tokens.placeholder": "auto",
   "field.family_safe": "Family-safe stories",
-  "field.family_safe.hint": "leaves out words no children's story should hold; off is for adults",
+  "field.family_safe.hint": "leaves out words no children's story should hold, and talk of dying and killing where the story can do without; off is for adults",
   "field.seed": "Seed",
   "field.seed.hint": "empty is random; reuse one to get the same story",
   "field.seed.placeholder": "random",

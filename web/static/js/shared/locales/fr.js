@@ -73,7 +73,7 @@ export const FR = {
   "field.max_new_tokens.hint": "en jetons\u00a0; vide\u00a0: selon la Longueur",
   "field.max_new_tokens.placeholder": "auto",
   "field.family_safe": "Histoires pour toute la famille",
-  "field.family_safe.hint": "écarte les mots qu'aucune histoire pour enfants ne devrait contenir ; désactivé, c'est pour les adultes",
+  "field.family_safe.hint": "écarte les mots qu'aucune histoire pour enfants ne devrait contenir, et parle de mort le moins possible ; désactivé, c'est pour les adultes",
   "field.seed": "Graine",
   "field.seed.hint": "vide\u00a0: au hasard\u00a0; la même graine redonne la même histoire",
   "field.seed.placeholder": "au hasard",
