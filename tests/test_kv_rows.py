@@ -14,7 +14,7 @@ import json
 from tests.test_model_bytes import module, run_node
 
 
-def test_rows_keep_the_window_and_copies_stay_apart():
+def test_rows_keep_the_window_and_states_stay_as_they_were():
     script = f"""
     import {{ KvRows }} from {module("kv-rows.js")};
     const row = (i) => Uint16Array.from([i, i + 1000]);  // rows of 2 numbers
@@ -34,26 +34,33 @@ def test_rows_keep_the_window_and_copies_stay_apart():
       at += added;
       views.push({{ sliding: seen(sliding), globalCount: global.count, globalFirst: seen(global)[0] }});
     }}
-    const copy = sliding.copy();
-    const before = Array.from(copy.rows);
-    sliding.append(rows(at, at + 1));
-    const branch = new KvRows(Uint16Array, 2, 5, copy);
-    branch.append(rows(500, 502));
+    const state = sliding.state();  // no copy: the buffer and the rows it holds
+    const before = seen(sliding);
+    sliding.append(rows(at, at + 1));  // the cache goes on in place, past the state
+    const branch = new KvRows(Uint16Array, 2, 5, state);
+    branch.append(rows(500, 502));  // another branch from the same state: a buffer of its own
+    const other = new KvRows(Uint16Array, 2, 5, state);
+    other.append(rows(600, 601));
     // A view of another type (Chromium's Float16Array for float16) is read as raw bits.
     const bytes = new KvRows(Uint16Array, 2, Infinity);
     bytes.append(new Uint8Array(rows(7, 9).buffer));
     let refused = "";
     try {{ sliding.append(new Uint16Array(3)); }} catch (error) {{ refused = error.message; }}
-    console.log(JSON.stringify({{ views, at, copyUnchanged: Array.from(copy.rows).every((x, i) => x === before[i]),
-      branch: seen(branch), fromBytes: Array.from(bytes.view()), refused }}));
+    console.log(JSON.stringify({{ views, at, before, state: seen(new KvRows(Uint16Array, 2, 5, state)),
+      live: seen(sliding), branch: seen(branch), other: seen(other),
+      sharesBuffer: state.data === sliding.data, branchOwn: branch.data !== state.data,
+      fromBytes: Array.from(bytes.view()), refused }}));
     """
     got = run_node(script)
     ends = [3, 4, 5, 9, 10, 17, 18, 19, 79, 80]
     for view, end in zip(got["views"], ends):
         assert view["sliding"] == list(range(max(0, end - 5), end))
         assert (view["globalCount"], view["globalFirst"]) == (end, 0)
-    assert got["copyUnchanged"]
-    assert got["branch"] == [77, 78, 79, 500, 501]  # the copy's last 3 rows, then the branch's
+    assert got["before"] == got["state"] == [75, 76, 77, 78, 79]  # the state came back whole
+    assert got["live"] == [76, 77, 78, 79, 80]  # the branches did not write into the cache
+    assert got["branch"] == [77, 78, 79, 500, 501]  # the state's last 3 rows, then the branch's
+    assert got["other"] == [76, 77, 78, 79, 600]  # nor into each other
+    assert got["sharesBuffer"] and got["branchOwn"]  # a state is not a copy; a branch moves
     assert got["fromBytes"] == [7, 1007, 8, 1008]
     assert "not whole rows" in got["refused"]
 
@@ -109,3 +116,51 @@ def test_runner_keeping_the_cache_equals_the_one_pass(tiny_model_dir):
     window = got["window"] - 1
     assert sorted(set(got["keptRows"]), key=str) == [window, None]  # Infinity is null in JSON
     assert set(got["kept"]) == {window, 22}  # 22 tokens: the window's 7 rows on sliding layers
+
+
+def test_two_branches_from_one_snapshot_keep_their_own_rows(tiny_model_dir):
+    """Best-of's pattern: two sentences drawn from one snapshot, then the first one kept.
+    Going on from it gives the candidates of a runner that only ever wrote that sentence."""
+    graph = json.loads((tiny_model_dir / "conteur.json").read_text())["graphs"]["wasm"]
+    (data,) = graph["data"]
+    script = f"""
+    import * as ort from "onnxruntime-web/wasm";
+    import {{ readFileSync }} from "node:fs";
+    import {{ modelConfig }} from {module("../shared/model-config.js")};
+    import {{ OrtRunner }} from {module("ort-runner.js")};
+    ort.env.wasm.numThreads = 1;
+    const dir = {json.dumps(str(tiny_model_dir))};
+    const config = modelConfig(readFileSync(`${{dir}}/conteur.json`, "utf8"));
+    const graph = config.graphs.wasm;
+    const session = await ort.InferenceSession.create(readFileSync(`${{dir}}/{graph["model"]}`), {{
+      executionProviders: ["wasm"], graphOptimizationLevel: "disabled",
+      externalData: [{{ path: "{data}", data: new Uint8Array(readFileSync(`${{dir}}/{data}`)) }}],
+    }});
+    const plain = (c) => ({{ ids: Array.from(c.ids), scores: Array.from(c.scores) }});
+    const feed = async (runner, ids) => {{
+      let last = null;
+      for (const id of ids) last = await runner.step(Int32Array.of(id));
+      return plain(last);
+    }};
+    const prompt = [2, 5, 9, 17, 33, 8], first = [71, 4, 12, 90, 3], second = [44, 19, 7, 250, 61];
+    const rest = [38, 99, 6, 140];
+    const runner = new OrtRunner(ort, session, config, graph.kvCache, 4);
+    await runner.reset();
+    await runner.step(Int32Array.from(prompt));
+    const start = runner.snapshot();
+    await feed(runner, first);
+    const afterFirst = runner.snapshot();
+    runner.restore(start);
+    await feed(runner, second);
+    const afterSecond = runner.snapshot();
+    runner.restore(afterFirst);
+    for (const id of [start, afterFirst, afterSecond]) runner.forget(id);
+    const kept = await feed(runner, rest);
+    const straight = new OrtRunner(ort, session, config, graph.kvCache, 4);
+    await straight.reset();
+    await straight.step(Int32Array.from(prompt));
+    await feed(straight, first);
+    console.log(JSON.stringify({{ kept, straight: await feed(straight, rest) }}));
+    """
+    got = run_node(script)
+    assert got["kept"] == got["straight"]  # bit for bit: the second branch wrote nothing of it

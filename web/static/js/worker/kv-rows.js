@@ -8,6 +8,14 @@
 // grows by doubling and hands back a view of what the next step must see: every row on
 // a global layer, the last `keep` rows on a sliding one, which are exactly the
 // positions the graph's own present.* would hold.
+//
+// Best-of goes back to where a sentence started (OrtRunner.snapshot / restore). Rows are
+// only ever appended, never changed, so a snapshot is the buffer and the rows it held
+// (`state()`), not a copy: the cache may go on appending past them in place. A cache
+// restored from a state shares its buffer with whatever else was appended there since
+// (another branch's rows, which another snapshot may hold), so its first append moves
+// to a buffer of its own. Copying every snapshot had made some 9 MB of garbage three
+// times a sentence at 512 tokens of context.
 
 export class KvRows {
   /**
@@ -16,15 +24,17 @@ export class KvRows {
    * @param {number} rowLength numbers per position: the head dim (with one kv head, the
    *   only layout where one position's numbers lie together in (1, heads, seq, dim))
    * @param {number} keep positions the next step sees (Infinity: all of them)
-   * @param {{rows: Uint16Array | Float32Array, count: number}} [from] a copy to start from
+   * @param {{data: Uint16Array | Float32Array, start: number, end: number}} [from] a
+   *   `state()` to start from: its buffer is read, never written
    */
   constructor(Type, rowLength, keep, from = null) {
     this.Type = Type;
     this.rowLength = rowLength;
     this.keep = keep;
-    this.data = from ? from.rows : new Type(0);
-    this.start = 0; // first row handed back, in rows of `data`
-    this.end = from ? from.count : 0; // rows held
+    this.data = from ? from.data : new Type(0);
+    this.start = from ? from.start : 0; // first row handed back, in rows of `data`
+    this.end = from ? from.end : 0; // rows held
+    this.shared = Boolean(from); // `data` past `end` may be another branch's: append elsewhere
   }
 
   /** Rows the next step sees. */
@@ -42,15 +52,15 @@ export class KvRows {
     const added = rows.length / this.rowLength;
     if (!Number.isInteger(added)) throw new RangeError(`${rows.length} numbers are not whole rows of ${this.rowLength}`);
     const kept = Math.min(this.count, Math.max(0, this.keep - added)); // old rows still seen after
-    if ((this.end + added) * this.rowLength > this.data.length) {
-      // Always a new buffer: the old one may be a snapshot's copy (OrtRunner.restore
-      // adopts it, exact-sized, so its first append lands here), which must stay as it is.
+    if (this.shared || (this.end + added) * this.rowLength > this.data.length) {
+      // A new buffer: the old one is full, or shared with a state (see the top).
       const capacity = Math.max(64, 2 * (kept + added));
       const data = new this.Type(capacity * this.rowLength);
       data.set(this.data.subarray((this.end - kept) * this.rowLength, this.end * this.rowLength));
       this.data = data;
       this.start = 0;
       this.end = kept;
+      this.shared = false;
     }
     this.data.set(rows, this.end * this.rowLength);
     this.end += added;
@@ -62,8 +72,12 @@ export class KvRows {
     return this.data.subarray(this.start * this.rowLength, this.end * this.rowLength);
   }
 
-  /** @returns {{rows: Uint16Array | Float32Array, count: number}} a copy of what is seen now */
-  copy() {
-    return { rows: this.view().slice(), count: this.count };
+  /**
+   * What is seen now, to come back to (`new KvRows(…, state)`): the buffer and its
+   * rows, not a copy. Appends only ever write past `end`, so they never change it.
+   * @returns {{data: Uint16Array | Float32Array, start: number, end: number}}
+   */
+  state() {
+    return { data: this.data, start: this.start, end: this.end };
   }
 }

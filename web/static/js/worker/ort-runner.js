@@ -234,8 +234,8 @@ export class OrtRunner {
   snapshot() {
     const id = this.nextSnapshot++;
     if (this.rows) {
-      // Copies: the rows appended after this may be another branch's.
-      this.snapshots.set(id, { rows: this.rows.map((rows) => rows.copy()), position: this.position });
+      // States, not copies: rows are only appended (kv-rows.js).
+      this.snapshots.set(id, { rows: this.rows.map((rows) => rows.state()), position: this.position });
       return id;
     }
     const past = { ...this.past };
@@ -253,8 +253,8 @@ export class OrtRunner {
     if (!state) throw new Error(`no snapshot ${id}`);
     this.disposePast();
     if (state.rows) {
-      // The copies are exact-sized: the next append grows into a new buffer, never into them.
-      this.rows = state.rows.map((copy, k) => new KvRows(this.ArrayType, this.headDim, this.keptRows[k], copy));
+      // The next append moves to a new buffer, never into one a state shares.
+      this.rows = state.rows.map((rows, k) => new KvRows(this.ArrayType, this.headDim, this.keptRows[k], rows));
       this.pastFromRows();
     } else {
       this.past = { ...state.past };
@@ -270,7 +270,7 @@ export class OrtRunner {
     const state = this.snapshots.get(id);
     if (!state) return;
     this.snapshots.delete(id);
-    if (state.rows) return; // plain copies: the garbage collector takes them
+    if (state.rows) return; // buffers the garbage collector takes once nothing holds them
     const current = new Set(Object.values(this.past));
     for (const tensor of Object.values(state.past)) {
       const count = (this.held.get(tensor) ?? 1) - 1;
