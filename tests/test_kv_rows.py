@@ -65,37 +65,45 @@ def test_rows_keep_the_window_and_states_stay_as_they_were():
     assert "not whole rows" in got["refused"]
 
 
-def test_runner_keeping_the_cache_equals_the_one_pass(tiny_model_dir):
-    """Token by token past the 8-token window, then a snapshot restored: the candidates
-    are the one pass's to the bit, and no present.* is fetched."""
-    config_text = (tiny_model_dir / "conteur.json").read_text()
-    graph = json.loads(config_text)["graphs"]["wasm"]
+def session_script(model_dir) -> str:
+    """The start of a Node script: onnxruntime-web, the page's OrtRunner, and a session of
+    the model's CPU graph (`ort`, `config`, `graph`, `session`)."""
+    graph = json.loads((model_dir / "conteur.json").read_text())["graphs"]["wasm"]
     (data,) = graph["data"]
-    script = f"""
+    return f"""
     import * as ort from "onnxruntime-web/wasm";
     import {{ readFileSync }} from "node:fs";
     import {{ modelConfig }} from {module("../shared/model-config.js")};
     import {{ OrtRunner }} from {module("ort-runner.js")};
     ort.env.wasm.numThreads = 1;
-    const dir = {json.dumps(str(tiny_model_dir))};
+    const dir = {json.dumps(str(model_dir))};
     const config = modelConfig(readFileSync(`${{dir}}/conteur.json`, "utf8"));
     const graph = config.graphs.wasm;
     const session = await ort.InferenceSession.create(readFileSync(`${{dir}}/{graph["model"]}`), {{
       executionProviders: ["wasm"], graphOptimizationLevel: "disabled",
       externalData: [{{ path: "{data}", data: new Uint8Array(readFileSync(`${{dir}}/{data}`)) }}],
     }});
+"""
+
+
+def test_runner_keeping_the_cache_equals_the_one_pass(tiny_model_dir):
+    """Token by token past the 8-token window, then a snapshot restored: the candidates
+    are the one pass's to the bit, and no present.* is fetched."""
+    script = (
+        session_script(tiny_model_dir)
+        + """
     const runner = new OrtRunner(ort, session, config, graph.kvCache, 4);
-    const plain = (c) => ({{ ids: Array.from(c.ids), scores: Array.from(c.scores) }});
+    const plain = (c) => ({ ids: Array.from(c.ids), scores: Array.from(c.scores) });
     const ids = [2, 5, 9, 17, 33, 8, 71, 4, 12, 90, 3, 44, 19, 7, 250, 61, 38, 99, 6, 140, 23, 11];
     await runner.reset();
     let last = await runner.step(Int32Array.from(ids.slice(0, 3)));
     let snapshot = null, atSnapshot = null;
     const stepped = [];
-    for (let i = 3; i < ids.length; i++) {{
-      if (i === 12) {{ snapshot = runner.snapshot(); atSnapshot = runner.position; }}
+    for (let i = 3; i < ids.length; i++) {
+      if (i === 12) { snapshot = runner.snapshot(); atSnapshot = runner.position; }
       last = await runner.step(Int32Array.of(ids[i]));
       stepped.push(plain(last));
-    }}
+    }
     const kept = runner.rows.map((rows) => rows.count);
     runner.restore(snapshot);
     const restoredAt = runner.position;
@@ -105,9 +113,10 @@ def test_runner_keeping_the_cache_equals_the_one_pass(tiny_model_dir):
     const whole = new OrtRunner(ort, session, config, graph.kvCache, Infinity);
     await whole.reset();
     const onePass = plain(await whole.step(Int32Array.from(ids)));
-    console.log(JSON.stringify({{ stepped, again, onePass, kept, atSnapshot, restoredAt,
-      fetches: runner.fetches, keptRows: runner.keptRows, window: config.slidingWindow }}));
+    console.log(JSON.stringify({ stepped, again, onePass, kept, atSnapshot, restoredAt,
+      fetches: runner.fetches, keptRows: runner.keptRows, window: config.slidingWindow }));
     """
+    )
     got = run_node(script)
     assert got["onePass"] == got["stepped"][-1]  # bit for bit: the same float32 scores
     assert got["again"] == got["stepped"][12 - 3 :]  # the snapshot's state came back whole
@@ -121,27 +130,15 @@ def test_runner_keeping_the_cache_equals_the_one_pass(tiny_model_dir):
 def test_two_branches_from_one_snapshot_keep_their_own_rows(tiny_model_dir):
     """Best-of's pattern: two sentences drawn from one snapshot, then the first one kept.
     Going on from it gives the candidates of a runner that only ever wrote that sentence."""
-    graph = json.loads((tiny_model_dir / "conteur.json").read_text())["graphs"]["wasm"]
-    (data,) = graph["data"]
-    script = f"""
-    import * as ort from "onnxruntime-web/wasm";
-    import {{ readFileSync }} from "node:fs";
-    import {{ modelConfig }} from {module("../shared/model-config.js")};
-    import {{ OrtRunner }} from {module("ort-runner.js")};
-    ort.env.wasm.numThreads = 1;
-    const dir = {json.dumps(str(tiny_model_dir))};
-    const config = modelConfig(readFileSync(`${{dir}}/conteur.json`, "utf8"));
-    const graph = config.graphs.wasm;
-    const session = await ort.InferenceSession.create(readFileSync(`${{dir}}/{graph["model"]}`), {{
-      executionProviders: ["wasm"], graphOptimizationLevel: "disabled",
-      externalData: [{{ path: "{data}", data: new Uint8Array(readFileSync(`${{dir}}/{data}`)) }}],
-    }});
-    const plain = (c) => ({{ ids: Array.from(c.ids), scores: Array.from(c.scores) }});
-    const feed = async (runner, ids) => {{
+    script = (
+        session_script(tiny_model_dir)
+        + """
+    const plain = (c) => ({ ids: Array.from(c.ids), scores: Array.from(c.scores) });
+    const feed = async (runner, ids) => {
       let last = null;
       for (const id of ids) last = await runner.step(Int32Array.of(id));
       return plain(last);
-    }};
+    };
     const prompt = [2, 5, 9, 17, 33, 8], first = [71, 4, 12, 90, 3], second = [44, 19, 7, 250, 61];
     const rest = [38, 99, 6, 140];
     const runner = new OrtRunner(ort, session, config, graph.kvCache, 4);
@@ -160,7 +157,8 @@ def test_two_branches_from_one_snapshot_keep_their_own_rows(tiny_model_dir):
     await straight.reset();
     await straight.step(Int32Array.from(prompt));
     await feed(straight, first);
-    console.log(JSON.stringify({{ kept, straight: await feed(straight, rest) }}));
+    console.log(JSON.stringify({ kept, straight: await feed(straight, rest) }));
     """
+    )
     got = run_node(script)
     assert got["kept"] == got["straight"]  # bit for bit: the second branch wrote nothing of it
