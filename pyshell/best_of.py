@@ -71,7 +71,7 @@ from pyshell.grim_words import grim_words
 from pyshell.known_words import WordGuard
 from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler
-from pyshell.sentences import QuoteTracker, is_sentence_end_token
+from pyshell.sentences import is_sentence_end_token
 from pyshell.settings import SamplingConfig
 from pyshell.story_breaks import CUT
 from pyshell.story_measures import looping_phrases
@@ -231,7 +231,6 @@ async def generate_best_of(
     reason, stop_token, first_at = StopReason.MAX_TOKENS, None, 0.0
     unnamed = 0  # sentences kept in a row without the character (the prompt just named it)
     name_after = policy.name_character if policy.character else 0
-    quotes = QuoteTracker()  # whether the story is inside a quotation (for asides)
     words = None  # the story's reading position for prefer_known
     if policy.prefer_known is not None:
         words = WordGuard(policy.prefer_known)
@@ -275,7 +274,9 @@ async def generate_best_of(
             branch.loops = watch and _loops(story, looping, added)
             branch.names = bool(name_after) and names_character(added, policy.character)
             branch.grim = policy.grim is not None and bool(grim_words(added, policy.grim))
-            branch.aside = policy.pass_asides and is_aside(added, quotes.open, policy.language)
+            branch.aside = policy.pass_asides and is_aside(
+                added, steering.in_quotation, policy.language
+            )
             branch.made_up = words is not None and not words.allows(added)
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
@@ -302,7 +303,6 @@ async def generate_best_of(
         unnamed = 0 if best.names else unnamed + 1
         for token in best.tokens:
             generated.append(token)
-            quotes.push(tokenizer.token_text(token))
             if words is not None:
                 words.follow(tokenizer.token_text(token))
             text = decoder.push(token)

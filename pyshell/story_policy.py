@@ -480,6 +480,11 @@ class Steering:
         """Tokens the story holds so far."""
         return len(self._story)
 
+    @property
+    def in_quotation(self) -> bool:
+        """Whether the story so far ends inside a quotation (pyshell.sentences.QuoteTracker)."""
+        return self._quotes.open
+
     def may_end_here(self) -> bool:
         """Whether the story could stop now: past `min_length`, after a finished
         sentence, with no quotation open."""
