@@ -36,6 +36,11 @@ character's):
 - `StoryPolicy.name_character` = k > 0: once k sentences in a row have gone without
   naming the character (pyshell.characters.names_character: "the robot" after
   "she… she… she…"), a sentence that names it is kept over the others.
+One rule writes instead of choosing: `StoryPolicy.beats` (pyshell/story_beats.py). At a
+sentence start outside quotation marks, once the story has used a beat's share of its
+budget, the beat's words ("One day,", "In the end,") are written as a new paragraph,
+read by the runner and the steering like any kept token, and the sentences drawn next
+complete them.
 Everything else is the story policy and sampler of pyshell/generate.py: each
 candidate is sampled under the same steering (the family-safe filter included,
 from a `Steering.fork()`), and the loop's result is a `GenerationResult` like
@@ -71,8 +76,9 @@ from pyshell.grim_words import grim_words
 from pyshell.known_words import WordGuard
 from pyshell.runner import Candidates, Runner
 from pyshell.sampler import Sampler
-from pyshell.sentences import is_sentence_end_token
+from pyshell.sentences import ends_sentence, is_sentence_end_token
 from pyshell.settings import SamplingConfig
+from pyshell.story_beats import beat_text, next_beat
 from pyshell.story_breaks import CUT
 from pyshell.story_measures import looping_phrases
 from pyshell.story_policy import Steering, StoryPolicy
@@ -236,6 +242,26 @@ async def generate_best_of(
         words = WordGuard(policy.prefer_known)
         words.read_prompt("".join(tokenizer.token_text(t) for t in prompt_ids))
 
+    beats_done = 0  # of policy.beats, written or taken by the story itself
+
+    async def emit(token: int) -> None:
+        """Add a kept token to the story and show it."""
+        nonlocal stats, first_at
+        generated.append(token)
+        if words is not None:
+            words.follow(tokenizer.token_text(token))
+        text = decoder.push(token)
+        pieces.append(text)
+        now = clock()
+        if len(generated) == 1:
+            first_at = now
+            stats = replace(stats, time_to_first_token=now - started)
+        stats = replace(
+            stats, generated_tokens=len(generated), decode_seconds=now - first_at,
+            total_seconds=now - started,
+        )  # fmt: skip
+        await _call(on_token, TokenEvent(token, text, len(generated), stats))
+
     candidates: Candidates | None = None
     if cancelled():
         reason = StopReason.CANCELLED
@@ -248,6 +274,19 @@ async def generate_best_of(
         if cancelled():
             reason = StopReason.CANCELLED
             break
+        if policy.beats and generated and not steering.in_quotation:
+            story = "".join(tokenizer.token_text(t) for t in generated)
+            if ends_sentence(story):
+                beats_done, beat = next_beat(
+                    policy.beats, beats_done, steering.written, steering.budget, story
+                )
+                if beat is not None:
+                    beat_ids = tokenizer.encode(beat_text(beat, story))
+                    for token in beat_ids:
+                        steering.push(token, tokenizer.token_text(token))
+                        seen.add(token)
+                        await emit(token)
+                    candidates = await runner.step(beat_ids)
         start = runner.snapshot()
         watch = bool(policy.loop_draws or policy.loop_ends)
         story = "".join(tokenizer.token_text(t) for t in generated) if watch else ""
@@ -302,20 +341,7 @@ async def generate_best_of(
         steering, seen, candidates = best.steering, best.seen, best.candidates
         unnamed = 0 if best.names else unnamed + 1
         for token in best.tokens:
-            generated.append(token)
-            if words is not None:
-                words.follow(tokenizer.token_text(token))
-            text = decoder.push(token)
-            pieces.append(text)
-            now = clock()
-            if len(generated) == 1:
-                first_at = now
-                stats = replace(stats, time_to_first_token=now - started)
-            stats = replace(
-                stats, generated_tokens=len(generated), decode_seconds=now - first_at,
-                total_seconds=now - started,
-            )  # fmt: skip
-            await _call(on_token, TokenEvent(token, text, len(generated), stats))
+            await emit(token)
         if best.stop is not None:
             reason, stop_token = best.stop, best.stop_token
             break

@@ -311,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
         "keep a drawn sentence without a grim word over one with "
         "(pyshell/grim_words.py; family-safe stories only)",
     )
+    _language_switch(
+        p,
+        "--beats",
+        'write "One day," and "In the end," as paragraph openings at a share of the budget '
+        "(pyshell/story_beats.py)",
+    )
     p.add_argument(
         "--min-length", type=float, default=DEFAULT_MIN_LENGTH, metavar="FRACTION",
         help="share of the budget before which the story may not end",
@@ -397,6 +403,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             pass_asides=args.pass_asides,
             prefer_known=args.prefer_known if language in KNOWN_WORD_LANGUAGES else False,
             avoid_grim=args.avoid_grim,
+            beats=args.beats,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,
         )

@@ -13,6 +13,7 @@ from pyshell.grim_words import grim_matcher
 from pyshell.known_words import KnownWords
 from pyshell.runner import Candidates
 from pyshell.sampler import SamplingConfig
+from pyshell.story_beats import BEATS
 from pyshell.story_measures import has_loop, looping_phrases
 from pyshell.story_policy import StoryPolicy
 from tests.test_generate import BYTE0, ByteTokenizer
@@ -339,3 +340,22 @@ def test_a_sentence_that_makes_a_word_up_is_passed_over_for_one_of_known_words()
     # Seed 2 draws both second sentences; the longer, made-up one is likelier per token.
     assert write_known(2, prefer_known=None).text.startswith(MADE_UP)
     assert write_known(2, prefer_known=FRENCH).text.startswith(KNOWN)
+
+
+def test_beats_are_written_into_the_story_and_the_cache_at_sentence_starts():
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=11)
+    runner = SequenceRunner()
+    story = asyncio.run(
+        generate_best_of(runner, ByteTokenizer(), "Hi", n=2, sampler=config,
+                         max_new_tokens=160, policy=StoryPolicy(beats=BEATS["en"]))
+    )  # fmt: skip
+    plain = write(generate_best_of, SequenceRunner(), n=2)
+    assert "One day," not in plain.text
+    first, second = story.text.find("\n\nOne day,"), story.text.find("\n\nIn the end,")
+    assert 0 < first < second
+    # Each is written at a sentence start, once the story used its share of the budget.
+    assert story.text[first - 1] == "." and story.text[second - 1] == "."
+    assert len(ByteTokenizer().encode(story.text[:first])) >= 0.3 * 160
+    assert len(ByteTokenizer().encode(story.text[:second])) >= 0.75 * 160
+    # The runner read the beats as story: its cache is the prompt and the kept story.
+    assert runner.sequence == story.prompt_ids + story.ids[:-1]

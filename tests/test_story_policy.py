@@ -7,6 +7,7 @@ import pytest
 from pyshell.grim_words import grim_matcher
 from pyshell.known_words import known_words
 from pyshell.runner import Candidates
+from pyshell.story_beats import BEATS
 from pyshell.story_policy import Ending, StoryPolicy, story_policy
 
 EOS = 1
@@ -354,3 +355,14 @@ def test_the_words_naming_the_character_stay_out_of_the_penalty():
 
     policy = story_policy(Encoder(), {EOS}, unpenalized_words=["fox"])
     assert policy.unpenalized == {48, 49}
+
+
+def test_story_beats_are_on_in_both_languages_and_off_in_the_plain_policy():
+    """pyshell/story_beats.py won its blind reading (docs/stories.md, "Story beats")."""
+    assert story_policy(Texts(), {EOS}).beats == BEATS["en"]
+    assert story_policy(Texts(), {EOS}, language="fr").describe()["beats"] == [
+        "Un jour,",
+        "À la fin,",
+    ]
+    assert story_policy(Texts(), {EOS}, beats=False).beats == ()
+    assert StoryPolicy().beats == ()  # the plain policy changes nothing

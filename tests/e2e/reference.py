@@ -81,6 +81,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         pass_asides=p["pass_asides"],
         prefer_known=p["prefer_known"],
         avoid_grim=p["avoid_grim"],
+        beats=bool(p["beats"]),
         known_words_only=p["known_words"],
     )
     assert policy.describe() == p, "the page's policy is not one story_policy makes"

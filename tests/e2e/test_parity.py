@@ -145,15 +145,20 @@ def test_real_model_rare_prompt_tokens_come_from_the_rest_file_as_in_cpython(
 @pytest.mark.real_model
 def test_real_model_framed_story_equals_cpython_in_the_story_style(real_wasm, real_model_dir):
     """A story written from the form's fields with the default settings, as a reader asks
-    for one: the bedtime frame, family-safe stories, the length and break-out rules and
-    best-of-2 sentences (the page's runner goes back with snapshot/restore). CPython
+    for one: the bedtime frame, family-safe stories, the length and break-out rules,
+    best-of-2 sentences (the page's runner goes back with snapshot/restore) and the story
+    beats (the runner reads "In the end," in one step mid-story). CPython
     replays it twice: the same seed gives the same story, token for token."""
     fields = {"character": "a shy dragon", "setting": "a snowy mountain", "tone": "gentle"}
-    last = real_wasm.write("", {"seed": "2026"}, **fields, length="short")
+    last = real_wasm.write("", {"seed": "2028"}, **fields, length="short")  # writes both beats
     assert last["prompt"] == reference.prompt_for(real_model_dir, last)
     assert "bedtime story for children" in last["prompt"]
     assert last["sampling"]["temperature"] == 0.7 and last["sampling"]["family_safe"] is True
     assert last["policy"]["best_of"] == 2 and last["policy"]["breaks"] is True
+    assert last["policy"]["beats"] == ["One day,", "In the end,"]
+    # A beat, read by the page's runner mid-story ("One day," when the story took no
+    # such turn itself, "In the end,").
+    assert any(f"\n\n{words}" in last["text"] for words in last["policy"]["beats"])
     first = reference.replay(real_model_dir, last, "wasm")
     again = reference.replay(real_model_dir, last, "wasm")
     assert last["ids"] == first.ids == again.ids
@@ -166,14 +171,15 @@ def test_real_model_framed_story_equals_cpython_in_the_story_style(real_wasm, re
 @pytest.mark.real_model
 def test_real_model_french_story_equals_cpython(real_wasm, real_model_dir):
     """A French story in the story style (family-safe, best-of-2, French's stricter loop
-    guard, pronouns in the penalty and known words preferred, its list read from the
-    page's wheel): CPython writes the same story from the same
+    guard, pronouns in the penalty, known words preferred, its list read from the
+    page's wheel, and the story beats): CPython writes the same story from the same
     seed, token for token."""
     fields = {"character": "une petite renarde", "setting": "une forêt", "tone": "doux"}
     last = real_wasm.write("", {"seed": "2027"}, **fields, length="short", language="fr")
     assert last["policy"]["family_safe"] is True and last["policy"]["best_of"] == 2
     assert last["policy"]["ngram_repeats"] == 1 and last["policy"]["unpenalized_ids"] == 0
     assert last["policy"]["prefer_known"] is True and last["policy"]["avoid_grim"] is True
+    assert any(f"\n\n{words}" in last["text"] for words in last["policy"]["beats"])
     replayed = reference.replay(real_model_dir, last, "wasm")
     assert last["ids"] == replayed.ids
     assert last["text"] == replayed.text
