@@ -137,6 +137,7 @@ def test_the_list_format_and_its_errors():
         ("fr", "L'héroïne mourut ; le loup fut tué.", []),
         ("fr", "Il n'avait rien à foutres.", ["foutres"]),  # a held-out story's misspelling
         ("fr", "Lila s'en foutait.", ["foutait"]),  # a held-out story's, with beats
+        ("fr", "« À quoi tu te fous ! » Deux fous rirent.", ["te fous"]),  # "fous", mad, stays
     ],
 )
 def test_listed_words_finds_whole_words_at_word_starts(language, text, found):
