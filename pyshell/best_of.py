@@ -281,7 +281,7 @@ async def generate_best_of(
                     policy.beats, beats_done, steering.written, steering.budget, story
                 )
                 if beat is not None:
-                    beat_ids = tokenizer.encode(beat_text(beat, story))
+                    beat_ids = tokenizer.encode(beat_text(beat, story, policy.beat_character))
                     for token in beat_ids:
                         steering.push(token, tokenizer.token_text(token))
                         seen.add(token)

@@ -317,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
         'write "One day," and "In the end," as paragraph openings at a share of the budget '
         "(pyshell/story_beats.py)",
     )
+    _language_switch(
+        p,
+        "--name-in-beats",
+        'name the character after a beat\'s words ("One day, the dragon")',
+    )
     p.add_argument(
         "--min-length", type=float, default=DEFAULT_MIN_LENGTH, metavar="FRACTION",
         help="share of the budget before which the story may not end",
@@ -404,6 +409,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             prefer_known=args.prefer_known if language in KNOWN_WORD_LANGUAGES else False,
             avoid_grim=args.avoid_grim,
             beats=args.beats,
+            name_in_beats=args.name_in_beats,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,
         )

@@ -33,6 +33,7 @@ __all__ = [
     "StoryRequest",
     "StoryRequestError",
     "build_prompt",
+    "character_in_sentence",
     "surprise",
 ]
 
@@ -253,6 +254,17 @@ def _again_fr(r: StoryRequest) -> str:
     if article in ("Le", "La") and noun.startswith(_FR_VOWELS + _FR_MUTE_H):
         return f"L'{noun}"
     return f"{article} {noun}"
+
+
+def character_in_sentence(r: StoryRequest) -> str:
+    """The character named again inside a sentence, after "One day,": "Mira", "the
+    keeper", "le renard", "l'horloger"; "" without a character."""
+    if not r.character:
+        return ""
+    again = _again_en(r) if r.language == "en" else _again_fr(r)
+    if not again or character_name(r.character):
+        return again
+    return again[0].lower() + again[1:]
 
 
 def story_opening(r: StoryRequest, frame: str = DEFAULT_FRAME) -> str:

@@ -23,7 +23,7 @@ from pyshell.characters import character_words
 from pyshell.config import ModelConfig
 from pyshell.family_safe import UnsuitableRequestError, check_request, listed_words
 from pyshell.generate import Callback, GenerationResult, TokenizerLike, generate, require_text
-from pyshell.prompts import StoryRequest, build_prompt
+from pyshell.prompts import StoryRequest, build_prompt, character_in_sentence
 from pyshell.runner import Runner
 from pyshell.sampler import Sampler
 from pyshell.settings import StorySettings, parse_settings
@@ -162,6 +162,8 @@ async def write_story(
         )  # fmt: skip
     if plan.request is not None and not policy.character:  # for best-of's character rule
         policy = replace(policy, character=character_words(plan.request.character, plan.language))
+    if plan.request is not None and policy.name_in_beats and not policy.beat_character:
+        policy = replace(policy, beat_character=character_in_sentence(plan.request))
     sampler = Sampler(plan.settings.sampling, config.top_k)
     if plan.settings.sampling.temperature == 0 and policy.best_of > 1:
         policy = replace(policy, best_of=1)  # greedy samples the same sentence every time

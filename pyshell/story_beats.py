@@ -65,8 +65,10 @@ def next_beat(
     return done, None
 
 
-def beat_text(beat: Beat, story: str) -> str:
-    """The beat's words as a new paragraph after `story`."""
+def beat_text(beat: Beat, story: str, character: str = "") -> str:
+    """The beat's words as a new paragraph after `story`, followed by the story's
+    `character` as the request names it inside a sentence ("One day, the dragon")."""
+    words = f"{beat.words} {character}" if character else beat.words
     if story.endswith("\n\n"):
-        return beat.words
-    return ("\n" if story.endswith("\n") else "\n\n") + beat.words
+        return words
+    return ("\n" if story.endswith("\n") else "\n\n") + words

@@ -9,6 +9,7 @@ from pyshell.prompts import (
     LENGTHS,
     StoryRequest,
     build_prompt,
+    character_in_sentence,
     surprise,
     without_turn_markers,
 )
@@ -307,3 +308,23 @@ def test_surprise_gives_the_same_idea_in_both_languages():
 def test_surprise_refuses_unknown_languages():
     with pytest.raises(StoryRequestError, match="language"):
         surprise(1, "es")
+
+
+@pytest.mark.parametrize(
+    ("character", "language", "named"),
+    [
+        ("a shy dragon", "en", "the dragon"),
+        ("Mira, a young inventor", "en", "Mira"),
+        ("an old lighthouse keeper", "en", "the keeper"),
+        ("un vieil horloger", "fr", "l'horloger"),
+        ("deux jumeaux", "fr", "les jumeaux"),
+        ("Mamie Rose", "fr", "Mamie Rose"),
+        ("", "en", ""),
+    ],
+)
+def test_the_character_named_inside_a_sentence(character, language, named):
+    """After a story beat ("One day, the dragon"): the opening's name for it, not capitalised."""
+    request = StoryRequest(
+        character=character, language=language, tone="" if character else "gentle"
+    )
+    assert character_in_sentence(request) == named

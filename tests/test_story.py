@@ -18,7 +18,7 @@ from pyshell.config import ModelConfig
 from pyshell.errors import EmptyPromptError, ErrorCode, SettingError, StoryRequestError
 from pyshell.generate import generate
 from pyshell.onnx_runner import OnnxRunner
-from pyshell.prompts import LENGTHS, StoryRequest, build_prompt
+from pyshell.prompts import LENGTHS, StoryRequest, build_prompt, character_in_sentence
 from pyshell.sampler import Sampler, SamplingConfig
 from pyshell.story import plan_story, write_story
 from pyshell.story_policy import StoryPolicy, story_policy
@@ -42,7 +42,11 @@ def by_hand(config, tokenizer, runner, request, *, seed, budget, typed, **sampli
     prompt = build_prompt(request, config.variant)
     if budget is None:
         budget = min(LENGTHS[request.length], max(1, runner.context_length // 2))
-    policy = story_policy(tokenizer, config.stop_ids, finish_sentence=not typed)
+    policy = story_policy(
+        tokenizer, config.stop_ids, finish_sentence=not typed,
+        character=character_words(request.character, request.language),
+        beat_character=character_in_sentence(request),
+    )  # fmt: skip
     sampler = Sampler(SamplingConfig(seed=seed, **sampling), config.top_k)
     assert policy.best_of == 2
     return asyncio.run(
@@ -228,3 +232,15 @@ def test_the_story_s_policy_knows_the_words_that_name_its_character(tiny):
     assert story.to_dict()["policy"]["character"] == sorted(words)
     free = asyncio.run(write_story(runner, tokenizer, config, "Once upon a time", greedy))
     assert free.policy.character == frozenset()  # free text names no character
+
+
+def test_a_story_names_its_character_after_a_beat_when_its_policy_asks(tiny):
+    """The story beats' "One day, the fox" (pyshell/story_beats.py), off by default."""
+    config, tokenizer, runner = tiny
+    greedy = {"temperature": "0", "max_new_tokens": "4"}
+    story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, greedy))
+    assert story.policy.beats and story.policy.beat_character == ""
+    asked = story_policy(tokenizer, config.stop_ids, name_in_beats=True)
+    story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, greedy, policy=asked))
+    assert story.policy.beat_character == "the fox"
+    assert story.to_dict()["policy"]["beat_character"] == "the fox"

@@ -37,3 +37,8 @@ def test_a_beat_opens_a_new_paragraph():
     assert beat_text(EN[0], "The fox ran.") == "\n\nOne day,"
     assert beat_text(EN[0], "The fox ran.\n") == "\nOne day,"
     assert beat_text(EN[0], "The fox ran.\n\n") == "One day,"
+
+
+def test_a_beat_can_name_the_character_after_its_words():
+    assert beat_text(EN[0], "The fox ran.", "the fox") == "\n\nOne day, the fox"
+    assert beat_text(BEATS["fr"][1], "Il courut.\n\n", "l'horloger") == "À la fin, l'horloger"

@@ -366,3 +366,12 @@ def test_story_beats_are_on_in_both_languages_and_off_in_the_plain_policy():
     ]
     assert story_policy(Texts(), {EOS}, beats=False).beats == ()
     assert StoryPolicy().beats == ()  # the plain policy changes nothing
+
+
+def test_beats_name_the_character_only_when_asked():
+    """docs/stories.md, "The character named after a beat": read blind, not kept."""
+    for language in ("en", "fr"):
+        policy = story_policy(Texts(), {EOS}, language=language, beat_character="the fox")
+        assert policy.name_in_beats is False and policy.beat_character == ""
+    asked = story_policy(Texts(), {EOS}, name_in_beats=True, beat_character="the fox")
+    assert asked.beat_character == "the fox"

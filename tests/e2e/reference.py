@@ -82,6 +82,8 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         prefer_known=p["prefer_known"],
         avoid_grim=p["avoid_grim"],
         beats=bool(p["beats"]),
+        name_in_beats=p["name_in_beats"],
+        beat_character=p["beat_character"],
         known_words_only=p["known_words"],
     )
     assert policy.describe() == p, "the page's policy is not one story_policy makes"
