@@ -26,6 +26,10 @@ the model wrote whole, so nothing is forced inside one:
 More rules prefer one drawn sentence over another the same way, each only while
 another sentence drawn is left (applied in this order, with `loop_draws` before the
 character's):
+- `StoryPolicy.pass_break_outs`: a sentence that breaks out of the story (a date, a
+  note, a blurb: pyshell.story_breaks.break_outs) or opens a paragraph that leaves it
+  is passed over at any length, also before `min_length`, where it cannot end the
+  story;
 - `StoryPolicy.grim` (pyshell/grim_words.py: dying, killing, blood, none of them
   banned): a sentence without a grim word is kept over one with, so a story speaks
   of death only where every sentence drawn there does;
@@ -79,7 +83,7 @@ from pyshell.sampler import Sampler
 from pyshell.sentences import ends_sentence, is_sentence_end_token
 from pyshell.settings import SamplingConfig
 from pyshell.story_beats import beat_text, next_beat
-from pyshell.story_breaks import CUT
+from pyshell.story_breaks import CUT, break_outs, breaks_paragraph
 from pyshell.story_measures import looping_phrases
 from pyshell.story_policy import Steering, StoryPolicy
 
@@ -135,6 +139,7 @@ class _Branch:
     grim: bool = False  # it holds a grim word (set by the caller)
     aside: bool = False  # the narrator says "I" or "we" in it (set by the caller)
     made_up: bool = False  # it writes a word no list of its language holds (set by the caller)
+    strays: bool = False  # it breaks out of the story, early or not (set by the caller)
 
     @property
     def score(self) -> float:
@@ -186,6 +191,16 @@ async def _sentence(
             return _Branch(
                 tokens, log_prob, steering, seen, candidates, runner.snapshot(), None, None, leaves
             )
+
+
+def _strays(tail: str, added: str) -> bool:
+    """Whether the sentence `added` after the story's `tail` leaves the story: a break-out
+    anywhere in it (a date, a note, the story talking about itself), or a paragraph it
+    opens that leaves (pyshell.story_breaks.breaks_paragraph)."""
+    if break_outs(added):
+        return True
+    opens = tail.endswith("\n") or added.lstrip(" ").startswith("\n")
+    return opens and breaks_paragraph(added.strip())
 
 
 def _loops(story: str, looping: set[tuple[str, ...]], added: str) -> bool:
@@ -288,6 +303,7 @@ async def generate_best_of(
                         await emit(token)
                     candidates = await runner.step(beat_ids)
         start = runner.snapshot()
+        tail = "".join(tokenizer.token_text(t) for t in generated[-4:])  # for pass_break_outs
         watch = bool(policy.loop_draws or policy.loop_ends)
         story = "".join(tokenizer.token_text(t) for t in generated) if watch else ""
         looping = looping_phrases(story)  # the loops the story already holds
@@ -317,8 +333,10 @@ async def generate_best_of(
                 added, steering.in_quotation, policy.language
             )
             branch.made_up = words is not None and not words.allows(added)
+            branch.strays = policy.pass_break_outs and _strays(tail, added)
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
+        kept = [b for b in kept if not b.strays] or kept
         kept = [b for b in kept if not b.grim] or kept
         kept = [b for b in kept if not b.aside] or kept
         kept = [b for b in kept if not b.made_up] or kept

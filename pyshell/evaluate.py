@@ -319,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _language_switch(
         p,
+        "--pass-break-outs",
+        "pass over a drawn sentence that breaks out of the story (a date, a note, a blurb), "
+        "before the story may end too (pyshell/best_of.py)",
+    )
+    _language_switch(
+        p,
         "--name-in-beats",
         'name the character after a beat\'s words ("One day, the dragon")',
     )
@@ -410,6 +416,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             avoid_grim=args.avoid_grim,
             beats=args.beats,
             name_in_beats=args.name_in_beats,
+            pass_break_outs=args.pass_break_outs,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from pyshell.best_of import _log_prob, generate_best_of
+from pyshell.best_of import _log_prob, _strays, generate_best_of
 from pyshell.family_safe import WordMatcher
 from pyshell.generate import generate
 from pyshell.grim_words import grim_matcher
@@ -359,3 +359,31 @@ def test_beats_are_written_into_the_story_and_the_cache_at_sentence_starts():
     assert len(ByteTokenizer().encode(story.text[:second])) >= 0.75 * 160
     # The runner read the beats as story: its cache is the prompt and the kept story.
     assert runner.sequence == story.prompt_ids + story.ids[:-1]
+
+
+def write_early(seed: int, pass_break_outs: bool):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
+    # min_length 0.9: the leaving paragraph comes before the story may end.
+    rules = StoryPolicy(breaks=True, hold_paragraphs=True, min_length=0.9,
+                        pass_break_outs=pass_break_outs)  # fmt: skip
+    return asyncio.run(
+        generate_best_of(ForkRunner([LEAVING, STAYING]), ByteTokenizer(), "Hi", n=2,
+                         sampler=config, max_new_tokens=120, policy=rules)
+    )  # fmt: skip
+
+
+def test_before_the_story_may_end_a_sentence_that_leaves_it_is_passed_over_when_asked():
+    # Seed 2 draws both paragraphs; before min_length the break-out rule cannot end the
+    # story, so without pass_break_outs the likelier, leaving one is kept.
+    assert write_early(2, pass_break_outs=False).text.startswith(LEAVING)
+    assert write_early(2, pass_break_outs=True).text.startswith(STAYING)
+    # Seed 1 draws the leaving paragraph twice: it stays, as nothing else was drawn.
+    assert write_early(1, pass_break_outs=True).text.startswith(LEAVING)
+
+
+def test_a_sentence_breaks_out_anywhere_or_by_the_paragraph_it_opens():
+    assert _strays("It slept.", " It was June 3, 1985.")  # a date, mid-paragraph
+    assert _strays("It slept.\n\n", "This is a story about a fox.")
+    assert _strays("It slept.", "\n\nThe story of the fox is told in a poem.")
+    assert not _strays("It slept.", " The story of the fox was long.")  # not a paragraph
+    assert not _strays("It slept.\n\n", "He woke up and ran home.")

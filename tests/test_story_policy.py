@@ -375,3 +375,13 @@ def test_beats_name_the_character_only_when_asked():
         assert policy.name_in_beats is False and policy.beat_character == ""
     asked = story_policy(Texts(), {EOS}, name_in_beats=True, beat_character="the fox")
     assert asked.beat_character == "the fox"
+
+
+def test_break_outs_are_passed_over_early_in_both_languages():
+    """docs/stories.md, "Break-outs passed over, early too"."""
+    for language in ("en", "fr"):
+        assert story_policy(Texts(), {EOS}, language=language).pass_break_outs is True
+    assert (
+        story_policy(Texts(), {EOS}, pass_break_outs=False).describe()["pass_break_outs"] is False
+    )
+    assert StoryPolicy().pass_break_outs is False  # the plain policy changes nothing

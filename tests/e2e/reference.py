@@ -83,6 +83,7 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         avoid_grim=p["avoid_grim"],
         beats=bool(p["beats"]),
         name_in_beats=p["name_in_beats"],
+        pass_break_outs=p["pass_break_outs"],
         beat_character=p["beat_character"],
         known_words_only=p["known_words"],
     )

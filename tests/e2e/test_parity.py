@@ -156,6 +156,7 @@ def test_real_model_framed_story_equals_cpython_in_the_story_style(real_wasm, re
     assert last["sampling"]["temperature"] == 0.7 and last["sampling"]["family_safe"] is True
     assert last["policy"]["best_of"] == 2 and last["policy"]["breaks"] is True
     assert last["policy"]["beats"] == ["One day,", "In the end,"]
+    assert last["policy"]["pass_break_outs"] is True
     # A beat, read by the page's runner mid-story ("One day," when the story took no
     # such turn itself, "In the end,").
     assert any(f"\n\n{words}" in last["text"] for words in last["policy"]["beats"])
