@@ -42,7 +42,7 @@ import copy
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pyshell.banned_tokens import banned_ids, digit_ids
 from pyshell.family_safe import FamilyFilter, WordMatcher, family_filter
@@ -56,6 +56,8 @@ from pyshell.story_beats import BEATS, Beat
 from pyshell.story_breaks import RELEASE, BreakGuard
 
 __all__ = ["Ending", "PenalizedIds", "Steering", "StoryPolicy", "story_policy"]
+
+T = TypeVar("T")
 
 TAIL_CHARS = 16  # text kept to decide whether a sentence has just ended
 # Prompt tokens the family filter reads before the story: enough for the longest
@@ -375,32 +377,20 @@ def story_policy(
     `character`: the words that name the story's character (write_story sets them
     per request).
     """
-    if ngram_repeats is None:
-        ngram_repeats = DEFAULT_NGRAM_REPEATS[language]
-    if phrase_words is None:
-        phrase_words = DEFAULT_PHRASE_WORDS[language]
-    if loop_ends is None:
-        loop_ends = DEFAULT_LOOP_ENDS[language]
-    if name_character is None:
-        name_character = DEFAULT_NAME_CHARACTER[language]
-    if penalize_pronouns is None:
-        penalize_pronouns = DEFAULT_PENALIZE_PRONOUNS[language]
-    if known_words_only is None:
-        known_words_only = DEFAULT_KNOWN_WORDS[language]
-    if no_digits is None:
-        no_digits = DEFAULT_NO_DIGITS[language]
-    if pass_asides is None:
-        pass_asides = DEFAULT_PASS_ASIDES[language]
-    if prefer_known is None:
-        prefer_known = DEFAULT_PREFER_KNOWN[language]
+    ngram_repeats = _or_default(ngram_repeats, DEFAULT_NGRAM_REPEATS, language)
+    phrase_words = _or_default(phrase_words, DEFAULT_PHRASE_WORDS, language)
+    loop_ends = _or_default(loop_ends, DEFAULT_LOOP_ENDS, language)
+    name_character = _or_default(name_character, DEFAULT_NAME_CHARACTER, language)
+    penalize_pronouns = _or_default(penalize_pronouns, DEFAULT_PENALIZE_PRONOUNS, language)
+    known_words_only = _or_default(known_words_only, DEFAULT_KNOWN_WORDS, language)
+    no_digits = _or_default(no_digits, DEFAULT_NO_DIGITS, language)
+    pass_asides = _or_default(pass_asides, DEFAULT_PASS_ASIDES, language)
+    prefer_known = _or_default(prefer_known, DEFAULT_PREFER_KNOWN, language)
     if avoid_grim is None:
         avoid_grim = family_safe and DEFAULT_AVOID_GRIM[language]
-    if beats is None:
-        beats = DEFAULT_BEATS[language]
-    if name_in_beats is None:
-        name_in_beats = DEFAULT_NAME_IN_BEATS[language]
-    if pass_break_outs is None:
-        pass_break_outs = DEFAULT_PASS_BREAK_OUTS[language]
+    beats = _or_default(beats, DEFAULT_BEATS, language)
+    name_in_beats = _or_default(name_in_beats, DEFAULT_NAME_IN_BEATS, language)
+    pass_break_outs = _or_default(pass_break_outs, DEFAULT_PASS_BREAK_OUTS, language)
     stops = frozenset(stop_ids)
     known = _BANNED_CACHE.setdefault(tokenizer, {})
     if stops not in known:
@@ -444,6 +434,11 @@ def story_policy(
         known=known_words(language) if known_words_only else None,
         no_digits=no_digits,
     )
+
+
+def _or_default(value: T | None, defaults: dict[str, T], language: str) -> T:
+    """`value`, or the language's default where it is None."""
+    return defaults[language] if value is None else value
 
 
 def _single_pieces(tokenizer: object, texts: list[str]) -> frozenset[int]:

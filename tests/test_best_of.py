@@ -234,9 +234,10 @@ LEAVING = "A fox ran far. It slept.\n\nThe story of the fox is told in a poem."
 STAYING = "A fox ran far. It slept.\n\nHe woke up and ran home."
 
 
-def write_fork(seed: int, hold: bool):
+def write_fork(seed: int, hold: bool, min_length: float = 0.1, pass_break_outs: bool = False):
     config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
-    rules = StoryPolicy(breaks=True, hold_paragraphs=hold, min_length=0.1)
+    rules = StoryPolicy(breaks=True, hold_paragraphs=hold, min_length=min_length,
+                        pass_break_outs=pass_break_outs)  # fmt: skip
     return asyncio.run(
         generate_best_of(ForkRunner([LEAVING, STAYING]), ByteTokenizer(), "Hi", n=2,
                          sampler=config, max_new_tokens=120, policy=rules)
@@ -362,14 +363,8 @@ def test_beats_are_written_into_the_story_and_the_cache_at_sentence_starts():
 
 
 def write_early(seed: int, pass_break_outs: bool):
-    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
-    # min_length 0.9: the leaving paragraph comes before the story may end.
-    rules = StoryPolicy(breaks=True, hold_paragraphs=True, min_length=0.9,
-                        pass_break_outs=pass_break_outs)  # fmt: skip
-    return asyncio.run(
-        generate_best_of(ForkRunner([LEAVING, STAYING]), ByteTokenizer(), "Hi", n=2,
-                         sampler=config, max_new_tokens=120, policy=rules)
-    )  # fmt: skip
+    """min_length 0.9: the leaving paragraph comes before the story may end."""
+    return write_fork(seed, hold=True, min_length=0.9, pass_break_outs=pass_break_outs)
 
 
 def test_before_the_story_may_end_a_sentence_that_leaves_it_is_passed_over_when_asked():
