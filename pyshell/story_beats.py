@@ -9,8 +9,9 @@ share of its budget, best-of (pyshell/best_of.py) writes the beat's words as a n
 paragraph and draws the sentence that completes it.
 
 A beat the story already took in its own words, a sentence that opens with "One
-morning" or "Finally", is skipped: the story has that turn already. Nothing here bans a token; the story's steering
-(family-safe filter, guards) reads a beat's tokens as the story's own.
+morning" or "Finally", is skipped: the story has that turn already. Nothing here bans
+a token; the story's steering (family-safe filter, guards) reads a beat's tokens as
+the story's own. Which beats, and why these: docs/stories.md, "Story beats".
 """
 
 from __future__ import annotations

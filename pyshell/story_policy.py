@@ -369,13 +369,12 @@ def story_policy(
     `finish_sentence=False` keeps the budget a hard limit; `family_safe=False`
     lets the story write listed words (the reader's choice, for adults);
     `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
-    `phrase_words`, `loop_ends`, `name_character`, `pass_asides`, `prefer_known`, `beats`,
-    `name_in_beats`, `pass_break_outs`,
-    `penalize_pronouns`, `known_words_only` or `no_digits` is None, that language's
-    default; `avoid_grim` None is the language's default for a family-safe story and
+    `phrase_words`, `loop_ends`, `name_character`, `pass_asides`, `prefer_known`,
+    `beats`, `name_in_beats`, `pass_break_outs`, `penalize_pronouns`,
+    `known_words_only` or `no_digits` is None, that language's default; `avoid_grim` None is the language's default for a family-safe story and
     off otherwise.
-    `character`: the words that name the story's character (write_story sets them
-    per request).
+    `character`: the words that name the story's character, and `beat_character`
+    its name inside a sentence (write_story sets both per request).
     """
     ngram_repeats = _or_default(ngram_repeats, DEFAULT_NGRAM_REPEATS, language)
     phrase_words = _or_default(phrase_words, DEFAULT_PHRASE_WORDS, language)
