@@ -258,11 +258,13 @@ async def generate_best_of(
         words.read_prompt("".join(tokenizer.token_text(t) for t in prompt_ids))
 
     beats_done = 0  # of policy.beats, written or taken by the story itself
+    told = ""  # the story's text so far, token by token (what the rules below read)
 
     async def emit(token: int) -> None:
         """Add a kept token to the story and show it."""
-        nonlocal stats, first_at
+        nonlocal stats, first_at, told
         generated.append(token)
+        told += tokenizer.token_text(token)
         if words is not None:
             words.follow(tokenizer.token_text(token))
         text = decoder.push(token)
@@ -289,23 +291,21 @@ async def generate_best_of(
         if cancelled():
             reason = StopReason.CANCELLED
             break
-        if policy.beats and generated and not steering.in_quotation:
-            story = "".join(tokenizer.token_text(t) for t in generated)
-            if ends_sentence(story):
-                beats_done, beat = next_beat(
-                    policy.beats, beats_done, steering.written, steering.budget, story
-                )
-                if beat is not None:
-                    beat_ids = tokenizer.encode(beat_text(beat, story, policy.beat_character))
-                    for token in beat_ids:
-                        steering.push(token, tokenizer.token_text(token))
-                        seen.add(token)
-                        await emit(token)
-                    candidates = await runner.step(beat_ids)
+        beats_left = beats_done < len(policy.beats)
+        if beats_left and generated and not steering.in_quotation and ends_sentence(told):
+            beats_done, beat = next_beat(
+                policy.beats, beats_done, steering.written, steering.budget, told
+            )
+            if beat is not None:
+                beat_ids = tokenizer.encode(beat_text(beat, told, policy.beat_character))
+                for token in beat_ids:
+                    steering.push(token, tokenizer.token_text(token))
+                    seen.add(token)
+                    await emit(token)
+                candidates = await runner.step(beat_ids)
         start = runner.snapshot()
-        tail = "".join(tokenizer.token_text(t) for t in generated[-4:])  # for pass_break_outs
         watch = bool(policy.loop_draws or policy.loop_ends)
-        story = "".join(tokenizer.token_text(t) for t in generated) if watch else ""
+        story = told if watch else ""
         looping = looping_phrases(story)  # the loops the story already holds
         branches: list[_Branch] = []
         while len(branches) < n or (
@@ -333,7 +333,7 @@ async def generate_best_of(
                 added, steering.in_quotation, policy.language
             )
             branch.made_up = words is not None and not words.allows(added)
-            branch.strays = policy.pass_break_outs and _strays(tail, added)
+            branch.strays = policy.pass_break_outs and _strays(told, added)
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
         kept = [b for b in kept if not b.strays] or kept

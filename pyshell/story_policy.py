@@ -371,8 +371,8 @@ def story_policy(
     `language` ("en" or "fr") picks the word lists and, where `ngram_repeats`,
     `phrase_words`, `loop_ends`, `name_character`, `pass_asides`, `prefer_known`,
     `beats`, `name_in_beats`, `pass_break_outs`, `penalize_pronouns`,
-    `known_words_only` or `no_digits` is None, that language's default; `avoid_grim` None is the language's default for a family-safe story and
-    off otherwise.
+    `known_words_only` or `no_digits` is None, that language's default; `avoid_grim`
+    None is the language's default for a family-safe story and off otherwise.
     `character`: the words that name the story's character, and `beat_character`
     its name inside a sentence (write_story sets both per request).
     """
