@@ -140,6 +140,7 @@ class _Branch:
     aside: bool = False  # the narrator says "I" or "we" in it (set by the caller)
     made_up: bool = False  # it writes a word no list of its language holds (set by the caller)
     strays: bool = False  # it breaks out of the story, early or not (set by the caller)
+    warm: bool = False  # it holds a warm word, after the last beat (set by the caller)
 
     @property
     def score(self) -> float:
@@ -303,14 +304,16 @@ async def generate_best_of(
                     seen.add(token)
                     await emit(token)
                 candidates = await runner.step(beat_ids)
+        closing = bool(policy.beats) and beats_done == len(policy.beats)
+        draws = max(n, policy.end_draws) if closing else n
         start = runner.snapshot()
         watch = bool(policy.loop_draws or policy.loop_ends)
         story = told if watch else ""
         looping = looping_phrases(story)  # the loops the story already holds
         branches: list[_Branch] = []
-        while len(branches) < n or (
+        while len(branches) < draws or (
             all(b.loops for b in branches)
-            and len(branches) < n + policy.loop_draws
+            and len(branches) < draws + policy.loop_draws
             and not cancelled()
         ):
             if branches:
@@ -334,10 +337,13 @@ async def generate_best_of(
             )
             branch.made_up = words is not None and not words.allows(added)
             branch.strays = policy.pass_break_outs and _strays(told, added)
+            branch.warm = closing and policy.warm is not None and bool(policy.warm.words_in(added))
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
         kept = [b for b in kept if not b.strays] or kept
         kept = [b for b in kept if not b.grim] or kept
+        if closing and policy.warm is not None:
+            kept = [b for b in kept if b.warm] or kept
         kept = [b for b in kept if not b.aside] or kept
         kept = [b for b in kept if not b.made_up] or kept
         if policy.loop_draws:

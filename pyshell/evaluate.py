@@ -319,6 +319,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _language_switch(
         p,
+        "--warm-end",
+        "once the last beat is done, keep a drawn sentence with a warm word over one "
+        "without (pyshell/warm_words.py; family-safe stories only)",
+    )
+    p.add_argument(
+        "--end-draws", type=int, default=None, metavar="N",
+        help="with --warm-end, sentences drawn at each sentence start once the last beat is "
+        "done (default: pyshell/story_policy.py's per language)",
+    )  # fmt: skip
+    _language_switch(
+        p,
         "--pass-break-outs",
         "pass over a drawn sentence that breaks out of the story (a date, a note, a blurb), "
         "before the story may end too (pyshell/best_of.py)",
@@ -415,6 +426,8 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             prefer_known=args.prefer_known if language in KNOWN_WORD_LANGUAGES else False,
             avoid_grim=args.avoid_grim,
             beats=args.beats,
+            warm_end=args.warm_end,
+            end_draws=args.end_draws,
             name_in_beats=args.name_in_beats,
             pass_break_outs=args.pass_break_outs,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,

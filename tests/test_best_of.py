@@ -13,9 +13,10 @@ from pyshell.grim_words import grim_matcher
 from pyshell.known_words import KnownWords
 from pyshell.runner import Candidates
 from pyshell.sampler import SamplingConfig
-from pyshell.story_beats import BEATS
+from pyshell.story_beats import BEATS, Beat
 from pyshell.story_measures import has_loop, looping_phrases
 from pyshell.story_policy import StoryPolicy
+from pyshell.warm_words import warm_matcher
 from tests.test_generate import BYTE0, ByteTokenizer
 
 LETTERS = [BYTE0 + ord(c) for c in "abcdefg ."]
@@ -382,3 +383,31 @@ def test_a_sentence_breaks_out_anywhere_or_by_the_paragraph_it_opens():
     assert _strays("It slept.", "\n\nThe story of the fox is told in a poem.")
     assert not _strays("It slept.", " The story of the fox was long.")  # not a paragraph
     assert not _strays("It slept.\n\n", "He woke up and ran home.")
+
+
+# An end beat early in a short story, so the ending is the story's second sentence.
+END_BEAT = (Beat(0.1, "In the end,", ("in the end",)),)
+WARM_END = "It ran far.\n\nIn the end, it was safe at home. It slept."
+COLD_END = "It ran far.\n\nIn the end, the night was so long and dark. It slept."
+
+
+def write_ending(seed: int, warm: bool, end_draws: int = 0):
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
+    rules = StoryPolicy(beats=END_BEAT, warm=warm_matcher("en") if warm else None,
+                        end_draws=end_draws)  # fmt: skip
+    return asyncio.run(
+        generate_best_of(ForkRunner([WARM_END, COLD_END]), ByteTokenizer(), "A fox", n=2,
+                         sampler=config, max_new_tokens=80, policy=rules)
+    )  # fmt: skip
+
+
+def test_after_the_end_beat_a_sentence_with_a_warm_word_is_kept_over_one_without():
+    # Seed 1 draws both endings; the longer, cold one is likelier per token.
+    assert write_ending(1, warm=False).text.startswith(COLD_END)
+    assert write_ending(1, warm=True).text.startswith(WARM_END)
+
+
+def test_end_draws_give_the_warm_rule_more_endings_to_choose_from():
+    # Seed 17 draws the cold ending twice in two draws; four draws find the warm one.
+    assert write_ending(17, warm=True).text.startswith(COLD_END)
+    assert write_ending(17, warm=True, end_draws=4).text.startswith(WARM_END)

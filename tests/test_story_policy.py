@@ -9,6 +9,7 @@ from pyshell.known_words import known_words
 from pyshell.runner import Candidates
 from pyshell.story_beats import BEATS
 from pyshell.story_policy import Ending, StoryPolicy, story_policy
+from pyshell.warm_words import warm_matcher
 
 EOS = 1
 TEXT = {
@@ -70,6 +71,20 @@ def test_grim_words_are_avoided_in_family_safe_stories_only():
     adults = story_policy(Texts(), {EOS}, family_safe=False)
     assert adults.grim is None and adults.describe()["avoid_grim"] is False
     assert story_policy(Texts(), {EOS}, avoid_grim=False).describe()["avoid_grim"] is False
+
+
+def test_a_warm_ending_is_part_of_family_safe_stories_in_english():
+    """pyshell/warm_words.py: four endings drawn after the end beat, one with a warm
+    word kept; English only, and only where there are beats to end on."""
+    english = story_policy(Texts(), {EOS})
+    assert english.warm is warm_matcher("en") and english.end_draws == 4
+    assert story_policy(Texts(), {EOS}, language="fr").describe()["warm_end"] is False
+    adults = story_policy(Texts(), {EOS}, family_safe=False).describe()
+    assert adults["warm_end"] is False and adults["end_draws"] == 0
+    unshaped = story_policy(Texts(), {EOS}, beats=False)
+    assert unshaped.warm is None and unshaped.end_draws == 0
+    asked = story_policy(Texts(), {EOS}, language="fr", warm_end=True, end_draws=3)
+    assert asked.warm is warm_matcher("fr") and asked.end_draws == 3
 
 
 def test_asides_are_passed_over_only_when_asked():

@@ -25,6 +25,7 @@ CPYTHON_ONLY = {"onnx_runner.py", "rest_rows.py", "cli.py", "__main__.py", "eval
 DATA_FILES = (
     "data/family_safe/*.txt",  # pyshell/family_safe.py's word lists
     "data/grim_words/*.txt",  # pyshell/grim_words.py's
+    "data/warm_words/*.txt",  # pyshell/warm_words.py's
     "data/known_words/*.txt",  # pyshell/known_words.py's, for best-of's prefer_known
 )
 

@@ -82,6 +82,8 @@ def replay(model_dir: Path, last: dict, backend: str) -> GenerationResult:
         prefer_known=p["prefer_known"],
         avoid_grim=p["avoid_grim"],
         beats=bool(p["beats"]),
+        warm_end=p["warm_end"],
+        end_draws=p["end_draws"],
         name_in_beats=p["name_in_beats"],
         pass_break_outs=p["pass_break_outs"],
         beat_character=p["beat_character"],

@@ -157,6 +157,7 @@ def test_real_model_framed_story_equals_cpython_in_the_story_style(real_wasm, re
     assert last["policy"]["best_of"] == 2 and last["policy"]["breaks"] is True
     assert last["policy"]["beats"] == ["One day,", "In the end,"]
     assert last["policy"]["pass_break_outs"] is True
+    assert last["policy"]["warm_end"] is True and last["policy"]["end_draws"] == 4
     # A beat, read by the page's runner mid-story ("One day," when the story took no
     # such turn itself, "In the end,").
     assert any(f"\n\n{words}" in last["text"] for words in last["policy"]["beats"])
@@ -180,6 +181,7 @@ def test_real_model_french_story_equals_cpython(real_wasm, real_model_dir):
     assert last["policy"]["family_safe"] is True and last["policy"]["best_of"] == 2
     assert last["policy"]["ngram_repeats"] == 1 and last["policy"]["unpenalized_ids"] == 0
     assert last["policy"]["prefer_known"] is True and last["policy"]["avoid_grim"] is True
+    assert last["policy"]["warm_end"] is False  # English only (docs/stories.md)
     assert any(f"\n\n{words}" in last["text"] for words in last["policy"]["beats"])
     replayed = reference.replay(real_model_dir, last, "wasm")
     assert last["ids"] == replayed.ids
