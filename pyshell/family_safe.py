@@ -70,6 +70,7 @@ __all__ = [
     "listed_request_fields",
     "listed_words",
     "parse_word_list",
+    "read_word_list",
     "word_list",
 ]
 
@@ -144,9 +145,15 @@ def parse_word_list(text: str, language: str, source: str = "") -> WordList:
 @cache
 def word_list(language: str) -> WordList:
     """The committed list of `language` ("en" or "fr"), read once."""
+    return read_word_list(DATA, language, "family-safe word")
+
+
+def read_word_list(folder: Path, language: str, what: str) -> WordList:
+    """`folder`/`language`.txt in this list format: the family-safe lists, and the
+    grim and warm words best-of weighs (pyshell/grim_words.py, pyshell/warm_words.py)."""
     if language not in LANGUAGES:
-        raise ValueError(f"no family-safe word list for language {language!r}")
-    path = DATA / f"{language}.txt"
+        raise ValueError(f"no {what} list for language {language!r}")
+    path = folder / f"{language}.txt"
     return parse_word_list(path.read_text(encoding="utf-8"), language, path.name)
 
 

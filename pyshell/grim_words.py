@@ -23,8 +23,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pyshell.family_safe import WordMatcher, parse_word_list
-from pyshell.prompts import LANGUAGES
+from pyshell.family_safe import WordMatcher, read_word_list
 
 __all__ = ["grim_matcher", "grim_words"]
 
@@ -34,10 +33,7 @@ DATA = Path(__file__).resolve().parent / "data" / "grim_words"
 @cache
 def grim_matcher(language: str) -> WordMatcher:
     """The matcher of `language`'s grim words ("en" or "fr"), read once."""
-    if language not in LANGUAGES:
-        raise ValueError(f"no grim word list for language {language!r}")
-    path = DATA / f"{language}.txt"
-    return WordMatcher(parse_word_list(path.read_text(encoding="utf-8"), language, path.name))
+    return WordMatcher(read_word_list(DATA, language, "grim word"))
 
 
 def grim_words(text: str, matcher: WordMatcher) -> list[str]:

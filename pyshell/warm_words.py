@@ -18,8 +18,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pyshell.family_safe import WordMatcher, parse_word_list
-from pyshell.prompts import LANGUAGES
+from pyshell.family_safe import WordMatcher, read_word_list
 
 __all__ = ["warm_matcher"]
 
@@ -29,7 +28,4 @@ DATA = Path(__file__).resolve().parent / "data" / "warm_words"
 @cache
 def warm_matcher(language: str) -> WordMatcher:
     """The matcher of `language`'s warm words ("en" or "fr"), read once."""
-    if language not in LANGUAGES:
-        raise ValueError(f"no warm word list for language {language!r}")
-    path = DATA / f"{language}.txt"
-    return WordMatcher(parse_word_list(path.read_text(encoding="utf-8"), language, path.name))
+    return WordMatcher(read_word_list(DATA, language, "warm word"))

@@ -231,18 +231,29 @@ class ForkRunner(ScriptRunner):
         return Candidates([nexts[0], LETTERS[0]], [30.0, 0.0])
 
 
+def write_forked(
+    scripts: list[str],
+    seed: int,
+    policy: StoryPolicy,
+    prompt: str = "A fox",
+    max_new_tokens: int = 60,
+):
+    """Best-of-2 on a ForkRunner of `scripts`, temperature 1, no penalty."""
+    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
+    return asyncio.run(
+        generate_best_of(ForkRunner(scripts), ByteTokenizer(), prompt, n=2, sampler=config,
+                         max_new_tokens=max_new_tokens, policy=policy)
+    )  # fmt: skip
+
+
 LEAVING = "A fox ran far. It slept.\n\nThe story of the fox is told in a poem."
 STAYING = "A fox ran far. It slept.\n\nHe woke up and ran home."
 
 
 def write_fork(seed: int, hold: bool, min_length: float = 0.1, pass_break_outs: bool = False):
-    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
     rules = StoryPolicy(breaks=True, hold_paragraphs=hold, min_length=min_length,
                         pass_break_outs=pass_break_outs)  # fmt: skip
-    return asyncio.run(
-        generate_best_of(ForkRunner([LEAVING, STAYING]), ByteTokenizer(), "Hi", n=2,
-                         sampler=config, max_new_tokens=120, policy=rules)
-    )  # fmt: skip
+    return write_forked([LEAVING, STAYING], seed, rules, prompt="Hi", max_new_tokens=120)
 
 
 def test_a_sentence_that_leaves_the_story_is_passed_over_for_one_that_stays():
@@ -259,12 +270,8 @@ NOT_NAMING = "It ran. It slept. It ate. A little bird sang."
 
 
 def write_named(seed: int, after: int, character: frozenset[str] = frozenset({"fox"})):
-    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
     rules = StoryPolicy(name_character=after, character=character)
-    return asyncio.run(
-        generate_best_of(ForkRunner([NAMING, NOT_NAMING]), ByteTokenizer(), "The fox", n=2,
-                         sampler=config, max_new_tokens=46, policy=rules)
-    )  # fmt: skip
+    return write_forked([NAMING, NOT_NAMING], seed, rules, prompt="The fox", max_new_tokens=46)
 
 
 def test_after_sentences_without_the_character_a_sentence_naming_it_is_kept():
@@ -281,11 +288,7 @@ GENTLE = "The fox ran. It slept well."
 
 
 def write_gentle(seed: int, grim: WordMatcher | None):
-    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
-    return asyncio.run(
-        generate_best_of(ForkRunner([GRIM, GENTLE]), ByteTokenizer(), "A fox", n=2,
-                         sampler=config, max_new_tokens=60, policy=StoryPolicy(grim=grim))
-    )  # fmt: skip
+    return write_forked([GRIM, GENTLE], seed, StoryPolicy(grim=grim))
 
 
 def test_a_sentence_with_a_grim_word_is_passed_over_for_one_without():
@@ -295,11 +298,7 @@ def test_a_sentence_with_a_grim_word_is_passed_over_for_one_without():
 
 
 def test_a_grim_sentence_stays_when_every_sentence_drawn_is_grim():
-    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=0)
-    story = asyncio.run(
-        generate_best_of(ForkRunner([GRIM]), ByteTokenizer(), "A fox", n=2, sampler=config,
-                         max_new_tokens=60, policy=StoryPolicy(grim=grim_matcher("en")))
-    )  # fmt: skip
+    story = write_forked([GRIM], 0, StoryPolicy(grim=grim_matcher("en")))
     assert story.text.startswith(GRIM)
 
 
@@ -308,11 +307,7 @@ TOLD = "The fox ran. It slept well."
 
 
 def write_told(seed: int, pass_asides: bool, scripts: list[str]):
-    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
-    return asyncio.run(
-        generate_best_of(ForkRunner(scripts), ByteTokenizer(), "A fox", n=2, sampler=config,
-                         max_new_tokens=60, policy=StoryPolicy(pass_asides=pass_asides))
-    )  # fmt: skip
+    return write_forked(scripts, seed, StoryPolicy(pass_asides=pass_asides))
 
 
 def test_a_sentence_where_the_narrator_says_we_is_passed_over_for_one_told():
@@ -330,12 +325,9 @@ FRENCH = KnownWords(["le", "renard", "courut", "il", "vit", "un", "dans", "les",
 
 
 def write_known(seed: int, prefer_known: KnownWords | None):
-    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
-    return asyncio.run(
-        generate_best_of(ForkRunner([MADE_UP, KNOWN]), ByteTokenizer(), "A fox", n=2,
-                         sampler=config, max_new_tokens=60,
-                         policy=StoryPolicy(prefer_known=prefer_known, language="fr"))
-    )  # fmt: skip
+    return write_forked(
+        [MADE_UP, KNOWN], seed, StoryPolicy(prefer_known=prefer_known, language="fr")
+    )
 
 
 def test_a_sentence_that_makes_a_word_up_is_passed_over_for_one_of_known_words():
@@ -392,13 +384,9 @@ COLD_END = "It ran far.\n\nIn the end, the night was so long and dark. It slept.
 
 
 def write_ending(seed: int, warm: bool, end_draws: int = 0):
-    config = SamplingConfig(temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=seed)
     rules = StoryPolicy(beats=END_BEAT, warm=warm_matcher("en") if warm else None,
                         end_draws=end_draws)  # fmt: skip
-    return asyncio.run(
-        generate_best_of(ForkRunner([WARM_END, COLD_END]), ByteTokenizer(), "A fox", n=2,
-                         sampler=config, max_new_tokens=80, policy=rules)
-    )  # fmt: skip
+    return write_forked([WARM_END, COLD_END], seed, rules, max_new_tokens=80)
 
 
 def test_after_the_end_beat_a_sentence_with_a_warm_word_is_kept_over_one_without():
