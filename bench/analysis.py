@@ -273,6 +273,14 @@ def _suggestions(results: dict) -> list[str]:
         "meets the second pair."
     )
     out.append(
+        "- On a return visit the page starts the model's worker once the service worker's "
+        "register() resolves, which queues behind the browser's own check for a new sw.js. "
+        "Starting the worker first and registering beside it was measured (2026-12-06, 3 "
+        "repetitions each, Conteur and wllama in alternation): warm load 2.3 s against 2.2 s "
+        "before, navigation to the worker's start 0.4 s against 0.2 s: no gain where sw.js "
+        "comes from this machine, so not kept."
+    )
+    out.append(
         "- Where the memory is at ready (a warm start, the page's renderer, its mappings, "
         "2026-12-03): onnxruntime's heap 272 MB reserved, 230 MB touched (the weights; no "
         "second copy), Pyodide's heap 82 MB, Chromium's code 41 MB, and about 205 MB of "
