@@ -33,6 +33,10 @@ character's):
 - `StoryPolicy.grim` (pyshell/grim_words.py: dying, killing, blood, none of them
   banned): a sentence without a grim word is kept over one with, so a story speaks
   of death only where every sentence drawn there does;
+- `StoryPolicy.warm` (pyshell/warm_words.py: friends, a smile, home), once the last
+  beat is done: `StoryPolicy.end_draws` sentences are drawn instead of n, and one
+  with a warm word is kept over one without, so a story ends warmly where the model
+  offers such an ending;
 - `StoryPolicy.pass_asides` (pyshell/asides.py, off by default): a sentence told in
   the third person is kept over one in which the narrator says "I" or "we";
 - `StoryPolicy.prefer_known` (pyshell/known_words.py, French): a sentence whose words
