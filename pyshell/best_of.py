@@ -308,8 +308,9 @@ async def generate_best_of(
                     seen.add(token)
                     await emit(token)
                 candidates = await runner.step(beat_ids)
-        closing = bool(policy.beats) and beats_done == len(policy.beats)
-        draws = max(n, policy.end_draws) if closing else n
+        # Once the last beat is done, the warm ending's words (pyshell/warm_words.py).
+        warm = policy.warm if policy.beats and beats_done == len(policy.beats) else None
+        draws = n if warm is None else max(n, policy.end_draws)
         start = runner.snapshot()
         watch = bool(policy.loop_draws or policy.loop_ends)
         story = told if watch else ""
@@ -341,12 +342,12 @@ async def generate_best_of(
             )
             branch.made_up = words is not None and not words.allows(added)
             branch.strays = policy.pass_break_outs and _strays(told, added)
-            branch.warm = closing and policy.warm is not None and bool(policy.warm.words_in(added))
+            branch.warm = warm is not None and bool(warm.words_in(added))
             branches.append(branch)
         kept = [b for b in branches if not b.leaves] or branches
         kept = [b for b in kept if not b.strays] or kept
         kept = [b for b in kept if not b.grim] or kept
-        if closing and policy.warm is not None:
+        if warm is not None:
             kept = [b for b in kept if b.warm] or kept
         kept = [b for b in kept if not b.aside] or kept
         kept = [b for b in kept if not b.made_up] or kept
