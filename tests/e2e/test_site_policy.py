@@ -154,3 +154,27 @@ def test_stored_wasm_modules_go_out_as_stored(browser, new_page, origin, tiny_si
         else:
             assert got["served"] == page.page.get_attribute("html", "data-version")
             assert got["coep"] == "require-corp"
+
+
+def test_a_wasm_module_not_stored_yet_is_kept_first_and_goes_out_as_stored(
+    browser, new_page, origin, tiny_site
+):
+    """On its first use (here the WebGPU build's module, which a WASM page never asked
+    for) a module is stored whole, then answered with the stored entry: the code the
+    browser compiles on a first visit is kept too."""
+    page = new_page(browser, f"{origin}/tiny/?backend=wasm")
+    page.assert_ready()
+    path = "vendor/ort/ort-wasm-simd-threaded.asyncify.wasm"
+    file = {f["url"]: f for f in sw_build(tiny_site)["files"]}[path]
+    got = page.page.evaluate(
+        """async ([path, key]) => {
+          const r = await fetch(path);
+          const bytes = (await r.arrayBuffer()).byteLength;
+          const kept = await (await caches.open(`conteur:${new URL(".", location).pathname}:files`)).match(key);
+          return { type: r.headers.get("Content-Type"), served: r.headers.get("X-Conteur-Served"),
+                   coep: r.headers.get("Cross-Origin-Embedder-Policy"), bytes, kept: Boolean(kept) };
+        }""",
+        [path, f"{origin}/tiny/{path}?sha256={file['sha256']}"],
+    )
+    assert got["bytes"] == file["bytes"] and got["kept"]
+    assert got["type"] == "application/wasm" and got["served"] is None and got["coep"] is None

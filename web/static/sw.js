@@ -69,7 +69,9 @@ const TYPES = {
 // headers: Chromium then keeps the code it compiled from it beside the entry, so a
 // later start skips compiling Pyodide and onnxruntime. Warm starts of Gemma's page,
 // 3 alternated pairs: second visit 2.85 s against 3.26 s, third 2.24 s against 3.24 s
-// (docs/architecture.md). A module is a same-origin subresource, not a document or a
+// (docs/architecture.md). A module not stored yet (onnxruntime's, on a backend's first
+// use) is stored whole first and then goes out the same way, so that the first visit's
+// compiled code is kept too. A module is a same-origin subresource, not a document or a
 // worker: the isolation headers and the CSP are not its to carry.
 const COMPILED = /\.wasm$/;
 const PARALLEL = 3;
@@ -148,15 +150,17 @@ async function respond(event, url) {
 /**
  * A file not stored yet (a backend's file on first use, a core file that fell out):
  * one download, resumed after network errors, streamed to the page and, when there
- * is room, stored once its sha256 matched. A second request while it downloads waits
- * for the stored copy instead of downloading it again.
+ * is room, stored once its sha256 matched (a wasm module: stored whole first, then
+ * served as stored). A second request while it downloads waits for the stored copy
+ * instead of downloading it again.
  */
-async function download(event, url, file, version) {
+async function download(event, url, file, version, { keepFirst = COMPILED.test(url) } = {}) {
   const key = keyOf(url, file.sha256);
   const running = saving.get(key);
   if (running) {
     await running.catch(() => {});
     const stored = await findStored(url, file.sha256);
+    if (stored && COMPILED.test(url)) return stored;
     if (stored) return served(stored, file, version, VERIFIED.stored);
   }
   const response = await fetch(url, { cache: "no-store" });
@@ -170,6 +174,13 @@ async function download(event, url, file, version) {
   const verified = body.pipeThrough(await verifier(file, { withholdLast: true }));
   const keep = await roomFor(file);
   if (!keep) return served(new Response(verified), file, version, VERIFIED.atTheEnd);
+  if (keepFirst) {
+    // A wasm module is kept whole, then goes out as the stored entry (`COMPILED`), so
+    // the code the browser compiles from it on this first use is kept for the next
+    // visit. Not kept (no room, a damaged download): downloaded again and streamed.
+    const stored = await keepWhole(verified, url, file, key);
+    return stored ?? download(event, url, file, version, { keepFirst: false });
+  }
   // The page and the store read in step (shared/lockstep-tee.js): neither gets ahead of
   // the other by more than a chunk, so the service worker never queues the file.
   const split = lockstepTee(verified);
@@ -209,6 +220,20 @@ function typeOf(path) {
 }
 
 // --- storing only what matched --------------------------------------------------------
+
+/** Store `verified` as `file`, then its stored entry; null when it was not stored. */
+async function keepWhole(verified, url, file, key) {
+  const saved = storeVerified(verified.pipeThrough(sizeCheck(file)), url, file);
+  saving.set(key, saved);
+  try {
+    await saved;
+  } catch {
+    return null;
+  } finally {
+    saving.delete(key);
+  }
+  return findStored(url, file.sha256);
+}
 
 /**
  * Store `verified` as `file`: a stream that fails unless size and sha256 matched (so
