@@ -45,10 +45,6 @@ def module(name: str) -> str:
     return json.dumps((JS / name).as_uri())
 
 
-def shared(name: str) -> str:
-    return json.dumps((JS.parent / "shared" / name).as_uri())
-
-
 @pytest.fixture(scope="module")
 def sha256_module(tmp_path_factory) -> str:
     """Imports defining createSha256 as the worker does: hash-wasm's build, then js/shared/sha256.js.
@@ -224,54 +220,3 @@ def test_exported_chunks_start_at_tensor_boundaries(tiny_model_dir):
         starts = graph["data_chunks"][data]
         assert starts[0] == 0 and starts == sorted(set(starts)), kind
         assert set(starts) <= {offset for offset, _ in spans}, kind
-
-
-def test_a_chunked_file_handed_to_another_worker_moves_its_chunks_without_copying():
-    """The download helper (js/worker/downloader.js) posts a filled ChunkedFile to the
-    model worker: the chunks' buffers are transferred, so the weights are held once."""
-    starts = [0, 1000, 5000]
-    script = f"""
-    import {{ ChunkedFile }} from {module("chunked-file.js")};
-    const original = new Uint8Array(7000).map((_, i) => (i * 29) % 253);
-    const sent = new ChunkedFile(7000, {json.dumps(starts)});
-    sent.write(original, 0);
-    const {{ value, transfer }} = sent.handOver();
-    const posted = structuredClone(value, {{ transfer }});  // what postMessage does
-    const got = new ChunkedFile(posted.size, posted.starts, posted.buffers);
-    const bytes = got.subarray(0, 7000);
-    let refused = "";
-    try {{ new ChunkedFile(7000, {json.dumps(starts)}, [new ArrayBuffer(10), ...posted.buffers.slice(1)]); }}
-    catch (error) {{ refused = error.message; }}
-    console.log(JSON.stringify({{
-      equal: bytes.every((b, i) => b === original[i]), length: got.byteLength,
-      senderDetached: sent.chunks.every((chunk) => chunk.buffer.byteLength === 0), refused,
-    }}));
-    """
-    got = run_node(script)
-    assert got["equal"] and got["length"] == 7000
-    assert got["senderDetached"]  # moved, not copied
-    assert "do not match" in got["refused"]
-
-
-def test_an_error_posted_by_the_download_helper_reaches_the_page_unchanged():
-    """The helper's errors cross one more worker boundary: toMessage there, fromMessage
-    here, and the page gets what it would have had the model worker thrown it."""
-    script = f"""
-    import {{ ModelFileCorruptError, fromMessage, toMessage }} from {shared("errors.js")};
-    import {{ isAllocationFailure }} from {shared("memory-needs.js")};
-    const thrown = new ModelFileCorruptError("model-cpu.onnx.data", "its sha256 checksum does not match conteur.json");
-    const again = fromMessage(structuredClone(toMessage(thrown)));
-    const unknown = fromMessage(structuredClone(toMessage(new RangeError("Array buffer allocation failed"))));
-    console.log(JSON.stringify({{
-      first: toMessage(thrown), second: toMessage(again), unknown: toMessage(unknown),
-      outOfMemory: isAllocationFailure(unknown),
-    }}));
-    """
-    got = run_node(script)
-    assert got["second"] == got["first"]
-    assert got["first"]["name"] == "ModelFileCorruptError"
-    assert got["first"]["params"]["file"] == "model-cpu.onnx.data"
-    # An allocation failure keeps its text: the model worker still tells it (an
-    # OutOfMemoryError on WASM, the fallback to WASM on WebGPU).
-    assert got["unknown"]["detail"] == "RangeError: Array buffer allocation failed"
-    assert got["outOfMemory"]

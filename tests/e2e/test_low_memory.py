@@ -5,12 +5,7 @@ side) is asked before the model loads, with what is needed and what to close. An
 allocation that fails is injected by serving the worker through a wrapper module
 (a Playwright route, with the service worker blocked so that the route sees the
 request): the wrapper makes `new Uint8Array(n)` throw V8's "Array buffer allocation
-failed" for the sizes of one backend's weights, then imports the real worker. The
-worker's download helper (js/worker/downloader.js), where the files' bytes are allocated
-when it runs, starts from inside the worker, where a route does not reach: the wrapper
-refuses to start it, so the model worker reads the files itself, as where a worker
-cannot start another (the helper's errors reach the page unchanged:
-tests/test_model_bytes.py); onnxruntime's own threads still start. On
+failed" for the sizes of one backend's weights, then imports the real worker. On
 WebGPU the page falls back to WASM; on WASM it says how much memory is needed.
 """
 
@@ -36,13 +31,6 @@ globalThis.Uint8Array = new Proxy(RealUint8Array, {
     return Reflect.construct(target, args, newTarget === globalThis.Uint8Array ? target : newTarget);
   },
 });
-// No download helper, so the allocations happen here (onnxruntime's threads still start).
-globalThis.Worker = class extends globalThis.Worker {
-  constructor(url, options) {
-    if (new URL(url, import.meta.url).pathname.endsWith("/downloader.js")) throw new Error("no helper here");
-    super(url, options);
-  }
-};
 // The page's first messages may come before the real worker listens (this module waits
 // for it): keep them, then hand them over.
 const early = [];

@@ -202,20 +202,6 @@ export function toMessage(error, fatal = true) {
 }
 
 /**
- * A posted error (`toMessage`) as a ConteurError again, on the other side of a worker
- * boundary that is not the page's (the model worker's download helper): same name,
- * text, key and detail, so it reaches the page as if it had been thrown here.
- * @param {ErrorMessage} posted
- * @returns {ConteurError}
- */
-export function fromMessage(posted) {
-  const { name, message, fatal, detail, key, params } = posted;
-  const error = new ConteurError(message, { fatal, detail, key, params });
-  error.name = name;
-  return error;
-}
-
-/**
  * What to show for a posted error: its message in the interface language when it has
  * a key, else its English text.
  * @param {ErrorMessage} error

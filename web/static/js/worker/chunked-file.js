@@ -18,20 +18,14 @@ export class ChunkedFile extends Uint8Array {
    * @param {number[]} starts where chunks begin, 0 first, ascending (conteur.json
    *   `data_chunks` as shared/model-config.js checked them: tensor boundaries, so a
    *   chunk goes as soon as its tensors are copied)
-   * @param {ArrayBuffer[]} [buffers] the chunks' bytes, one buffer each (a file another
-   *   worker filled: `handOver`); new, empty chunks without
    */
-  constructor(size, starts, buffers = undefined) {
+  constructor(size, starts) {
     super(0); // the bytes live in `chunks`; this array itself stays empty
     if (starts?.[0] !== 0) throw new RangeError("chunk starts must begin at 0");
     this.size = size;
     this.starts = [...starts];
     this.ends = [...this.starts.slice(1), size];
-    const lengths = this.starts.map((start, i) => this.ends[i] - start);
-    if (buffers && buffers.some((buffer, i) => buffer.byteLength !== lengths[i])) {
-      throw new RangeError("the chunks handed over do not match their starts");
-    }
-    this.chunks = buffers ? buffers.map((buffer) => new Uint8Array(buffer)) : lengths.map((n) => new Uint8Array(n));
+    this.chunks = this.starts.map((start, i) => new Uint8Array(this.ends[i] - start));
     this.unread = this.chunks.map((chunk) => chunk.length); // bytes not yet handed over
     this.finished = []; // chunks fully handed over, freed at the next call
     this.released = 0; // chunks freed so far (for tests)
@@ -40,17 +34,6 @@ export class ChunkedFile extends Uint8Array {
 
   get byteLength() {
     return this.size;
-  }
-
-  /**
-   * What a worker posts to give this file to another (`postMessage(value, transfer)`):
-   * the chunks' buffers move, they are not copied; the receiver rebuilds the file with
-   * `new ChunkedFile(size, starts, buffers)`. This side's chunks are then detached.
-   * @returns {{value: {size: number, starts: number[], buffers: ArrayBuffer[]}, transfer: ArrayBuffer[]}}
-   */
-  handOver() {
-    const buffers = this.chunks.map((chunk) => chunk.buffer);
-    return { value: { size: this.size, starts: this.starts, buffers }, transfer: buffers };
   }
 
   /** Store downloaded bytes at `offset` (a download arrives in order). */

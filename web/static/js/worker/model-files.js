@@ -60,18 +60,16 @@ export async function readConfig(base) {
  * @param {import("../shared/model-config.js").ModelConfig} config
  * @param {import("../shared/model-config.js").Graph} graph
  * @param {OnProgress} onProgress
- * @param {{chunked?: boolean, fetchFile?: typeof fetchModelFile}} [options] chunked: hold
- *   data files as ChunkedFiles cut at the graph's `dataChunks`. Only for WASM sessions,
- *   which copy each tensor out at once; WebGPU uploads keep the views they are given,
- *   so its files stay plain. fetchFile: what downloads one file (`fetchModelFile` on
- *   this thread, or worker/downloader-client.js's helper).
+ * @param {{chunked?: boolean}} [options] chunked: hold data files as ChunkedFiles cut
+ *   at the graph's `dataChunks`. Only for WASM sessions, which copy each tensor out
+ *   at once; WebGPU uploads keep the views they are given, so its files stay plain.
  * @returns {Promise<GraphBytes>}
  */
-export async function fetchGraph(base, config, graph, onProgress, { chunked = false, fetchFile = fetchModelFile } = {}) {
+export async function fetchGraph(base, config, graph, onProgress, { chunked = false } = {}) {
   const fetchData = (name) =>
-    fetchFile(base, config, name, onProgress, chunked ? graph.dataChunks[name] : undefined);
+    fetchModelFile(base, config, name, onProgress, chunked ? graph.dataChunks[name] : undefined);
   const [model, ...data] = await Promise.all([
-    fetchFile(base, config, graph.model, onProgress),
+    fetchModelFile(base, config, graph.model, onProgress),
     ...graph.data.map(fetchData),
   ]);
   return { model, externalData: graph.data.map((path, i) => ({ path, data: data[i] })) };

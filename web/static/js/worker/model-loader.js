@@ -1,9 +1,8 @@
 // Download the chosen backend's graph, open its session, and on WebGPU check the
 // adapter (worker/self-check.js); fall back to WASM when WebGPU fails either way.
 //
-// Each backend downloads only its own graph's files (conteur.json `graphs`), read on a
-// helper worker while Python starts on this one (worker/downloader.js). A fallback to
-// WASM after a WebGPU failure downloads the CPU graph's files then.
+// Each backend downloads only its own graph's files (conteur.json `graphs`). A
+// fallback to WASM after a WebGPU failure downloads the CPU graph's files then.
 // Once a session is open its downloaded bytes are freed at once (model-files.js
 // releaseGraph), so the weights live once, in onnxruntime's heap. The CPU graph's
 // rest rows are not among them: they stay in the service worker's store.
@@ -19,10 +18,10 @@ import { ConteurError, OutOfMemoryError } from "../shared/errors.js";
 import { msg } from "../shared/i18n.js";
 import { isAllocationFailure } from "../shared/memory-needs.js";
 import { chooseBackend, describeBackend, onWasm } from "./backend-choice.js";
-import { openDownloads } from "./downloader-client.js";
 import { GpuGuard } from "./gpu-loss.js";
 import { fetchGraph, releaseGraph } from "./model-files.js";
 import { OrtRunner, WEBGPU_MAX_RUN } from "./ort-runner.js";
+import { keepRestFile } from "./rest-rows.js";
 import { openSession } from "./ort-session.js";
 import { CHECK, runSelfCheck } from "./self-check.js";
 import { withinTime } from "./time-limit.js";
@@ -106,11 +105,9 @@ export async function switchToWasm(base, config, report, notice, check = CHECK.s
  */
 async function download(base, config, kind, report) {
   const graph = config.graphs[kind];
-  const downloads = openDownloads(); // on a helper worker: Python's start holds this thread
-  const files = fetchGraph(base, config, graph, report.progress, { chunked: kind === "wasm", fetchFile: downloads.file });
-  const kept = graph.rest ? downloads.rest(base, config, graph.rest, report.progress) : null;
+  const files = fetchGraph(base, config, graph, report.progress, { chunked: kind === "wasm" });
+  const kept = graph.rest ? keepRestFile(base, config, graph.rest, report.progress) : null;
   const [bytes, rest] = await Promise.allSettled([files, kept]);
-  downloads.close();
   if (bytes.status === "rejected") throw bytes.reason;
   if (rest.status === "rejected") {
     releaseGraph(bytes.value);
