@@ -281,6 +281,19 @@ def _suggestions(results: dict) -> list[str]:
         "comes from this machine, so not kept."
     )
     out.append(
+        "- Since 2026-12-06 a wasm module the service worker has not stored yet "
+        "(onnxruntime's, which a first visit asks for when the session opens) is stored "
+        "whole before it goes to the page, as the stored entry: Chromium keeps the code "
+        "it compiles from a stored entry, so the second visit no longer compiles "
+        "onnxruntime's module again. The page alone, 4 alternated pairs against the code "
+        "before: second visit 1.81 s against 2.02 s (every pair sooner), first visit 5.78 "
+        "against 5.69 s, the same peak memory (docs/architecture.md). Two first-visit "
+        "changes were measured the same day and not kept: the graph's files read on a "
+        "helper worker beside Python's start (ready 0.4 s sooner, but the peak PSS about "
+        "100 MB higher) and the first service worker taking over before it keeps the "
+        "core files (no sooner)."
+    )
+    out.append(
         "- Where the memory is at ready (a warm start, the page's renderer, its mappings, "
         "2026-12-03): onnxruntime's heap 272 MB reserved, 230 MB touched (the weights; no "
         "second copy), Pyodide's heap 82 MB, Chromium's code 41 MB, and about 205 MB of "
