@@ -135,8 +135,7 @@ async function respond(event, url) {
     // Not one of the site's files (or not yet built): the network's answer, isolated.
     if (!file) return isolate(await fetch(request));
     const stored = await findStored(key, file.sha256);
-    if (stored && COMPILED.test(url.pathname)) return stored;
-    if (stored) return served(stored, file, version, VERIFIED.stored);
+    if (stored) return fromStore(stored, key, file, version);
     return await download(event, key, file, version);
   } catch (error) {
     if (isPage || request.mode === "navigate") {
@@ -160,8 +159,7 @@ async function download(event, url, file, version, { keepFirst = COMPILED.test(u
   if (running) {
     await running.catch(() => {});
     const stored = await findStored(url, file.sha256);
-    if (stored && COMPILED.test(url)) return stored;
-    if (stored) return served(stored, file, version, VERIFIED.stored);
+    if (stored) return fromStore(stored, url, file, version);
   }
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok || !response.body) return isolate(response);
@@ -191,6 +189,11 @@ async function download(event, url, file, version, { keepFirst = COMPILED.test(u
   // store that fails no longer holds the page's reading back.
   event.waitUntil(saved.catch(() => split.letGo(0)).finally(() => saving.delete(key)));
   return served(new Response(toPage), file, version, VERIFIED.atTheEnd);
+}
+
+/** A stored copy as it goes out: a wasm module as the cache's own entry (`COMPILED`), any other file as our copy. */
+function fromStore(stored, url, file, version) {
+  return COMPILED.test(url) ? stored : served(stored, file, version, VERIFIED.stored);
 }
 
 /** `response`'s body as `file` of `version`, with its type, size, sha256 and our headers. */
