@@ -339,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--name-in-beats",
         'name the character after a beat\'s words ("One day, the dragon")',
     )
+    _language_switch(
+        p,
+        "--free-character",
+        "keep the words that name the character out of the repetition penalty",
+    )
     p.add_argument(
         "--min-length", type=float, default=DEFAULT_MIN_LENGTH, metavar="FRACTION",
         help="share of the budget before which the story may not end",
@@ -429,6 +434,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             warm_end=args.warm_end,
             end_draws=args.end_draws,
             name_in_beats=args.name_in_beats,
+            free_character=args.free_character,
             pass_break_outs=args.pass_break_outs,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,

@@ -27,7 +27,7 @@ from pyshell.prompts import StoryRequest, build_prompt, character_in_sentence
 from pyshell.runner import Runner
 from pyshell.sampler import Sampler
 from pyshell.settings import StorySettings, parse_settings
-from pyshell.story_policy import StoryPolicy, story_policy
+from pyshell.story_policy import StoryPolicy, story_policy, with_free_character
 
 __all__ = ["REQUEST_FIELDS", "StoryPlan", "StoryResult", "plan_story", "write_story"]
 
@@ -162,6 +162,7 @@ async def write_story(
         )  # fmt: skip
     if plan.request is not None and not policy.character:  # for best-of's character rule
         policy = replace(policy, character=character_words(plan.request.character, plan.language))
+    policy = with_free_character(policy, tokenizer)
     if plan.request is not None and policy.name_in_beats and not policy.beat_character:
         policy = replace(policy, beat_character=character_in_sentence(plan.request))
     sampler = Sampler(plan.settings.sampling, config.top_k)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pyshell.grim_words import grim_matcher
 from pyshell.known_words import known_words
 from pyshell.runner import Candidates
 from pyshell.story_beats import BEATS
-from pyshell.story_policy import Ending, StoryPolicy, story_policy
+from pyshell.story_policy import Ending, StoryPolicy, story_policy, with_free_character
 from pyshell.warm_words import warm_matcher
 
 EOS = 1
@@ -370,6 +372,26 @@ def test_the_words_naming_the_character_stay_out_of_the_penalty():
 
     policy = story_policy(Encoder(), {EOS}, unpenalized_words=["fox"])
     assert policy.unpenalized == {48, 49}
+
+
+def test_the_character_s_own_words_leave_the_penalty_only_when_asked():
+    """docs/stories.md, "The character's words out of the repetition penalty": read
+    blind, not kept; `write_story` applies it to the request's character."""
+
+    class Encoder(Texts):
+        def encode(self, text, add_bos=False):
+            return {" fox": [48], " Fox": [49]}.get(text, [1, 2])
+
+    for language in ("en", "fr"):
+        policy = replace(
+            story_policy(Encoder(), {EOS}, language=language), character=frozenset({"fox"})
+        )
+        assert with_free_character(policy, Encoder()).unpenalized == policy.unpenalized
+    asked = replace(
+        story_policy(Encoder(), {EOS}, free_character=True), character=frozenset({"fox"})
+    )
+    assert with_free_character(asked, Encoder()).unpenalized == {48, 49}
+    assert asked.describe()["free_character"] is True
 
 
 def test_story_beats_are_on_in_both_languages_and_off_in_the_plain_policy():
