@@ -236,6 +236,42 @@ def table(rows: list[dict]) -> str:
 # --- the command -------------------------------------------------------------------------
 
 
+# --flag / --no-flag options left unset by default (the story's language then decides):
+# flag → what the rule does.
+LANGUAGE_SWITCHES = {
+    "--loop-ends": "end the story before the sentence kept when it would loop (pyshell/best_of.py)",
+    "--pass-asides": (
+        "keep a drawn sentence told in the third person over one in which the narrator "
+        "says I or we (pyshell/asides.py)"
+    ),
+    "--prefer-known": (
+        "keep a drawn sentence whose words are all known over one that makes a word up "
+        "(pyshell/known_words.py)"
+    ),
+    "--avoid-grim": (
+        "keep a drawn sentence without a grim word over one with "
+        "(pyshell/grim_words.py; family-safe stories only)"
+    ),
+    "--beats": (
+        'write "One day," and "In the end," as paragraph openings at a share of the budget '
+        "(pyshell/story_beats.py)"
+    ),
+    "--warm-end": (
+        "once the last beat is done, keep a drawn sentence with a warm word over one "
+        "without (pyshell/warm_words.py; family-safe stories only)"
+    ),
+    "--pass-break-outs": (
+        "pass over a drawn sentence that breaks out of the story (a date, a note, a blurb), "
+        "before the story may end too (pyshell/best_of.py)"
+    ),
+    "--name-in-beats": 'name the character after a beat\'s words ("One day, the dragon")',
+    "--free-character": "keep the words that name the character out of the repetition penalty",
+    "--penalize-pronouns": "whether pronouns count for the repetition penalty (pyshell/pronouns.py)",
+    "--known-words": "keep stories to the forms of the language's word list (pyshell/known_words.py)",
+    "--digits": "--no-digits writes numbers in words: no token with a digit (pyshell/banned_tokens.py)",
+}
+
+
 def _language_switch(p: argparse.ArgumentParser, flag: str, does: str) -> None:
     """A --flag / --no-flag option left unset by default: the policy's default for the
     story's language then applies (pyshell/story_policy.py)."""
@@ -283,67 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="pass over a sentence that would loop, drawing up to N more when all would "
         "(pyshell/best_of.py; 0: off)",
     )  # fmt: skip
-    _language_switch(
-        p,
-        "--loop-ends",
-        "end the story before the sentence kept when it would loop (pyshell/best_of.py)",
-    )
     p.add_argument(
         "--name-character", type=int, default=None, metavar="N",
         help="after N sentences in a row without the character, keep a drawn sentence that "
         "names it (pyshell/best_of.py; 0: off; default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
-    _language_switch(
-        p,
-        "--pass-asides",
-        "keep a drawn sentence told in the third person over one in which the narrator "
-        "says I or we (pyshell/asides.py)",
-    )
-    _language_switch(
-        p,
-        "--prefer-known",
-        "keep a drawn sentence whose words are all known over one that makes a word up "
-        "(pyshell/known_words.py)",
-    )
-    _language_switch(
-        p,
-        "--avoid-grim",
-        "keep a drawn sentence without a grim word over one with "
-        "(pyshell/grim_words.py; family-safe stories only)",
-    )
-    _language_switch(
-        p,
-        "--beats",
-        'write "One day," and "In the end," as paragraph openings at a share of the budget '
-        "(pyshell/story_beats.py)",
-    )
-    _language_switch(
-        p,
-        "--warm-end",
-        "once the last beat is done, keep a drawn sentence with a warm word over one "
-        "without (pyshell/warm_words.py; family-safe stories only)",
-    )
     p.add_argument(
         "--end-draws", type=int, default=None, metavar="N",
         help="with --warm-end, sentences drawn at each sentence start once the last beat is "
         "done (default: pyshell/story_policy.py's per language)",
     )  # fmt: skip
-    _language_switch(
-        p,
-        "--pass-break-outs",
-        "pass over a drawn sentence that breaks out of the story (a date, a note, a blurb), "
-        "before the story may end too (pyshell/best_of.py)",
-    )
-    _language_switch(
-        p,
-        "--name-in-beats",
-        'name the character after a beat\'s words ("One day, the dragon")',
-    )
-    _language_switch(
-        p,
-        "--free-character",
-        "keep the words that name the character out of the repetition penalty",
-    )
     p.add_argument(
         "--min-length", type=float, default=DEFAULT_MIN_LENGTH, metavar="FRACTION",
         help="share of the budget before which the story may not end",
@@ -352,21 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--breaks", action=argparse.BooleanOptionalAction, default=DEFAULT_BREAKS,
         help="the break-out rule (pyshell/story_breaks.py), paragraph starts held back",
     )  # fmt: skip
-    _language_switch(
-        p,
-        "--penalize-pronouns",
-        "whether pronouns count for the repetition penalty (pyshell/pronouns.py)",
-    )
-    _language_switch(
-        p,
-        "--known-words",
-        "keep stories to the forms of the language's word list (pyshell/known_words.py)",
-    )
-    _language_switch(
-        p,
-        "--digits",
-        "--no-digits writes numbers in words: no token with a digit (pyshell/banned_tokens.py)",
-    )
+    for flag, does in LANGUAGE_SWITCHES.items():
+        _language_switch(p, flag, does)
     p.add_argument(
         "--penalize-prompt", action=argparse.BooleanOptionalAction,
         default=DEFAULT_PENALIZE_PROMPT,
