@@ -86,7 +86,15 @@ def analysis_notes(results: dict) -> list[str]:
                 f"wasm build than in native onnxruntime on this machine (median over matrix "
                 f"kinds: {_median([wasm[r] for r in common]):.2f} ns against "
                 f"{_median([cpu[r] for r in common]):.2f} ns per weight): wasm SIMD128 "
-                "against native AVX2/AVX-512 integer kernels."
+                "against native AVX2/AVX-512 integer kernels, and more: onnxruntime-web's "
+                "wasm integer GEMM has no packed-weight path (the wasm SIMD dispatch in "
+                "onnxruntime's MLAS sets neither a packed operation nor a routine to pack "
+                "the weights once), so every MatMulInteger call first converts its whole "
+                "int8 weight matrix to interleaved int16, 152.6 M weights at every decode "
+                "step, before it multiplies; native onnxruntime packs them once when the "
+                "session opens. Decoding ×2 wllama in the browser would take weights kept "
+                "packed, which only a kernel of Conteur's own or another onnxruntime-web "
+                "build would give (docs/export.md)."
             )
         head = [r for r in browser["matmul_by_role_ms"] if r.startswith("head")]
         head_ms = sum(browser["matmul_by_role_ms"][r] for r in head)
@@ -150,11 +158,14 @@ def _load_cpu_notes(results: dict) -> list[str]:
             "runtime started beside the download (re-measured 2026-12-05, 3 repetitions) "
             "opened the session 0.4 s sooner but made the files and Python's start 0.3-0.6 s "
             "later, and the page was ready no sooner (5.9 s against 5.8 s); the rest file "
-            "left out of the first visit entirely gave 5.5 s against 5.6 s. What would "
-            "shorten it is less work: Python's start (a snapshot cannot ship with the build "
-            "within the download budget), the sha256 of 264 MB in wasm (hash-wasm 474 MB/s "
-            "here, the browser's native digest 1,667 MB/s but only on whole buffers), the "
-            "int8 weights' prepacking while the session opens."
+            "left out of the first visit entirely gave 5.5 s against 5.6 s. What shortens "
+            "it is less work: since 2026-12-06 Python starts from a snapshot the build makes "
+            "(web/python_start.py), on the first visit too, paid for in the download by the "
+            "runtimes' gzip copies (the page alone, 4 alternated pairs: ready in 4.79 s "
+            "against 5.87 s, docs/architecture.md); left are the sha256 of the download "
+            "in wasm (hash-wasm 474 MB/s here, the browser's native digest 1,667 MB/s but "
+            "only on whole buffers), compiling Pyodide's and onnxruntime's wasm, and the "
+            "session's copy of the weights into onnxruntime's heap."
         )
     ]
 

@@ -30,7 +30,7 @@ MEMORY_PHASES = [
 ]
 MB = 1e6
 # timings.python_from → how the note says it
-PYTHON_STARTS = {"start": "afresh", "snapshot": "from the snapshot the first visit kept"}
+PYTHON_STARTS = {"start": "afresh", "snapshot": "from the build's snapshot"}
 
 
 def _median_cell(values: list[float], digits: int, scale: float = 1.0) -> str:
@@ -78,7 +78,7 @@ def load_rows(results: dict, contender: str = "conteur") -> list[str]:
 
 def python_start_note(results: dict, contender: str = "conteur") -> str | None:
     """How Python started on each visit (`timings.python_from`): afresh, or from the
-    snapshot of its start that the first visit kept (js/worker/python-snapshot.js)."""
+    snapshot of its start the build made (web/python_start.py)."""
     ours = [
         t for t in results.get("trials", []) if not t.get("error") and t["contender"] == contender
     ]

@@ -2,13 +2,16 @@
 
 All pages, runtimes and model files come from this server (never a CDN), so
 "bytes downloaded on the first visit" is simply what the server wrote while a
-fresh browser profile loaded a page. It sends the cross-origin isolation
+fresh browser profile loaded a page. Like web/serve.py it sends the gzip copy the
+site's build wrote beside a file (web/precompress.py) to a browser that accepts it,
+so the count is what a first visit costs over the wire. It sends the cross-origin isolation
 headers that multi-threaded wasm needs (docs/facts/browser.md) and exact MIME types
 (a `.wasm` served as anything else breaks streaming compilation).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from functools import partial
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
-from web.serve import ISOLATION_HEADERS
+from web.serve import ISOLATION_HEADERS, send_gzip_copy
 from web.serve import MIME_TYPES as SITE_MIME_TYPES
 
 # The page's own server settings: the same MIME types and isolation headers.
@@ -109,6 +112,15 @@ class BenchHandler(SimpleHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
+
+    def send_head(self):
+        """The build's gzip copy when there is one and the browser takes it, else the file."""
+        path = self.translate_path(self.path)
+        if os.path.isfile(path):
+            compressed = send_gzip_copy(self, path)
+            if compressed is not None:
+                return compressed
+        return super().send_head()
 
     def handle_one_request(self) -> None:
         self.traffic.begin()

@@ -15,7 +15,13 @@ import subprocess
 import pytest
 
 from tests.conftest import ROOT
-from web.build import HASH_WASM, NODE_MODULES
+from web.build import (
+    HASH_WASM,
+    NODE_MODULES,
+    PYTHON_START,
+    PYTHON_START_MODULE,
+    write_python_start_module,
+)
 
 JS = ROOT / "web" / "static" / "js"
 
@@ -35,7 +41,9 @@ def module(*parts: str, js=JS) -> str:
 
 @pytest.fixture(scope="module")
 def site_js(tmp_path_factory):
-    """web/static/js beside the vendored hash-wasm the worker imports, as the built site has it.
+    """web/static/js beside the vendored hash-wasm the worker imports and the module the
+    build generates for Python's start (never read: no request here starts Python), as
+    the built site has them.
 
     The package.json makes Node read every file as a module, as the browser's module
     worker does (hash-wasm's build is a script that defines globalThis.hashwasm).
@@ -45,6 +53,8 @@ def site_js(tmp_path_factory):
     (static / HASH_WASM[1]).parent.mkdir(parents=True)
     shutil.copy(NODE_MODULES / HASH_WASM[0], static / HASH_WASM[1])
     (static / "package.json").write_text('{"type": "module"}')
+    no_snapshot = {"url": PYTHON_START, "bytes": 0, "sha256": ""}
+    write_python_start_module(static / PYTHON_START_MODULE, no_snapshot)
     return static / "js"
 
 

@@ -1,7 +1,8 @@
-"""web/serve.py: byte ranges (resumed downloads), no folder listings, the CSP header."""
+"""web/serve.py: byte ranges (resumed downloads), gzip copies, no folder listings, the CSP."""
 
 from __future__ import annotations
 
+import gzip
 import threading
 import urllib.error
 import urllib.request
@@ -10,9 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from web.serve import CONTENT_SECURITY_POLICY, RangeNotSatisfiable, byte_range, make_server
+from web.precompress import write_gzip_copies
+from web.serve import (
+    CONTENT_SECURITY_POLICY,
+    RangeNotSatisfiable,
+    accepts_gzip,
+    byte_range,
+    make_server,
+)
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
+SCRIPT = b"export const story = 'once upon a time';\n" * 250  # gzip takes it to a few %
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +30,11 @@ def site(tmp_path_factory) -> Path:
     (folder / "index.html").write_text("<!doctype html><title>x</title>")
     (folder / "model").mkdir()
     (folder / "model" / "weights.data").write_bytes(DATA)
+    (folder / "js").mkdir()
+    (folder / "js" / "app.js").write_bytes(SCRIPT)
     (folder / "empty").mkdir()
+    cache = tmp_path_factory.mktemp("gzip-cache")
+    write_gzip_copies(folder, {"model/weights.data"}, cache)  # as web/build.py does
     return folder
 
 
@@ -122,3 +135,46 @@ def test_every_response_carries_the_content_security_policy(served):
         assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     assert "'unsafe-eval'" not in CONTENT_SECURITY_POLICY
     assert "script-src 'self' 'wasm-unsafe-eval'" in CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize(
+    ("header", "takes"),
+    [
+        ("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.8", True), ("*", True),
+        ("GZIP", True), (None, False), ("identity", False), ("gzip;q=0", False),
+        ("br", False), ("gzip;q=nonsense", False),
+    ],
+)  # fmt: skip
+def test_accepts_gzip_reads_accept_encoding(header, takes):
+    assert accepts_gzip(header) is takes
+
+
+def test_the_builds_gzip_copy_goes_to_a_browser_that_takes_gzip(served, site):
+    assert (site / "js" / "app.js.gz").is_file()
+    status, headers, body = get(f"{served}/js/app.js", **{"Accept-Encoding": "gzip, br"})
+    assert status == 200
+    assert (headers["Content-Encoding"], headers["Vary"]) == ("gzip", "Accept-Encoding")
+    assert headers["Content-Type"] == "text/javascript"
+    assert int(headers["Content-Length"]) == len(body) < len(SCRIPT) // 10
+    assert gzip.decompress(body) == SCRIPT
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize("accept", [None, "identity", "gzip;q=0"])
+def test_a_browser_that_refuses_gzip_gets_the_file_itself(served, accept):
+    headers = {"Accept-Encoding": accept} if accept else {}
+    status, answer, body = get(f"{served}/js/app.js", **headers)
+    assert (status, body, answer["Content-Encoding"]) == (200, SCRIPT, None)
+
+
+def test_a_range_counts_the_files_own_bytes_even_with_a_gzip_copy(served):
+    status, headers, body = get(
+        f"{served}/js/app.js", Range="bytes=7-11", **{"Accept-Encoding": "gzip"}
+    )
+    assert (status, body, headers["Content-Encoding"]) == (206, SCRIPT[7:12], None)
+
+
+def test_the_weights_never_get_a_gzip_copy(served, site):
+    assert not (site / "model" / "weights.data.gz").exists()
+    status, headers, body = get(f"{served}/model/weights.data", **{"Accept-Encoding": "gzip"})
+    assert (status, body, headers["Content-Encoding"]) == (200, DATA, None)

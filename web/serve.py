@@ -7,8 +7,11 @@ cross-origin isolation headers that let onnxruntime-web use threads and the
 site's Content-Security-Policy. It answers `Range: bytes=N-` and `N-M` with 206
 and a Content-Range, as static hosts do, so an interrupted download resumes
 where it stopped (`If-Range` with the ETag or date it sent is honoured), and it
-never lists a folder. Any static host works too: the service worker adds the
-isolation headers and the policy itself.
+never lists a folder. Where the build wrote a gzip copy beside a file
+(web/precompress.py), a browser that accepts gzip gets that copy with
+`Content-Encoding: gzip`, as nginx's `gzip_static` does; a Range request gets the
+file itself, whose bytes the range counts. Any static host works too: the service
+worker adds the isolation headers and the policy itself.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 
 __all__ = [
     "CONTENT_SECURITY_POLICY", "ISOLATION_HEADERS", "MIME_TYPES", "RangeNotSatisfiable",
-    "SiteHandler", "byte_range", "main", "make_server",
+    "SiteHandler", "accepts_gzip", "byte_range", "main", "make_server", "send_gzip_copy",
 ]  # fmt: skip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +51,8 @@ MIME_TYPES = {
     ".data": "application/octet-stream",
     ".model": "application/octet-stream",
     ".pieces": "application/octet-stream",
+    ".rest": "application/octet-stream",
+    ".snapshot": "application/octet-stream",
     "": "text/plain; charset=utf-8",  # NOTICE
 }
 # Cross-origin isolation: SharedArrayBuffer, hence multi-threaded wasm (docs/facts/browser.md).
@@ -67,6 +72,46 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
 )
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+GZIP_SUFFIX = ".gz"  # web/precompress.py's copies
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding header lets the answer be gzip (`q=0` refuses it)."""
+    for part in (header or "").split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        if coding.lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
+def send_gzip_copy(handler: SimpleHTTPRequestHandler, path: str):
+    """Answer with the build's gzip copy of the file at `path` (200, `Content-Encoding:
+    gzip`) and return it open for copyfile, or return None: no copy beside it, the
+    browser does not take gzip, or it asked for a range (ranges count the file's bytes).
+    """
+    copy = path + GZIP_SUFFIX
+    headers = handler.headers
+    if headers.get("Range") or not accepts_gzip(headers.get("Accept-Encoding")):
+        return None
+    if not os.path.isfile(copy):
+        return None
+    source = open(copy, "rb")  # noqa: SIM115 (closed by the caller, as send_head's contract says)
+    handler.send_response(HTTPStatus.OK)
+    handler.send_header("Content-Type", handler.guess_type(path))
+    handler.send_header("Content-Encoding", "gzip")
+    handler.send_header("Content-Length", str(os.fstat(source.fileno()).st_size))
+    handler.send_header("Last-Modified", handler.date_time_string(os.stat(path).st_mtime))
+    handler.send_header("Vary", "Accept-Encoding")
+    handler.end_headers()
+    return source
 
 
 class RangeNotSatisfiable(ValueError):
@@ -121,6 +166,10 @@ class SiteHandler(SimpleHTTPRequestHandler):
         if not os.path.isfile(path) or self.path.split("?")[0].endswith("/"):
             return super().send_head()  # a folder: its index.html, a redirect or a 404
         stat = os.stat(path)
+        self.file_validator = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}-gzip"'
+        compressed = send_gzip_copy(self, path)
+        if compressed is not None:
+            return compressed
         self.file_validator = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
         asked = self.headers.get("Range")
         if not asked or not self._range_still_valid(stat.st_mtime):

@@ -15,6 +15,8 @@ import json
 import re
 from pathlib import Path
 
+from web.precompress import GZIP_SUFFIX
+
 BUILD_LINE = re.compile(r"^const BUILD = (\{.*\});$", re.MULTILINE)
 VERSION_ATTRIBUTE = re.compile(r'data-version="([^"]*)"')
 
@@ -46,7 +48,9 @@ def deploy_new_version(site: Path, mark: str = "new version") -> str:
 
 
 def replace(path: Path, text: str) -> None:
-    """Write `path` whole at once (never through a hard link of a copied site)."""
+    """Write `path` whole at once (never through a hard link of a copied site); its
+    gzip copy from the build (web/precompress.py) goes, or servers would send the old one."""
     staged = path.with_name(path.name + ".deploy")
     staged.write_text(text)
     staged.replace(path)
+    path.with_name(path.name + GZIP_SUFFIX).unlink(missing_ok=True)

@@ -14,7 +14,8 @@ isolation headers, CSP, byte ranges), and each test arranges faults per file pat
 
 It counts what it sends (`sent[path]`: body bytes written, `requests`: every
 request's path, Range header and status), which is how the tests measure the bytes
-a resumed download asked for again.
+a resumed download asked for again. Unlike web/serve.py it never sends the build's
+gzip copies: a fault's byte positions and the counts are the file's own bytes.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class FaultHandler(SiteHandler):
         self.asked_range = self.headers.get("Range")  # logged as asked, even when ignored
         if path in self.faults.ignore_ranges and "Range" in self.headers:
             del self.headers["Range"]
+        del self.headers["Accept-Encoding"]  # the file's own bytes (see the top)
         self.answer_start = 0
         return super().send_head()
 

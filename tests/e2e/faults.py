@@ -197,23 +197,6 @@ def wait_true(page, expression: str, timeout_s: float = 60) -> None:
         page.page.wait_for_timeout(250)
 
 
-# Whether Python's start is kept yet (js/worker/python-snapshot.js): any entry in a
-# conteur-python:* cache.
-PYTHON_KEPT = """caches.keys().then(async (names) => {
-  for (const name of names) {
-    if (name.startsWith("conteur-python:") && (await (await caches.open(name)).keys()).length) return true;
-  }
-  return false;
-})"""
-
-
-def wait_python_kept(page, timeout_s: float = 60) -> None:
-    """Until the first visit's Python snapshot is stored. It is written in the background
-    and may land after the page is ready and offline: a test that measures the origin's
-    usage must wait for it, or the snapshot's 31 MB arrive after the measurement."""
-    wait_true(page, PYTHON_KEPT, timeout_s)
-
-
 def wait_new_version_waiting(page, timeout_s: float = 60) -> None:
     wait_true(
         page, "navigator.serviceWorker.getRegistration().then((r) => r.waiting !== null)", timeout_s

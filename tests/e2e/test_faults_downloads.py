@@ -24,7 +24,6 @@ from tests.e2e.faults import (
     stored_versions,
     wait_attribute,
     wait_offline_known,
-    wait_python_kept,
 )
 
 pytestmark = pytest.mark.browser
@@ -291,7 +290,6 @@ def test_a_store_the_browser_refuses_for_lack_of_room_is_reported_the_same_way(
 def test_an_update_needs_room_only_for_what_changed(browser, new_page, faulty):
     page = open_page(browser, new_page, faulty)
     assert wait_offline_known(page) is True
-    wait_python_kept(page)  # written in the background: it must be in `used`
     cdp = page.page.context.new_cdp_session(page.page)
     used = cdp.send("Storage.getUsageAndQuota", {"origin": faulty.origin})["usage"]
     quota = used + 2_000_000  # room for the changed files, far from a second copy

@@ -26,6 +26,7 @@ from web.build import (
     meta_policy,
     model_files,
 )
+from web.precompress import GZIP_SUFFIX
 from web.serve import CONTENT_SECURITY_POLICY, make_server
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
@@ -58,7 +59,8 @@ def test_site_holds_the_app_runtimes_wheel_and_model(tiny_site, tiny_model_dir):
         assert set(graph.files) <= set(config["files"])
     # Only what the page loads: no source maps, no other onnxruntime builds.
     assert not list(tiny_site.rglob("*.map"))
-    assert sorted(p.name for p in (tiny_site / "vendor" / "ort").iterdir()) == sorted(
+    ort_files = (tiny_site / "vendor" / "ort").iterdir()
+    assert sorted(p.name for p in ort_files if not p.name.endswith(GZIP_SUFFIX)) == sorted(
         [
             "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
             "ort-wasm-simd-threaded.asyncify.wasm", "ort.wasm.min.mjs",
@@ -105,10 +107,15 @@ def test_lock_file_lists_only_the_pyshell_wheel(tiny_site):
 def test_service_worker_lists_every_file_under_a_content_version(tiny_site, tiny_model_dir):
     build = sw_build(tiny_site)
     listed = {f["url"]: f for f in build["files"]}
-    on_disk = {p.relative_to(tiny_site).as_posix() for p in tiny_site.rglob("*") if p.is_file()} - {
-        "sw.js"
-    }
-    assert set(listed) == on_disk
+    on_disk = {p.relative_to(tiny_site).as_posix() for p in tiny_site.rglob("*") if p.is_file()}
+    copies = {url for url in on_disk if url.endswith(GZIP_SUFFIX)}  # web/precompress.py's
+    assert set(listed) == on_disk - copies - {"sw.js"}
+    # Every gzip copy sits beside a file it is the copy of; the weights have none.
+    assert {url.removesuffix(GZIP_SUFFIX) for url in copies} <= set(listed) | {"sw.js"}
+    assert {"vendor/ort/ort-wasm-simd-threaded.wasm.gz", "py/python-start.snapshot.gz"} <= copies
+    graphs = read_graphs(json.loads((tiny_model_dir / "conteur.json").read_text())).values()
+    weights = {f"model/{name}" for g in graphs for name in g.files if name != g.model}
+    assert not {url.removesuffix(GZIP_SUFFIX) for url in copies} & weights
     config = json.loads((tiny_model_dir / "conteur.json").read_text())
     for name, entry in config["files"].items():
         assert listed[f"model/{name}"]["sha256"] == entry["sha256"]

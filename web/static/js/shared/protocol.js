@@ -136,7 +136,7 @@ export const ENDS_WITH = Object.freeze({
  *                      self_check_s: number, total_s: number,
  *                      python_from: "snapshot" | "start"}}} ReadyReply
  *   model: pyshell.browser.init's description of the model; python_from: whether
- *   Python started from the snapshot a first visit kept (worker/python-snapshot.js)
+ *   Python started from the build's snapshot of its start (worker/pyodide-boot.js)
  * @typedef {{type: "done", id: number, result: object}} DoneReply
  *   result: pyshell's story result (ids, text, stats, stop_reason…) plus
  *   first_candidates and, after a stop, steps_after_stop

@@ -26,10 +26,6 @@ import { bootPython, startReadingSnapshot, writeFile } from "./pyodide-boot.js";
 import { openRestRows } from "./rest-rows.js";
 
 const BASE = new URL("../../", import.meta.url); // the site root (this file is js/worker/main.js)
-// The page's build version (page/main.js starts main.js?build=<version>): it names
-// Python's start-up snapshot, so another build never starts from this one's.
-const BUILD = new URL(import.meta.url).searchParams.get("build");
-const VERSION = BUILD && BUILD !== "dev" ? BUILD : null; // "dev": an unbuilt page
 const TOKENIZER_DIR = "/model";
 const post = (message) => self.postMessage(message);
 
@@ -82,7 +78,7 @@ async function init(request) {
   const started = performance.now();
   const emit = (type, fields) => post({ type, id, ...fields });
   emit(EVENT.phase, { key: "phase.python", message: "Starting Python and fetching the model…" });
-  const snapshot = startReadingSnapshot(BASE, VERSION);
+  const snapshot = startReadingSnapshot(BASE);
   state.python = bootPython(BASE, { snapshot });
   state.python.then(({ seconds }) => emit(EVENT.pythonReady, { seconds }), () => {});
   await snapshot.read; // before the model files: both come from the Cache API (pyodide-boot.js)

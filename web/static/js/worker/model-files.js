@@ -97,12 +97,26 @@ export function releaseGraph(bytes) {
  *   data files, which onnxruntime copies out tensor by tensor)
  * @returns {Promise<Uint8Array>} the file's bytes (a ChunkedFile with `chunkStarts`)
  */
-export async function fetchModelFile(base, config, name, onProgress, chunkStarts) {
-  const expected = config.files[name];
-  const url = new URL(MODEL_FOLDER + name, base);
+export function fetchModelFile(base, config, name, onProgress, chunkStarts) {
+  return fetchSiteFile(base, MODEL_FOLDER + name, config.files[name], onProgress, chunkStarts);
+}
+
+/**
+ * Fetch one file of the site and verify it against the size and sha256 the build
+ * gave it: the service worker's stored copy when there is one, else a download.
+ * @param {URL} base the site's root URL
+ * @param {string} path the file's path in the site ("model/NAME", "py/NAME")
+ * @param {{bytes: number, sha256: string}} expected
+ * @param {OnProgress} onProgress
+ * @param {number[]} [chunkStarts] hold the bytes as a ChunkedFile cut there
+ * @returns {Promise<Uint8Array>} the file's bytes (a ChunkedFile with `chunkStarts`)
+ */
+export async function fetchSiteFile(base, path, expected, onProgress, chunkStarts) {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const url = new URL(path, base);
   const stored = await readStored(base, url, expected.sha256);
   const response = stored ?? await get(url, name);
-  const report = (p) => onProgress({ ...p, file: MODEL_FOLDER + name }); // one progress row per file
+  const report = (p) => onProgress({ ...p, file: path }); // one progress row per file
   const check = checkOf(stored, response, expected.sha256);
   const hasher = check === CHECK.here ? await createSha256() : null;
   // The service worker resumes the downloads it serves; a cache read has nothing to resume.
