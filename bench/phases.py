@@ -82,17 +82,17 @@ def python_start_note(results: dict, contender: str = "conteur") -> str | None:
     ours = [
         t for t in results.get("trials", []) if not t.get("error") and t["contender"] == contender
     ]
-    parts = []
+    seen: dict[str, list[str]] = {}  # how it started → "n of m <visits>", visit by visit
     for visit, timings_key in [("first visits", "cold_timings"), ("second visits", "timings")]:
         starts = [((t.get("detail") or {}).get(timings_key) or {}).get("python_from") for t in ours]
         starts = [s for s in starts if s]
-        if starts:
-            counts = {word: starts.count(key) for key, word in PYTHON_STARTS.items()}
-            said = [f"{word} on {n} of {len(starts)}" for word, n in counts.items() if n]
-            parts.append(f"{', '.join(said)} {visit}")
-    if not parts:
+        for key, word in PYTHON_STARTS.items():
+            if starts.count(key):
+                seen.setdefault(word, []).append(f"{starts.count(key)} of {len(starts)} {visit}")
+    if not seen:
         return None
-    return f"Python started {' and '.join(parts)}."
+    said = [f"{word} on {' and '.join(visits)}" for word, visits in seen.items()]
+    return f"Python started {', and '.join(said)}."
 
 
 def memory_rows(results: dict) -> list[str]:

@@ -67,8 +67,8 @@ def test_no_section_without_conteur():
 
 def test_the_note_counts_how_python_started_on_each_visit():
     assert python_start_note(results()) == (
-        "Python started afresh on 3 of 3 first visits and afresh on 1 of 3, from the "
-        "build's snapshot on 2 of 3 second visits."
+        "Python started afresh on 3 of 3 first visits and 1 of 3 second visits, and from "
+        "the build's snapshot on 2 of 3 second visits."
     )
     older = results()
     for t in older["trials"]:
