@@ -11,6 +11,10 @@ origin (docs/facts/browser.md). It holds
 - the exported model folder, checked against the sha256 in its conteur.json;
 - js/shared/pyshell-settings.js, generated from `pyshell.settings.page_settings()`: the
   form's limits, tones, ranges and defaults, so the page never copies a pyshell rule.
+- py/python-start.snapshot, Python's start made once per Pyodide build
+  (web/python_start.py), and js/worker/python-start.js, generated: its size and sha256;
+- a `.gz` copy beside every file gzip shrinks, the weights excepted (web/precompress.py),
+  for servers that send it compressed (web/serve.py).
 
 The service worker's file list, the site version (a hash of every file's sha256)
 and the Content-Security-Policy (web/serve.py's, also written into index.html) are
