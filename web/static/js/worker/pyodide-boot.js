@@ -111,6 +111,9 @@ async function load(base, { take }) {
         // Pyodide keeps its options for the page's life: without this the 31 MB it
         // copied into the interpreter's memory would stay alive beside it.
         delete pyodide._api?.config?._loadSnapshot;
+        // An interpreter that came up from a snapshot this browser cannot use may fail
+        // only when it imports: then it starts afresh like one that did not come up.
+        pyodide.pyimport("pyshell.browser");
         return { pyodide, from: "snapshot" };
       } catch (error) {
         console.warn(`[conteur] Python did not start from the build's snapshot, starting afresh: ${error}`);
