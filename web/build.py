@@ -286,12 +286,8 @@ def write_python_start_module(path: Path, entry: dict) -> None:
 
 def weight_files(config: dict) -> set[str]:
     """Site paths of the graphs' weights (data and rest files): never gzipped."""
-    graphs = read_graphs(config)
-    return {
-        f"model/{name}"
-        for graph in graphs.values()
-        for name in [*graph.data, *([graph.rest.file] if graph.rest else [])]
-    }
+    graphs = read_graphs(config).values()
+    return {f"model/{name}" for graph in graphs for name in graph.files if name != graph.model}
 
 
 def meta_policy(policy: str) -> str:
