@@ -16,7 +16,8 @@ origin (docs/facts/browser.md). It holds
 - a `.gz` copy beside every file gzip shrinks, the weights excepted (web/precompress.py),
   for servers that send it compressed (web/serve.py).
 
-The service worker's file list, the site version (a hash of every file's sha256)
+The service worker's file list (with the sha256 of each 4 MiB block of a large file,
+web/block_hashes.py), the site version (a hash of every file's sha256)
 and the Content-Security-Policy (web/serve.py's, also written into index.html) are
 written into sw.js, so any changed byte makes browsers install the new version. Each file has a download group: "core"
 (the page, Pyodide, the tokenizer, conteur.json) is precached when the service
@@ -39,6 +40,7 @@ from pathlib import Path
 
 from pyshell.config import read_graphs
 from pyshell.settings import page_settings
+from web.block_hashes import BLOCK_BYTES, block_sha256s
 from web.icons import write_icons
 from web.precompress import write_gzip_copies
 from web.python_start import PythonStartError, python_start_snapshot
@@ -55,7 +57,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 NODE_MODULES = ROOT / "node_modules"
 DEFAULT_MODEL = ROOT / "models" / "gemma-3-270m"
 DEFAULT_OUT = ROOT / "build" / "site"
-CACHE = ROOT / "build" / "cache"  # what builds reuse: Python's start, the gzip copies
+CACHE = ROOT / "build" / "cache"  # what builds reuse: Python's start, gzip copies, block hashes
 
 # What the page loads from each npm package, and where it goes in the site.
 ORT_FILES = {
@@ -86,7 +88,7 @@ NPM_MODULES = {"idb": {"build/index.js": "vendor/idb/index.js"}}
 # page loads the pieces, links the terms and NOTICE; tokenizer.model is kept on request.
 REQUIRED_MODEL_FILES = ["tokenizer.pieces", "tokenizer.model", "GEMMA_TERMS.html", "NOTICE"]
 # Filled in by the build; the placeholders are what web/static holds.
-SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [] };'
+SW_PLACEHOLDER = 'const BUILD = { version: "dev", files: [], blockBytes: 0 };'
 HTML_PLACEHOLDER = 'data-version="dev"'
 ORT_VERSION_PLACEHOLDER = 'data-ort-version="dev"'
 CSP_PLACEHOLDER = 'content="dev-policy"'
@@ -351,9 +353,12 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
         if f["url"] == "index.html":
             path = out / "index.html"
             f.update(bytes=path.stat().st_size, sha256=_sha256(path))
+    for f in files:
+        if f["bytes"] > BLOCK_BYTES:  # checked block by block (web/block_hashes.py)
+            f["blocks"] = block_sha256s(out / f["url"], f["sha256"], CACHE / "blocks")
     build = {
         "version": site_version, "model": model_config.get("name", "model"), "files": files,
-        "csp": CONTENT_SECURITY_POLICY,
+        "blockBytes": BLOCK_BYTES, "csp": CONTENT_SECURITY_POLICY,
     }  # fmt: skip
     _fill(out / "sw.js", SW_PLACEHOLDER, f"const BUILD = {json.dumps(build)};")
     write_gzip_copies(out, weight_files(model_config), CACHE / "gzip", link)

@@ -89,7 +89,7 @@ class FaultySite:
         return read_build(self.folder)
 
     def file(self, site_path: str) -> dict:
-        """The BUILD entry (url, bytes, sha256, group) of one file."""
+        """The BUILD entry (url, bytes, sha256, group; blocks when large) of one file."""
         return next(f for f in self.build()["files"] if f["url"] == site_path)
 
     def group_bytes(self, group: str) -> int:

@@ -97,6 +97,23 @@ def test_a_damaged_download_is_never_kept_and_a_reload_gets_a_good_copy(browser,
     assert [s for _, s in faulty.faults.requests_for(faulty.path(DATA))] == [200, 200]
 
 
+def test_a_damaged_block_of_a_large_file_is_never_kept_and_costs_one_more_download(
+    browser, new_page, faulty
+):
+    """onnxruntime's wasm (14 MB) is checked block by block (js/shared/block-sha256.js):
+    a damaged first block keeps the copy out of the store, the page gets a good copy
+    from a second download at once, and that copy is the one kept."""
+    wasm = "vendor/ort/ort-wasm-simd-threaded.wasm"
+    assert len(faulty.file(wasm)["blocks"]) > 1
+    faulty.faults.corrupt(faulty.path(wasm))
+    page = open_page(browser, new_page, faulty)
+    assert_calm(page)
+    page.write("Once upon a time", SHORT)
+    assert wait_offline_known(page) is True
+    assert_verified(stored(page, faulty), faulty, {wasm})
+    assert [s for _, s in faulty.faults.requests_for(faulty.path(wasm))] == [200, 200]
+
+
 @pytest.mark.real_model
 def test_a_damaged_rest_file_is_said_never_kept_and_a_reload_gets_a_good_copy(
     browser, new_page, faulty_real

@@ -16,6 +16,7 @@ import pytest
 from pyshell.config import read_graphs
 from pyshell.settings import page_settings
 from tests.e2e.backend_files import ORT_ONLY, graph_files
+from web.block_hashes import BLOCK_BYTES
 from web.build import (
     HASH_WASM,
     SETTINGS_MODULE,
@@ -123,6 +124,27 @@ def test_service_worker_lists_every_file_under_a_content_version(tiny_site, tiny
     index = tiny_site / "index.html"
     assert listed["index.html"]["sha256"] == hashlib.sha256(index.read_bytes()).hexdigest()
     assert f'data-version="{build["version"]}"' in index.read_text()
+
+
+def test_every_file_larger_than_a_block_lists_its_blocks_sha256(tiny_site):
+    """The service worker checks these files block by block (js/shared/block-sha256.js):
+    the list must cover each file's bytes exactly, in order."""
+    build = sw_build(tiny_site)
+    assert build["blockBytes"] == BLOCK_BYTES
+    large = [f for f in build["files"] if f["bytes"] > BLOCK_BYTES]
+    assert {"py/python-start.snapshot", "vendor/ort/ort-wasm-simd-threaded.wasm"} <= {
+        f["url"] for f in large
+    }
+    for f in build["files"]:
+        if f["bytes"] <= BLOCK_BYTES:
+            assert "blocks" not in f, f["url"]  # one block: the whole-file check is as fast
+            continue
+        data = (tiny_site / f["url"]).read_bytes()
+        expected = [
+            hashlib.sha256(data[at : at + BLOCK_BYTES]).hexdigest()
+            for at in range(0, len(data), BLOCK_BYTES)
+        ]
+        assert f["blocks"] == expected, f["url"]
 
 
 def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_model_dir):

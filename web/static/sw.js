@@ -35,11 +35,11 @@
 // tests alone, come in by importScripts, each script defining one global
 // (resumableBody, createSha256, storedFiles, lockstepTee).
 importScripts(
-  "vendor/hash-wasm/sha256.umd.min.js", "js/shared/sha256.js", "js/shared/resumable-download.js",
-  "js/shared/stored-files.js", "js/shared/lockstep-tee.js",
+  "vendor/hash-wasm/sha256.umd.min.js", "js/shared/sha256.js", "js/shared/block-sha256.js",
+  "js/shared/resumable-download.js", "js/shared/stored-files.js", "js/shared/lockstep-tee.js",
 );
 
-const BUILD = { version: "dev", files: [] };
+const BUILD = { version: "dev", files: [], blockBytes: 0 };
 
 const SCOPE = new URL(self.registration.scope);
 // Caches are per origin: the scope in the name keeps two sites on one origin apart.
@@ -258,7 +258,7 @@ async function storeVerified(verified, url, file) {
  * then: a reader gets a short file, which it can tell from a network error.
  */
 async function verifier(file, { onProgress = () => {}, withholdLast = false } = {}) {
-  const hasher = await createSha256();
+  const hasher = await checkerOf(file);
   let loaded = 0;
   let held = null;
   const wrong = (why) => new Error(`${file.url}: ${why}, not stored`);
@@ -272,13 +272,27 @@ async function verifier(file, { onProgress = () => {}, withholdLast = false } = 
       if (held) controller.enqueue(held);
       held = chunk;
     },
-    flush(controller) {
+    async flush(controller) {
       const why = loaded !== file.bytes ? `${loaded} bytes, the build lists ${file.bytes}`
-        : hasher.hex() !== file.sha256 ? "its sha256 is not the build's" : null;
+        : !(await hasher.matches()) ? "its sha256 is not the build's" : null;
       if (why && !withholdLast) controller.error(wrong(why));
       else if (!why && held) controller.enqueue(held);
     },
   });
+}
+
+/**
+ * How `file`'s bytes are checked: block by block with the browser's own SHA-256 when
+ * the build listed its blocks' sha256s (a large file: shared/block-sha256.js), else
+ * whole, incrementally (shared/sha256.js).
+ * @returns {Promise<{update: (bytes: Uint8Array) => void, matches: () => Promise<boolean>}>}
+ */
+async function checkerOf(file) {
+  if (file.blocks && BUILD.blockBytes > 0 && globalThis.crypto?.subtle) {
+    return blockSha256(BUILD.blockBytes, file.blocks);
+  }
+  const hasher = await createSha256();
+  return { update: (bytes) => hasher.update(bytes), matches: async () => hasher.hex() === file.sha256 };
 }
 
 /** A pass-through stream that fails unless exactly `file.bytes` bytes went through. */

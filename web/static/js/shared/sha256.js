@@ -7,6 +7,8 @@
 // start-up. An incremental hasher needs no copy and no secure context. hash-wasm was
 // measured against the hand-written hasher it replaced and @noble/hashes, 200 MB in
 // 64 KiB pieces in headless Chromium (docs/architecture.md): the fastest of the three.
+// Where the build lists a large file's block sha256s, the service worker checks it
+// with the browser's digest block by block instead (shared/block-sha256.js).
 //
 // A classic script, like shared/resumable-download.js: the service worker loads it
 // with importScripts after vendor/hash-wasm/sha256.umd.min.js, the module worker
