@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.node_script import run_node
 
 MODULE = Path(__file__).resolve().parent.parent / "web/static/js/shared/block-sha256.js"
 BLOCK = 1000  # small blocks: the rule is the same at 4 MiB
@@ -34,12 +35,7 @@ const checker = globalThis.blockSha256({block}, {json.dumps(expected)});
 for (let at = 0; at < sent.length; at += {piece}) checker.update(new Uint8Array(sent.subarray(at, at + {piece})));
 console.log(JSON.stringify(await checker.matches()));
 """
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", script],
-        check=False, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_node(script)
 
 
 @pytest.fixture(scope="module")

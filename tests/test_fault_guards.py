@@ -11,19 +11,11 @@ test_gpu_loss.py); a GPU that hangs cannot be, hence these.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
+from tests.node_script import run_node
+
 JS = Path(__file__).resolve().parents[1] / "web" / "static" / "js"
-
-
-def run_node(script: str) -> dict:
-    """Run an ES module script that prints one JSON line; returns it."""
-    result = subprocess.run(
-        ["node", "--input-type=module", "-e", script],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def module(path: str) -> str:

@@ -8,8 +8,9 @@ tests/e2e/test_downloads.py and tests/e2e/test_faults_downloads.py.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
+
+from tests.node_script import run_node
 
 MODULE = Path(__file__).resolve().parent.parent / "web/static/js/shared/lockstep-tee.js"
 
@@ -44,13 +45,7 @@ function within(reader, ms) {
 
 
 def run(body: str) -> dict:
-    script = PRELUDE % {"module": json.dumps(MODULE.as_uri())} + body
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", script],
-        check=False, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_node(PRELUDE % {"module": json.dumps(MODULE.as_uri())} + body)
 
 
 def test_both_branches_get_every_chunk_in_order():

@@ -15,30 +15,16 @@ import hashlib
 import json
 import random
 import shutil
-import subprocess
 
 import onnx
 import pytest
 
 from tests.conftest import ROOT
+from tests.node_script import run_node
 from web.build import HASH_WASM, NODE_MODULES
 
 JS = ROOT / "web" / "static" / "js" / "worker"
 MIB = 1024 * 1024
-
-
-def run_node(script: str):
-    """Run an ES module script (it prints one JSON line) from the repository root."""
-    assert shutil.which("node"), "node is needed (npm installs the browser runtimes with it)"
-    out = subprocess.run(
-        ["node", "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def module(name: str) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.node_script import run_node
 from web.build import (
     HASH_WASM,
     NODE_MODULES,
@@ -24,15 +24,6 @@ from web.build import (
 )
 
 JS = ROOT / "web" / "static" / "js"
-
-
-def run_node(script: str):
-    assert shutil.which("node"), "node is needed (npm installs the browser runtimes with it)"
-    out = subprocess.run(
-        ["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=False
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def module(*parts: str, js=JS) -> str:
