@@ -31,9 +31,9 @@
 // deleted once no page or worker uses it.
 
 // A classic worker (every browser runs one, and registrations made by earlier versions
-// keep updating): the code it shares with the model worker, and lockstep-tee.js that Node
-// tests alone, come in by importScripts, each script defining one global
-// (resumableBody, createSha256, storedFiles, lockstepTee).
+// keep updating): the code it shares with the model worker, and lockstep-tee.js and
+// block-sha256.js that Node tests alone, come in by importScripts, each script defining
+// one global (createSha256, blockSha256, resumableBody, storedFiles, lockstepTee).
 importScripts(
   "vendor/hash-wasm/sha256.umd.min.js", "js/shared/sha256.js", "js/shared/block-sha256.js",
   "js/shared/resumable-download.js", "js/shared/stored-files.js", "js/shared/lockstep-tee.js",
