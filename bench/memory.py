@@ -46,19 +46,26 @@ def descendants(root: int) -> list[int]:
 
 
 def find_process(marker: str) -> int | None:
-    """The oldest process whose command line contains `marker` (a unique profile path)."""
-    best = None
+    """The root of the process tree whose command lines contain `marker` (a unique
+    profile path): the one matching process whose parent does not match.
+
+    Not the lowest pid: pids wrap (at 32,768 on this machine), so a browser's crashpad
+    handler, which names the profile too, can have a lower pid than the browser; the
+    bench once sampled that handler alone (42 MB) for a whole trial.
+    """
+    matched: dict[int, int] = {}  # pid -> parent pid
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
         except OSError:
             continue
         if marker.encode() in cmdline:
-            pid = int(entry.name)
-            best = pid if best is None else min(best, pid)
-    return best
+            matched[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    roots = [pid for pid, parent in matched.items() if parent not in matched]
+    return min(roots) if roots else None
 
 
 def rss_pss(pid: int) -> tuple[int, int]:
