@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 __all__ = ["BLOCK_BYTES", "block_sha256s"]
@@ -34,7 +35,8 @@ def block_sha256s(path: Path, sha256: str, cache_dir: Path) -> list[str]:
         while block := f.read(BLOCK_BYTES):
             blocks.append(hashlib.sha256(block).hexdigest())
     cache_dir.mkdir(parents=True, exist_ok=True)
-    temporary = entry.with_suffix(".tmp")
-    temporary.write_text(json.dumps(blocks))
-    temporary.replace(entry)  # a build cut short leaves no half-written list
+    # Named per process, as the other build caches do: two builds at once never share it.
+    partial = entry.with_suffix(f".{os.getpid()}.partial")
+    partial.write_text(json.dumps(blocks))
+    partial.replace(entry)  # a build cut short leaves no half-written list
     return blocks

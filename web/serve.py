@@ -25,6 +25,8 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from web.precompress import GZIP_SUFFIX  # the build's gzip copies
+
 __all__ = [
     "CONTENT_SECURITY_POLICY", "ISOLATION_HEADERS", "MIME_TYPES", "RangeNotSatisfiable",
     "SiteHandler", "accepts_gzip", "byte_range", "main", "make_server", "send_gzip_copy",
@@ -72,7 +74,6 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
 )
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-GZIP_SUFFIX = ".gz"  # web/precompress.py's copies
 
 
 def accepts_gzip(header: str | None) -> bool:
