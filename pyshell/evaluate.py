@@ -38,6 +38,7 @@ from pathlib import Path
 from pyshell.config import ModelConfig
 from pyshell.family_safe import UnsuitableRequestError
 from pyshell.generate import GenerationResult, TokenizerLike
+from pyshell.guidance import GuidedRunner
 from pyshell.known_words import LANGUAGES as KNOWN_WORD_LANGUAGES
 from pyshell.prompts import LANGUAGES, StoryRequest
 from pyshell.runner import Runner
@@ -315,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write each sentence as the likeliest of N samples (pyshell/best_of.py)",
     )  # fmt: skip
     p.add_argument(
+        "--guidance", type=float, default=1.0, metavar="S",
+        help="classifier-free guidance by the story's heading, strength S (pyshell/guidance.py; "
+        "1: off; each step runs the model twice)",
+    )  # fmt: skip
+    p.add_argument(
+        "--guidance-cut", choices=("heading", "prompt"), default="heading",
+        help="what the run without guidance leaves out: the heading line, or the whole prompt",
+    )  # fmt: skip
+    p.add_argument(
         "--loop-draws", type=int, default=DEFAULT_LOOP_DRAWS, metavar="N",
         help="pass over a sentence that would loop, drawing up to N more when all would "
         "(pyshell/best_of.py; 0: off)",
@@ -372,6 +382,10 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     config = ModelConfig.from_file(args.model)
     tokenizer = Tokenizer.from_file(args.model / "tokenizer.model")
     runner = OnnxRunner(args.model)
+    if args.guidance > 1:
+        runner = GuidedRunner(
+            runner, OnnxRunner(args.model), args.guidance, tokenizer, args.guidance_cut
+        )
     sampling = {
         "temperature": args.temperature,
         "top_p": args.top_p,
