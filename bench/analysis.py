@@ -94,7 +94,9 @@ def analysis_notes(results: dict) -> list[str]:
                 "step, before it multiplies; native onnxruntime packs them once when the "
                 "session opens. Decoding ×2 wllama in the browser would take weights kept "
                 "packed, which only a kernel of Conteur's own or another onnxruntime-web "
-                "build would give (docs/export.md)."
+                "build would give: a wasm SIMD kernel written for the CPU graph's layout "
+                "ran a step's 152.8 MB of matrix products in 22 ms on one thread and "
+                "14 ms on two, with a barrier after every product (docs/export.md)."
             )
         head = [r for r in browser["matmul_by_role_ms"] if r.startswith("head")]
         head_ms = sum(browser["matmul_by_role_ms"][r] for r in head)
