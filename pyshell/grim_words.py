@@ -1,4 +1,5 @@
-"""Grim words: dying, killing, blood. Not banned, but a gentle story avoids them where it can.
+"""Grim words: dying, killing, blood, grown-up life, threats. Not banned, but a gentle story
+avoids them where it can.
 
 Readers of the blind readings flag a story with a flat killing or a dead friend as
 unsuitable for a child ("the thief was killed", "après avoir été tué"), yet the
@@ -15,7 +16,9 @@ before when both or neither do. A story changes only where the model drew such a
 sentence, and it still speaks of death when every sentence drawn there does.
 
 The lists, pyshell/data/grim_words/en.txt and fr.txt, use the family-safe format and
-matcher (whole words, case-folded, every inflection written out).
+matcher (whole words, case-folded, every inflection written out). Pregnancies, lovers
+and threats came in later, for the same reason (docs/stories.md, "Grown-up words and
+threats").
 """
 
 from __future__ import annotations
