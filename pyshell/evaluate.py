@@ -298,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-language", type=int, metavar="N", help="only the first N per language")
     p.add_argument("--temperature", type=float, help="(default: pyshell/settings.py's)")
     p.add_argument("--top-p", type=float, help="(default: pyshell/settings.py's)")
+    p.add_argument(
+        "--min-p", type=float, metavar="M",
+        help="drop candidates less than M times as likely as the best (default: "
+        "pyshell/story_policy.py's per language)",
+    )  # fmt: skip
     p.add_argument("--repetition-penalty", type=float, help="(default: pyshell/settings.py's)")
     p.add_argument("--no-repeat-ngram", type=int, default=DEFAULT_NO_REPEAT_NGRAM, metavar="N")
     p.add_argument(
@@ -424,12 +429,15 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             pass_break_outs=args.pass_break_outs,
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,
+            min_p=args.min_p,
         )
         for language in LANGUAGES
     }  # the family-safe word list is the story's language's
     settings = {
-        "sampling": {
-            k: v for k, v in asdict(parse_sampling(sampling, config.top_k)).items() if k != "seed"
+        "sampling": {  # min-p is the policy's (per language), written there
+            k: v
+            for k, v in asdict(parse_sampling(sampling, config.top_k)).items()
+            if k not in ("seed", "min_p")
         },
         "policy": policies["en"].describe(),
         "policies": {language: policy.describe() for language, policy in policies.items()},

@@ -1,4 +1,4 @@
-"""Pick the next token from the graph's candidates: greedy, temperature, top-k, top-p.
+"""Pick the next token from the graph's candidates: greedy, temperature, top-k, top-p, min-p.
 
 The settings themselves (`SamplingConfig`: ranges, defaults) live in
 pyshell/settings.py; this module is the math that applies them.
@@ -12,7 +12,8 @@ instead of the whole 262,144-wide row. Consequences worth knowing:
   this is close to, but not exactly, sampling from the full distribution.
 
 The steps follow Hugging Face transformers' order: repetition penalty, then
-temperature, top-k and top-p, then one draw. Draws come from the sampler's
+temperature, top-k, top-p and min-p (both cut the same sorted probabilities;
+the stricter wins), then one draw. Draws come from the sampler's
 own `random.Random` (Mersenne Twister), which gives the same sequence in
 CPython and in Pyodide for the same seed, so a seeded story is reproducible.
 """
@@ -65,6 +66,15 @@ def top_p_cutoff(probs: Sequence[float], top_p: float) -> int:
     return len(probs)
 
 
+def min_p_cutoff(probs: Sequence[float], min_p: float) -> int:
+    """How many of the (descending) `probs` are at least `min_p` times the first."""
+    floor = min_p * probs[0]
+    for n, p in enumerate(probs):
+        if p < floor:
+            return n
+    return len(probs)
+
+
 def draw(probs: Sequence[float], rng: random.Random) -> int:
     """Index drawn with probability proportional to `probs` (one `rng.random()` call)."""
     target = rng.random() * sum(probs)
@@ -104,7 +114,7 @@ class Sampler:
             return [(candidates.ids[order[0]], 1.0)]
         order = order[: c.top_k]
         probs = softmax([scores[n] for n in order], c.temperature)
-        keep = top_p_cutoff(probs, c.top_p)
+        keep = min(top_p_cutoff(probs, c.top_p), min_p_cutoff(probs, c.min_p))
         total = sum(probs[:keep])
         return [(candidates.ids[n], p / total) for n, p in zip(order[:keep], probs[:keep])]
 

@@ -109,6 +109,8 @@ class Setting:
 TEMPERATURE = Setting("temperature", "temperature", 0.0, 2.0, 0.7)
 # 1 turns nucleus sampling off.
 TOP_P = Setting("top_p", "top-p", 0.0, 1.0, 0.95, low_excluded=True)
+# 0 is off. Not a form field: the story policy sets it per language (pyshell/story_policy.py).
+MIN_P = Setting("min_p", "min-p", 0.0, 1.0, 0.0)
 # At most the candidates the graph returns (conteur.json graph.top_k).
 TOP_K = Setting("top_k", "top-k", 1, None, 64, whole=True)
 # 1 is off; past ~1.5 the model avoids even "the" and "a".
@@ -175,6 +177,9 @@ class SamplingConfig:
     - top_k: 1 ≤ k ≤ candidates (64): sample among the k best candidates.
     - top_p: 0 < p ≤ 1: then keep the smallest set of best candidates whose
       probabilities add up to at least p (nucleus sampling).
+    - min_p: 0 ≤ m ≤ 1: and drop every candidate less than m times as likely as the
+      best one (0: off), so a confident step keeps only its few likely tokens while
+      an open one keeps many.
     - repetition_penalty: 1 ≤ r ≤ 2: tokens already seen get their logit
       divided by r (multiplied when negative), as in Hugging Face
       transformers. 1 switches it off. Which tokens count as seen is the
@@ -187,6 +192,7 @@ class SamplingConfig:
     temperature: float = TEMPERATURE.default
     top_k: int = TOP_K.default
     top_p: float = TOP_P.default
+    min_p: float = MIN_P.default
     repetition_penalty: float = REPETITION_PENALTY.default
     seed: int | None = SEED.default
 
@@ -194,6 +200,7 @@ class SamplingConfig:
         TEMPERATURE.check(_a_number(TEMPERATURE, self.temperature))
         TOP_K.check(_a_whole(TOP_K, self.top_k))
         TOP_P.check(_a_number(TOP_P, self.top_p))
+        MIN_P.check(_a_number(MIN_P, self.min_p))
         REPETITION_PENALTY.check(_a_number(REPETITION_PENALTY, self.repetition_penalty))
         if self.seed is not None:
             SEED.check(_a_whole(SEED, self.seed))

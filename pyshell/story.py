@@ -165,7 +165,7 @@ async def write_story(
     policy = with_free_character(policy, tokenizer)
     if plan.request is not None and policy.name_in_beats and not policy.beat_character:
         policy = replace(policy, beat_character=character_in_sentence(plan.request))
-    sampler = Sampler(plan.settings.sampling, config.top_k)
+    sampler = Sampler(replace(plan.settings.sampling, min_p=policy.min_p), config.top_k)
     if plan.settings.sampling.temperature == 0 and policy.best_of > 1:
         policy = replace(policy, best_of=1)  # greedy samples the same sentence every time
     if on_prompt is not None and not config.instruction_tuned:

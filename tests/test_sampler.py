@@ -15,6 +15,7 @@ from pyshell.sampler import (
     SamplingConfig,
     apply_repetition_penalty,
     draw,
+    min_p_cutoff,
     softmax,
     top_p_cutoff,
 )
@@ -93,6 +94,40 @@ def test_top_p_distribution_is_exactly_the_expected_set_renormalised():
     dist = sampler.distribution(candidates_with_probs(HALVES))
     assert [i for i, _ in dist] == [10, 11, 12]
     assert [p for _, p in dist] == pytest.approx([0.5 / 0.875, 0.25 / 0.875, 0.125 / 0.875])
+
+
+@pytest.mark.parametrize(
+    ("min_p", "kept"),
+    [(0.0, 5), (0.125, 5), (0.126, 3), (0.25, 3), (0.26, 2), (0.5, 2), (0.51, 1), (1.0, 1)],
+)
+def test_min_p_keeps_the_candidates_at_least_m_times_the_best(min_p, kept):
+    assert min_p_cutoff(HALVES, min_p) == kept
+
+
+def test_min_p_and_top_p_together_keep_what_both_allow():
+    # top-p 0.99 alone keeps all five; min-p 0.3 keeps 0.5 and 0.25 (0.125 < 0.15).
+    config = SamplingConfig(
+        temperature=1.0, top_k=64, top_p=0.99, min_p=0.3, repetition_penalty=1.0, seed=0
+    )
+    dist = Sampler(config).distribution(candidates_with_probs(HALVES))
+    assert [i for i, _ in dist] == [10, 11]
+    assert [p for _, p in dist] == pytest.approx([2 / 3, 1 / 3])
+    # top-p 0.5 is the stricter one: the best alone.
+    config = SamplingConfig(
+        temperature=1.0, top_k=64, top_p=0.5, min_p=0.3, repetition_penalty=1.0, seed=0
+    )
+    assert Sampler(config).distribution(candidates_with_probs(HALVES)) == [(10, 1.0)]
+
+
+def test_min_p_follows_the_temperature():
+    # At T = 1 the third is 0.25 times the best; at T = 0.5 the ratios square (0.0625).
+    def kept(temperature: float) -> int:
+        config = SamplingConfig(
+            temperature=temperature, top_k=64, top_p=1.0, min_p=0.2, repetition_penalty=1.0
+        )
+        return len(Sampler(config).distribution(candidates_with_probs(HALVES)))
+
+    assert (kept(1.0), kept(0.5)) == (3, 2)
 
 
 def test_top_k_keeps_the_k_best():

@@ -69,6 +69,16 @@ def test_english_messages_write_the_range_and_the_value():
 def test_edge_values_are_accepted():
     SamplingConfig(temperature=0, top_k=1, top_p=1.0, repetition_penalty=1.0, seed=0)
     SamplingConfig(temperature=2, top_p=1e-9, repetition_penalty=2.0, seed=2**64 - 1)
+    SamplingConfig(min_p=0.0)
+    SamplingConfig(min_p=1.0)
+
+
+def test_min_p_is_checked_though_the_form_does_not_show_it():
+    # The story policy sets it per language; a wrong value in code still gets the message.
+    assert "min_p" not in SETTINGS
+    with pytest.raises(SettingError) as info:
+        SamplingConfig(min_p=1.5)
+    assert str(info.value) == "min-p must be between 0 and 1 (got 1.5)"
 
 
 def test_the_defaults_are_the_settings_defaults():

@@ -91,6 +91,29 @@ def test_a_policy_of_best_of_one_is_the_one_token_loop(tiny):
     assert best_of_two.generation.ids != want.ids  # the default picks among two sentences
 
 
+def test_the_policy_s_min_p_reaches_the_sampler(tiny):
+    config, tokenizer, runner = tiny
+    policy = story_policy(tokenizer, config.stop_ids, best_of=1, min_p=0.3)
+    story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED, policy=policy))
+    sampler = Sampler(
+        SamplingConfig(
+            temperature=1.5, top_p=1.0, min_p=0.3, repetition_penalty=1.3, seed=20261123
+        ),
+        config.top_k,
+    )
+    want = asyncio.run(
+        generate(
+            runner, tokenizer, build_prompt(REQUEST, config.variant), sampler=sampler,
+            max_new_tokens=128, stop_ids=config.stop_ids, policy=policy,
+        )
+    )  # fmt: skip
+    assert story.generation.ids == want.ids and len(want.ids) > 20
+    assert story.to_dict()["policy"]["min_p"] == 0.3
+    without = story_policy(tokenizer, config.stop_ids, best_of=1)
+    plain = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED, policy=without))
+    assert plain.generation.ids != want.ids  # the tiny model's flat candidates are cut
+
+
 def test_a_greedy_story_is_written_once_per_sentence(tiny):
     """At temperature 0 both best-of samples would be the same sentence: one is written."""
     config, tokenizer, runner = tiny
