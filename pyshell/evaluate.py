@@ -330,6 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the run without guidance leaves out: the heading line, or the whole prompt",
     )  # fmt: skip
     p.add_argument(
+        "--steer", type=Path, metavar="FILE",
+        help="add a steering vector of this file to the residual stream (pyshell/steering.py; "
+        "--model must be a steerable copy)",
+    )  # fmt: skip
+    p.add_argument(
+        "--steer-strength", type=float, default=1.0, metavar="A",
+        help="with --steer, the multiple of the language's vector added",
+    )  # fmt: skip
+    p.add_argument(
         "--loop-draws", type=int, default=DEFAULT_LOOP_DRAWS, metavar="N",
         help="pass over a sentence that would loop, drawing up to N more when all would "
         "(pyshell/best_of.py; 0: off)",
@@ -386,7 +395,14 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
     )
     config = ModelConfig.from_file(args.model)
     tokenizer = Tokenizer.from_file(args.model / "tokenizer.model")
-    runner = OnnxRunner(args.model)
+    vectors = {}
+    if args.steer:
+        from pyshell.steering import SteeredRunner, load_vectors  # onnx: CPython only
+
+        runner = SteeredRunner(args.model)
+        vectors = load_vectors(args.steer)
+    else:
+        runner = OnnxRunner(args.model)
     if args.guidance > 1:
         runner = GuidedRunner(
             runner, OnnxRunner(args.model), args.guidance, tokenizer, args.guidance_cut
@@ -448,11 +464,15 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         "languages": args.languages or "all",
         "per_language": args.per_language,
     }
+    if args.steer:
+        settings["steering"] = {"vectors": str(args.steer), "strength": args.steer_strength}
     rows = []
     settings["refused"] = {}  # id → the field error a reader gets (family-safe requests)
     started = time.perf_counter()
     for n, case in enumerate(cases, 1):
         policy = policies[case.request.language]
+        if vectors:  # the story's language's vector
+            runner.vector = (args.steer_strength * vectors[case.request.language]).astype("float32")
         try:
             prompt, budget, result = await write_one(
                 runner, tokenizer, config, case, sampling, policy

@@ -9,8 +9,8 @@ graph also takes the embedding rows of any prompt token outside its head, read
 from the folder's rest file (pyshell/rest_rows.py).
 
 This module and its rest-file reader are the pyshell modules that need numpy and
-onnxruntime; nothing else imports them, so the package stays dependency-free for
-Pyodide.
+onnxruntime; only the CPython-only tools (the CLI, the evaluation, pyshell/steering.py)
+import them, so the package stays dependency-free for Pyodide.
 """
 
 from __future__ import annotations
@@ -148,6 +148,14 @@ class OnnxRunner:
             raise ValueError("a step needs at least one token id")
         if self.position + len(ids) > self.context_length:
             raise ContextFullError(self.position, len(ids), self.context_length)
+        results = self.session.run(outputs + self._present_names, self._feeds(ids, keep))
+        n = len(outputs)
+        self._past = dict(zip(self._past_names, results[n:]))
+        self.position += len(ids)
+        return results[:n]
+
+    def _feeds(self, ids: list[int], keep: int) -> dict[str, np.ndarray]:
+        """The inputs of one run over `ids` from the KV cache as it is now."""
         feeds = {
             "input_ids": np.asarray([ids], dtype=np.int64),  # (1, S)
             "num_logits_to_keep": np.asarray(keep, dtype=np.int64),  # scalar
@@ -155,11 +163,7 @@ class OnnxRunner:
         }
         if self.rest_rows is not None:
             feeds.update(self.rest_rows.feeds(ids))
-        results = self.session.run(outputs + self._present_names, feeds)
-        n = len(outputs)
-        self._past = dict(zip(self._past_names, results[n:]))
-        self.position += len(ids)
-        return results[:n]
+        return feeds
 
     def step_sync(self, ids: list[int]) -> Candidates:
         """Feed `ids`; the graph's candidates for the next token, best first."""

@@ -20,7 +20,14 @@ __all__ = ["DATA_FILES", "PACKAGE", "build_wheel", "write_lock_file"]
 PACKAGE = "pyshell"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 # Modules that need numpy/onnxruntime or a terminal: useless in the page.
-CPYTHON_ONLY = {"onnx_runner.py", "rest_rows.py", "cli.py", "__main__.py", "evaluate.py"}
+CPYTHON_ONLY = {
+    "onnx_runner.py",
+    "rest_rows.py",
+    "cli.py",
+    "__main__.py",
+    "evaluate.py",
+    "steering.py",  # onnx: an experiment of the evaluation
+}
 # Data files pyshell reads at run time: the page has no other way to reach them.
 DATA_FILES = (
     "data/family_safe/*.txt",  # pyshell/family_safe.py's word lists
