@@ -47,10 +47,7 @@ def guide(with_heading: Candidates, without: Candidates, strength: float) -> Can
 
 def without_heading(ids: list[int], heading_end: set[int], bos_id: int) -> list[int]:
     """The prompt's ids from just after its heading (the first token that holds a blank
-    line), behind `bos_id`; the whole prompt when it has no heading. An empty
-    `heading_end` cuts the whole prompt: `bos_id` alone."""
-    if not heading_end:
-        return [bos_id]
+    line), behind `bos_id`; the whole prompt when it has no heading."""
     for k, token in enumerate(ids):
         if token in heading_end:
             return [bos_id, *ids[k + 1 :]]
@@ -77,6 +74,7 @@ class GuidedRunner:
         self.context_length = with_heading.context_length
         if cut not in ("heading", "prompt"):
             raise ValueError(f"guidance cuts the heading or the prompt (got {cut!r})")
+        self.cut = cut
         self._heading_end = (
             {i for i in range(tokenizer.vocab_size) if HEADING_END in tokenizer.id_to_piece(i)}
             if cut == "heading"
@@ -91,11 +89,18 @@ class GuidedRunner:
         self._fresh = True
 
     async def step(self, ids: list[int]) -> Candidates:
-        plain_ids = without_heading(ids, self._heading_end, self._bos) if self._fresh else ids
+        plain_ids = self._unguided_prompt(ids) if self._fresh else ids
         self._fresh = False
         guided = await self.with_heading.step(ids)
         plain = await self.without.step(plain_ids)
         return guide(guided, plain, self.strength)
+
+    def _unguided_prompt(self, ids: list[int]) -> list[int]:
+        """What the run without guidance reads of the prompt: BOS alone when the cut is
+        the whole prompt, else the prompt less its heading."""
+        if self.cut == "prompt":
+            return [self._bos]
+        return without_heading(ids, self._heading_end, self._bos)
 
     # pyshell.best_of.Rewindable
     def snapshot(self) -> tuple[Any, Any, bool]:
