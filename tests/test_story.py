@@ -57,6 +57,21 @@ def by_hand(config, tokenizer, runner, request, *, seed, budget, typed, **sampli
     )  # fmt: skip
 
 
+def one_token_loop(tiny, policy, **sampling):
+    """REQUEST written by hand with `generate` under `policy` and SAMPLED's settings."""
+    config, tokenizer, runner = tiny
+    settings = SamplingConfig(
+        temperature=1.5, top_p=1.0, repetition_penalty=1.3, seed=20261123, **sampling
+    )
+    return asyncio.run(
+        generate(
+            runner, tokenizer, build_prompt(REQUEST, config.variant),
+            sampler=Sampler(settings, config.top_k), max_new_tokens=128,
+            stop_ids=config.stop_ids, policy=policy,
+        )
+    )  # fmt: skip
+
+
 def test_a_seeded_story_is_the_one_the_page_wrote_before(tiny):
     config, tokenizer, runner = tiny
     story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED))
@@ -75,16 +90,7 @@ def test_a_policy_of_best_of_one_is_the_one_token_loop(tiny):
     config, tokenizer, runner = tiny
     policy = story_policy(tokenizer, config.stop_ids, best_of=1)
     story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED, policy=policy))
-    sampler = Sampler(
-        SamplingConfig(temperature=1.5, top_p=1.0, repetition_penalty=1.3, seed=20261123),
-        config.top_k,
-    )
-    want = asyncio.run(
-        generate(
-            runner, tokenizer, build_prompt(REQUEST, config.variant), sampler=sampler,
-            max_new_tokens=128, stop_ids=config.stop_ids, policy=policy,
-        )
-    )  # fmt: skip
+    want = one_token_loop(tiny, policy)
     assert story.generation.ids == want.ids and len(want.ids) > 20
     assert story.to_dict()["policy"]["best_of"] == 1
     best_of_two = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED))
@@ -95,18 +101,7 @@ def test_the_policy_s_min_p_reaches_the_sampler(tiny):
     config, tokenizer, runner = tiny
     policy = story_policy(tokenizer, config.stop_ids, best_of=1, min_p=0.3)
     story = asyncio.run(write_story(runner, tokenizer, config, REQUEST, SAMPLED, policy=policy))
-    sampler = Sampler(
-        SamplingConfig(
-            temperature=1.5, top_p=1.0, min_p=0.3, repetition_penalty=1.3, seed=20261123
-        ),
-        config.top_k,
-    )
-    want = asyncio.run(
-        generate(
-            runner, tokenizer, build_prompt(REQUEST, config.variant), sampler=sampler,
-            max_new_tokens=128, stop_ids=config.stop_ids, policy=policy,
-        )
-    )  # fmt: skip
+    want = one_token_loop(tiny, policy, min_p=0.3)
     assert story.generation.ids == want.ids and len(want.ids) > 20
     assert story.to_dict()["policy"]["min_p"] == 0.3
     without = story_policy(tokenizer, config.stop_ids, best_of=1)
