@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 from pathlib import Path
 
-__all__ = ["BRIEFING", "make_pairs", "shown_text", "tally", "verdict_template"]
+__all__ = ["BRIEFING", "make_pairs", "shown_text", "sign_test", "tally", "verdict_template"]
 
 SCORES = ("coherence", "fit", "language")
+QUESTIONS = ("coherence", "suitability", "overall")
 BRIEFING = (
     "You will read pairs of short stories written by a small text generator for young "
     "children, in English or French. Both stories of a pair answer the same request "
@@ -96,16 +98,18 @@ def verdict_template(pairs: dict) -> dict:
 
 def tally(pairs: dict, key: dict, verdicts: dict | list[dict]) -> dict:
     """Per system: mean scores per language, unsuitable stories; per question: how
-    often each system was preferred (ties counted apart). `verdicts` is one reader's
-    sheet or a list of several readers' sheets, counted together (a story two readers
-    flag is listed twice)."""
+    often each system was preferred (ties counted apart), and (`by_pair`) how many
+    pairs each won by its readers' majority, with a sign test's p over those pairs.
+    `verdicts` is one reader's sheet or a list of several readers' sheets, counted
+    together (a story two readers flag is listed twice)."""
     sheets = verdicts if isinstance(verdicts, list) else [verdicts]
     systems = key["systems"]
     by_pair = {k["pair"]: k for k in key["key"]}
     language = {p["pair"]: p["request"]["language"] for p in pairs["pairs"]}
     scores: dict = {s: {lang: {m: [] for m in SCORES} for lang in ("en", "fr")} for s in systems}
     unsuitable: dict = {s: [] for s in systems}
-    preferred: dict = {q: {s: 0 for s in [*systems, "same"]} for q in ("coherence", "suitability", "overall")}  # fmt: skip
+    preferred: dict = {q: {s: 0 for s in [*systems, "same"]} for q in QUESTIONS}
+    votes: dict = {q: {p: {s: 0 for s in systems} for p in by_pair} for q in QUESTIONS}
     readings = [v for sheet in sheets for v in sheet["verdicts"]]
     for v in readings:
         k, lang = by_pair[v["pair"]], language[v["pair"]]
@@ -118,6 +122,7 @@ def tally(pairs: dict, key: dict, verdicts: dict | list[dict]) -> dict:
         for q, counts in preferred.items():
             if v.get(q) in ("A", "B"):
                 counts[k[v[q]]] += 1
+                votes[q][v["pair"]][k[v[q]]] += 1
             elif v.get(q) == "same":
                 counts["same"] += 1
 
@@ -133,7 +138,32 @@ def tally(pairs: dict, key: dict, verdicts: dict | list[dict]) -> dict:
         },
         "unsuitable": unsuitable,
         "preferred": preferred,
+        "by_pair": {q: _by_pair(votes[q], systems) for q in QUESTIONS},
     }
+
+
+def _by_pair(votes: dict, systems: list[str]) -> dict:
+    """Pairs each system won (more readers chose it than the other), pairs split
+    (as many each way, "same" left out), and the sign test over the pairs won."""
+    first, second = systems
+    won = {first: 0, second: 0, "split": 0}
+    for count in votes.values():
+        if count[first] == count[second]:
+            won["split"] += 1
+        else:
+            won[first if count[first] > count[second] else second] += 1
+    return {**won, "p": round(sign_test(won[first], won[second]), 3)}
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test: how often a split at least this uneven would come
+    up if readers were as likely to choose either system. The pair, not the reading,
+    is the unit: readers of the same two stories do not vote independently."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
 
 
 def main(argv: list[str] | None = None) -> int:

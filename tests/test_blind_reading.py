@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyshell.blind_reading import make_pairs, shown_text, tally, verdict_template
+from pyshell.blind_reading import make_pairs, shown_text, sign_test, tally, verdict_template
 
 
 def rows(system: str) -> list[dict]:
@@ -67,3 +67,34 @@ def test_tally_counts_several_readers_together():
     assert result["means"]["new"]["en"]["coherence"] == 3.0
     assert result["preferred"]["overall"] == {"old": 0, "new": 8, "same": 8}
     assert result["unsuitable"] == {"old": [], "new": ["en-01"]}
+
+
+def test_pairs_are_won_by_their_readers_majority():
+    pairs, key = make_pairs(rows("old"), rows("new"), ("old", "new"), seed=3, requests={})
+    sheets = []
+    for reader in range(3):
+        sheet = verdict_template(pairs)
+        for v, k in zip(sheet["verdicts"], key["key"]):
+            new_side = "A" if k["A"] == "new" else "B"
+            old_side = "B" if new_side == "A" else "A"
+            # pairs 1-5: all three for new; 6: two for old; 7: one each way and one same
+            if v["pair"] <= 5:
+                v["coherence"] = new_side
+            elif v["pair"] == 6:
+                v["coherence"] = old_side if reader < 2 else new_side
+            elif v["pair"] == 7:
+                v["coherence"] = [new_side, old_side, "same"][reader]
+            else:
+                v["coherence"] = "same"
+        sheets.append(sheet)
+    won = tally(pairs, key, sheets)["by_pair"]["coherence"]
+    assert {k: won[k] for k in ("old", "new", "split")} == {"old": 1, "new": 5, "split": 2}
+    assert won["p"] == round(sign_test(5, 1), 3) == 0.219  # (1 + 6 + 6 + 1) / 64
+
+
+def test_the_sign_test_is_exact_and_two_sided():
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(3, 3) == 1.0
+    assert sign_test(5, 0) == 2 / 32
+    assert sign_test(0, 5) == 2 / 32
+    assert abs(sign_test(9, 1) - 2 * 11 / 1024) < 1e-12  # P(≤ 1 of 10) = 11 / 1024
