@@ -288,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the committed story requests with fixed seeds and score every story.",
     )
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="DIR")
+    p.add_argument(
+        "--backend", choices=("webgpu", "wasm"), default="webgpu",
+        help="which of the export's graphs writes: the WebGPU graph (model.onnx, the "
+        "default) or the CPU graph the page runs on WASM (model-cpu.onnx); the same seed "
+        "writes another story on each",
+    )  # fmt: skip
     p.add_argument("--requests", type=Path, default=REQUESTS, metavar="FILE")
     p.add_argument(
         "--part", type=parse_parts, default=("all",), metavar="PART[,PART]",
@@ -402,10 +408,14 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         runner = SteeredRunner(args.model)
         vectors = load_vectors(args.steer)
     else:
-        runner = OnnxRunner(args.model)
+        runner = OnnxRunner(args.model, backend=args.backend)
     if args.guidance > 1:
         runner = GuidedRunner(
-            runner, OnnxRunner(args.model), args.guidance, tokenizer, args.guidance_cut
+            runner,
+            OnnxRunner(args.model, backend=args.backend),
+            args.guidance,
+            tokenizer,
+            args.guidance_cut,
         )
     sampling = {
         "temperature": args.temperature,
@@ -458,6 +468,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
         "policy": policies["en"].describe(),
         "policies": {language: policy.describe() for language, policy in policies.items()},
         "model": config.name,
+        "backend": "wasm" if args.steer else args.backend,  # a steered copy is the CPU graph
         "requests": str(args.requests.name),
         "part": ",".join(args.part),
         "lengths": args.lengths or "all",

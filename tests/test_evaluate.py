@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import subprocess
@@ -11,7 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from pyshell.evaluate import load_requests, parse_parts, rescore, select, summarize, table
+from pyshell.config import ModelConfig
+from pyshell.evaluate import (
+    REQUESTS,
+    load_requests,
+    main,
+    parse_parts,
+    rescore,
+    select,
+    summarize,
+    table,
+)
+from pyshell.onnx_runner import OnnxRunner
+from pyshell.story import write_story
+from pyshell.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -212,3 +226,25 @@ def test_a_request_family_safe_stories_refuse_is_reported_not_written(tiny_model
     assert [s["id"] for s in data["stories"]] == ["risky-en-01"]
     assert list(data["settings"]["refused"]) == ["risky-en-08"]
     assert "murder" in data["settings"]["refused"]["risky-en-08"]
+
+
+def test_the_cpu_graph_writes_the_stories_the_page_writes_on_wasm(tiny_model_dir, tmp_path):
+    """--backend wasm: each story is write_story's on the CPU graph, with the case's seed."""
+    out = tmp_path / "stories.json"
+    args = ["--model", str(tiny_model_dir), "--part", "tuning", "--lengths", "short"]
+    assert main([*args, "--per-language", "1", "--backend", "wasm", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["settings"]["backend"] == "wasm"
+    config = ModelConfig.from_file(tiny_model_dir)
+    tokenizer = Tokenizer.from_file(tiny_model_dir / "tokenizer.model")
+    cases = {c.id: c for c in load_requests(REQUESTS)}
+    for written in data["stories"]:
+        case = cases[written["id"]]
+        for backend, same in (("wasm", True), ("webgpu", False)):
+            story = asyncio.run(
+                write_story(
+                    OnnxRunner(tiny_model_dir, backend=backend), tokenizer, config,
+                    case.request, {"seed": case.seed},
+                )
+            )  # fmt: skip
+            assert (story.generation.text == written["text"]) is same
