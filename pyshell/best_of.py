@@ -23,6 +23,10 @@ the model wrote whole, so nothing is forced inside one:
 - `StoryPolicy.loop_ends`: when the sentence kept would loop, the story ends
   before it, where it may end (on in French, where a guard inside the phrase
   made stories drift).
+`StoryPolicy.echo_ends` watches for the loop that changes a word each time
+(pyshell/echoes.py): a sentence that would echo the story a second time is passed
+over for one that does not, and the story ends before it where it may end when
+every one drawn would.
 More rules prefer one drawn sentence over another the same way, each only while
 another sentence drawn is left (applied in this order, with `loop_draws` before the
 character's):
@@ -70,6 +74,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pyshell.asides import is_aside
 from pyshell.characters import names_character
+from pyshell.echoes import echo_count, echoes_again
 from pyshell.generate import (
     Callback,
     GenerationResult,
@@ -139,6 +144,7 @@ class _Branch:
     stop_token: int | None
     leaves: bool = False  # it opens a paragraph that leaves the story (story_breaks: CUT)
     loops: bool = False  # it would make the story loop (set by the caller)
+    echoes: bool = False  # it would echo the story a second time (set by the caller)
     names: bool = False  # it names the story's character (set by the caller)
     grim: bool = False  # it holds a grim word (set by the caller)
     aside: bool = False  # the narrator says "I" or "we" in it (set by the caller)
@@ -315,6 +321,7 @@ async def generate_best_of(
         watch = bool(policy.loop_draws or policy.loop_ends)
         story = told if watch else ""
         looping = looping_phrases(story)  # the loops the story already holds
+        echoes = echo_count(told) if policy.echo_ends else 0  # and its echoes
         branches: list[_Branch] = []
         while len(branches) < draws or (
             all(b.loops for b in branches)
@@ -335,6 +342,7 @@ async def generate_best_of(
             )
             added = "".join(tokenizer.token_text(t) for t in branch.tokens)
             branch.loops = watch and _loops(story, looping, added)
+            branch.echoes = policy.echo_ends and echoes_again(told, added, echoes)
             branch.names = bool(name_after) and names_character(added, policy.character)
             branch.grim = policy.grim is not None and bool(grim_words(added, policy.grim))
             branch.aside = policy.pass_asides and is_aside(
@@ -353,16 +361,18 @@ async def generate_best_of(
         kept = [b for b in kept if not b.made_up] or kept
         if policy.loop_draws:
             kept = [b for b in kept if not b.loops] or kept
+        kept = [b for b in kept if not b.echoes] or kept
         if name_after and unnamed >= name_after:
             kept = [b for b in kept if b.names] or kept
         best = max(kept, key=lambda b: b.score)  # the first of equals: deterministic
         # `best` leaves the story only when every sentence drawn does (BreakGuard
         # judged it where the story may end).
-        ends = best.leaves or (policy.loop_ends and best.loops and steering.may_end_here())
+        repeats = (policy.loop_ends and best.loops) or best.echoes
+        ends = best.leaves or (repeats and steering.may_end_here())
         if ends and generated:
             for state in (start, *(b.state for b in branches)):
                 runner.forget(state)
-            reason = StopReason.SENTENCE_END  # the sentence kept would leave or loop
+            reason = StopReason.SENTENCE_END  # the sentence kept would leave, loop or echo
             break
         runner.restore(best.state)
         for state in (start, *(b.state for b in branches)):

@@ -241,6 +241,10 @@ def table(rows: list[dict]) -> str:
 # flag → what the rule does.
 LANGUAGE_SWITCHES = {
     "--loop-ends": "end the story before the sentence kept when it would loop (pyshell/best_of.py)",
+    "--echo-ends": (
+        "pass over a sentence that would echo the story a second time, and end the story "
+        "before one when every sentence drawn would (pyshell/echoes.py)"
+    ),
     "--pass-asides": (
         "keep a drawn sentence told in the third person over one in which the narrator "
         "says I or we (pyshell/asides.py)"
@@ -456,6 +460,7 @@ async def evaluate(args: argparse.Namespace) -> tuple[list[dict], dict]:
             known_words_only=args.known_words if language in KNOWN_WORD_LANGUAGES else False,
             no_digits=None if args.digits is None else not args.digits,
             min_p=args.min_p,
+            echo_ends=args.echo_ends,
         )
         for language in LANGUAGES
     }  # the family-safe word list is the story's language's
