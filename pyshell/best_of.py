@@ -74,7 +74,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pyshell.asides import is_aside
 from pyshell.characters import names_character
-from pyshell.echoes import echo_count, echoes_again
+from pyshell.echoes import holds_echo, new_echoes
 from pyshell.generate import (
     Callback,
     GenerationResult,
@@ -270,6 +270,7 @@ async def generate_best_of(
 
     beats_done = 0  # of policy.beats, written or taken by the story itself
     told = ""  # the story's text so far, token by token (what the rules below read)
+    echoed = False  # whether the story has echoed itself once (pyshell/echoes.py)
 
     async def emit(token: int) -> None:
         """Add a kept token to the story and show it."""
@@ -321,7 +322,7 @@ async def generate_best_of(
         watch = bool(policy.loop_draws or policy.loop_ends)
         story = told if watch else ""
         looping = looping_phrases(story)  # the loops the story already holds
-        echoes = echo_count(told) if policy.echo_ends else 0  # and its echoes
+        echoed = echoed or (policy.echo_ends and holds_echo(told))  # an echo stays
         branches: list[_Branch] = []
         while len(branches) < draws or (
             all(b.loops for b in branches)
@@ -342,7 +343,7 @@ async def generate_best_of(
             )
             added = "".join(tokenizer.token_text(t) for t in branch.tokens)
             branch.loops = watch and _loops(story, looping, added)
-            branch.echoes = policy.echo_ends and echoes_again(told, added, echoes)
+            branch.echoes = echoed and new_echoes(told, added) > 0
             branch.names = bool(name_after) and names_character(added, policy.character)
             branch.grim = policy.grim is not None and bool(grim_words(added, policy.grim))
             branch.aside = policy.pass_asides and is_aside(

@@ -8,19 +8,24 @@ at least MIN_WORDS words reads the same with at most one word swapped, added or 
 out (case and punctuation aside). A story may echo itself once (a refrain, "It belongs
 to me!" said twice); best-of (pyshell/best_of.py, `StoryPolicy.echo_ends`) passes over
 a drawn sentence that would echo it again, and ends the story before such a sentence
-when every one drawn would.
+when every one drawn would. Each sentence is compared with the WINDOW before it, and
+best-of reads the story's last TAIL characters: the cost of a drawn sentence stays
+bounded however long the story (or a tiny test model's noise) runs.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["MIN_WORDS", "echo_count", "echoes_again"]
+__all__ = ["MIN_WORDS", "WINDOW", "echo_count", "holds_echo", "new_echoes"]
 
 MIN_WORDS = 4  # "said the zombie" and "Oui, maman." may come back as often as they like
+WINDOW = 24  # a chant is close by: each sentence is compared with the 24 before it
+TAIL = 2_000  # characters of the story best-of reads: a bounded cost, however long the story
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # A sentence ends at . ! ? … (closing quotes after it stay with it) or a line break.
 _SENTENCE = re.compile(r"[^.!?…\n]+[.!?…]*")
+_FIRST_END = re.compile(r"[.!?…\n]")
 
 
 def _sentences(text: str) -> list[tuple[str, ...]]:
@@ -44,21 +49,34 @@ def _one_word_apart(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return any(a == b[:k] + b[k + 1 :] for k in range(len(b)))
 
 
+def _count(sentences: list[tuple[str, ...]]) -> int:
+    return sum(
+        any(_one_word_apart(s, before) for before in sentences[max(0, k - WINDOW) : k])
+        for k, s in enumerate(sentences)
+    )
+
+
 def echo_count(text: str) -> int:
-    """How many of the text's sentences echo an earlier one."""
-    earlier: list[tuple[str, ...]] = []
-    count = 0
-    for sentence in _sentences(text):
-        if any(_one_word_apart(sentence, before) for before in earlier):
-            count += 1
-        earlier.append(sentence)
-    return count
+    """How many of the text's sentences echo one of the WINDOW sentences before them."""
+    return _count(_sentences(text))
 
 
-def echoes_again(story: str, added: str, before: int | None = None) -> bool:
-    """Whether `added` brings the story a new echo when it already holds one or more;
-    `before`: the story's own `echo_count`, when the caller has it (best-of asks for
-    every sentence it draws from the same story)."""
-    if before is None:
-        before = echo_count(story)
-    return before >= 1 and echo_count(story + added) > before
+def _tail(story: str) -> str:
+    """The story's last TAIL characters, less the sentence the cut may have split."""
+    if len(story) <= TAIL:
+        return story
+    tail = story[-TAIL:]
+    cut = _FIRST_END.search(tail)
+    return tail[cut.end() :] if cut else tail
+
+
+def holds_echo(story: str) -> bool:
+    """Whether the end of the story echoes itself (best-of asks at every sentence start
+    and remembers a yes: an echo made at the end stays in the story)."""
+    return echo_count(_tail(story)) > 0
+
+
+def new_echoes(story: str, added: str) -> int:
+    """The echoes the sentence `added` brings the story, read on its last characters."""
+    tail = _tail(story)
+    return echo_count(tail + added) - echo_count(tail)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from pyshell.best_of import generate_best_of
-from pyshell.echoes import echo_count, echoes_again
+from pyshell.echoes import TAIL, WINDOW, echo_count, holds_echo, new_echoes
 from pyshell.sampler import SamplingConfig
 from pyshell.story_policy import StoryPolicy
 from tests.test_best_of import ByteTokenizer, ScriptRunner, write_forked
@@ -23,11 +23,17 @@ def test_a_sentence_one_word_apart_from_an_earlier_one_echoes_it():
     assert echo_count("HE LOVED HER, BETTER!\nhe loved her better") == 1  # case and marks aside
 
 
-def test_a_story_may_echo_itself_once_not_twice():
-    once = "He loved her so much."
-    assert not echoes_again(once, " He loved her so much more.")  # the first echo: a refrain
-    assert echoes_again(once + " He loved her so much more.", " He loved her so very much.")
-    assert not echoes_again(once + " He loved her so much more.", " Then he went home.")
+def test_what_a_sentence_brings_is_counted_on_the_story_s_end():
+    story = "He loved her so much. He loved her so much more."
+    assert holds_echo(story) and not holds_echo("He loved her so much. Then he left.")
+    assert new_echoes(story, " He loved her so very much.") == 1
+    assert new_echoes(story, " Then they sailed home.") == 0
+    # Only the WINDOW sentences before a sentence count, and best-of reads the last TAIL
+    # characters: a long story costs no more than a short one.
+    filler = " ".join(f"Day {n} came with rain and wind." for n in range(WINDOW))
+    assert new_echoes("He loved her so much. " + filler, " He loved her so much more.") == 0
+    long = "Once upon a time. " + "The fox walked on. " * 5_000
+    assert len(long) > 40 * TAIL and new_echoes(long, " The fox walked on home.") == 1
 
 
 def test_best_of_ends_the_story_before_its_second_echo():
