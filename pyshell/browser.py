@@ -9,6 +9,9 @@ number or JSON text, so no Python object outlives a call on the JS side.
 
 Entry points (all return JSON text):
 - `init(config_json, tokenizer_path)`: load the tokenizer and the model config.
+- `prepared(config_json)`: what `init` returns, without loading anything, when this
+  interpreter already ran `init` with the same config: the site's build does, before
+  it snapshots Python (web/python_start.py); "null" when it did not.
 - `surprise_me(language, length)`: a random story idea for the form.
 - `generate_story(js_runner, request_json, settings_json, events)`: one story.
 - `cancel()`: stop the running story within one model step.
@@ -23,6 +26,7 @@ given), so the module imports and its helpers run in CPython too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from array import array
 from typing import Any
@@ -44,12 +48,13 @@ from pyshell.story import write_story
 from pyshell.story_policy import story_policy
 from pyshell.tokenizer import Tokenizer
 
-__all__ = ["JsRunner", "cancel", "generate_story", "init", "surprise_me"]
+__all__ = ["JsRunner", "cancel", "generate_story", "init", "prepared", "surprise_me"]
 
 
 class _State:
     tokenizer: Tokenizer | None = None
     config: ModelConfig | None = None
+    config_sha256: str | None = None  # of the conteur.json text `init` loaded
     cancel: CancelToken | None = None
 
 
@@ -126,8 +131,29 @@ def init(config_json: str, pieces_path: str) -> str:
         )
         return _error("model", mismatch)
     _state.tokenizer, _state.config = tokenizer, config
+    _state.config_sha256 = _sha256(config_json)
     for language in LANGUAGES:  # the banned ids and word lists, read once, before any story
         story_policy(tokenizer, config.stop_ids, language=language)
+    return _model_info(config)
+
+
+def prepared(config_json: str) -> str:
+    """`init`'s answer if this interpreter already loaded the model `config_json` names.
+
+    conteur.json lists the sha256 of every model file, the tokenizer's pieces among
+    them, so the same text means the same tokenizer: the page then skips fetching and
+    loading it. Anything else ("null") sends the page through `init`.
+    """
+    if _state.config is None or _state.config_sha256 != _sha256(config_json):
+        return "null"
+    return _model_info(_state.config)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _model_info(config: ModelConfig) -> str:
     return _json(
         {
             "name": config.name,
