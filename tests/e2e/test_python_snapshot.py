@@ -1,8 +1,9 @@
 """Python's start from the build's snapshot (web/python_start.py, js/worker/pyodide-boot.js).
 
 Every visit, the first included, starts the interpreter from the snapshot the build
-made, and must write the same story for the same seed as an interpreter started
-afresh. A snapshot Pyodide cannot start from costs a slower start and nothing else.
+made, with pyshell imported and the model's tokenizer loaded in it, and must write the
+same story for the same seed as an interpreter started afresh, which loads the
+tokenizer from its file. A snapshot Pyodide cannot start from costs a slower start and nothing else.
 The snapshot an earlier version kept beside the site is deleted.
 """
 
@@ -53,10 +54,10 @@ def test_the_first_visit_starts_python_from_the_builds_snapshot(
     page = new_page(browser, f"{origin}/tiny/?backend=wasm")
     page.assert_ready()
     first = page.hook("timings")
-    assert first["python_from"] == "snapshot"
+    assert (first["python_from"], first["tokenizer_from"]) == ("snapshot", "snapshot")
     story = page.write("Once upon a time", SHORT)
     again = reload_ready(page)
-    assert again["python_from"] == "snapshot"
+    assert (again["python_from"], again["tokenizer_from"]) == ("snapshot", "snapshot")
     assert page.write("Once upon a time", SHORT)["ids"] == story["ids"]
     print(f"Python ready after {first['python_s']:.2f} s (first visit), {again['python_s']:.2f} s")
 
@@ -71,7 +72,7 @@ def test_a_snapshot_python_cannot_start_from_costs_only_a_slower_start(
     assert page.page.evaluate(DAMAGE, ["/tiny/", PYTHON_START]) == 1
 
     afresh = reload_ready(page)
-    assert afresh["python_from"] == "start"
+    assert (afresh["python_from"], afresh["tokenizer_from"]) == ("start", "file")
     assert page.write("Once upon a time", SHORT)["ids"] == from_snapshot["ids"]
 
 

@@ -134,9 +134,12 @@ export const ENDS_WITH = Object.freeze({
  * @typedef {{type: "ready", id: number, model: object,
  *            timings: {python_s: number, files_s: number, session_s: number,
  *                      self_check_s: number, total_s: number,
- *                      python_from: "snapshot" | "start"}}} ReadyReply
+ *                      python_from: "snapshot" | "start",
+ *                      tokenizer_from: "snapshot" | "file"}}} ReadyReply
  *   model: pyshell.browser.init's description of the model; python_from: whether
- *   Python started from the build's snapshot of its start (worker/pyodide-boot.js)
+ *   Python started from the build's snapshot (worker/pyodide-boot.js); tokenizer_from:
+ *   whether that snapshot held the model's tokenizer (pyshell.browser.prepared) or
+ *   the worker loaded it from tokenizer.pieces
  * @typedef {{type: "done", id: number, result: object}} DoneReply
  *   result: pyshell's story result (ids, text, stats, stop_reason…) plus
  *   first_candidates and, after a stop, steps_after_stop

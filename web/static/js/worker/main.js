@@ -89,12 +89,11 @@ async function init(request) {
   const config = await readConfig(BASE);
   state.config = config;
   const report = loadReport(emit, config);
-  // The tokenizer is small: Python loads it while the graph is still downloading,
-  // which takes it off the path to "ready" (about 0.3 s on a warm start).
-  const tokenizer = Promise.all([state.python, fetchTokenizer(config, report.progress)]).then(
-    ([py, files]) => loadTokenizer(py, config, files),
-  );
-  const [info, model, py] = await Promise.all([tokenizer, loadModel(BASE, config, choices, report, started), state.python]);
+  // The build's snapshot of Python holds the tokenizer already (pyshell.browser.prepared);
+  // an interpreter that started afresh loads it while the graph is still downloading,
+  // which keeps it off the path to "ready".
+  const tokenizer = state.python.then((py) => tokenizerInfo(py, config, report.progress));
+  const [{ tokenizer_from, ...info }, model, py] = await Promise.all([tokenizer, loadModel(BASE, config, choices, report, started), state.python]);
   useModel(model, ortVersion);
   emit(REPLY.ready, {
     model: info,
@@ -105,6 +104,7 @@ async function init(request) {
       self_check_s: model.checkSeconds,
       total_s: (performance.now() - started) / 1000,
       python_from: py.from,
+      tokenizer_from,
     },
   });
 }
@@ -169,6 +169,13 @@ function backendEvent(choice, config) {
     detailMessage: describeBackendMessage(choice), noticeMessage: choice.notice,
     head: config.graphs[choice.kind].head,
   };
+}
+
+/** The model's facts from pyshell once its tokenizer is loaded, from the snapshot or here. */
+async function tokenizerInfo(py, config, progress) {
+  const prepared = py.browser.prepared(config.text);
+  if (prepared !== "null") return { ...JSON.parse(prepared), tokenizer_from: "snapshot" };
+  return { ...loadTokenizer(py, config, await fetchTokenizer(config, progress)), tokenizer_from: "file" };
 }
 
 /** The tokenizer's pieces table (tokenizer.pieces), checked against conteur.json. */
