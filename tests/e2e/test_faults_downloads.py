@@ -90,7 +90,7 @@ def test_a_damaged_download_is_never_kept_and_a_reload_gets_a_good_copy(browser,
     page.write("Once upon a time", SHORT)
     page.page.wait_for_function("window.conteur.offline !== null")
     assert_verified(
-        stored(page, faulty), faulty, {DATA, "model/model-cpu.onnx", "model/tokenizer.pieces"}
+        stored(page, faulty), faulty, {DATA, "model/model-cpu.onnx", "py/python-start.snapshot"}
     )
     assert page.hook("offline") is True
     # Downloaded twice in all: the damaged copy, then the good one (kept from then on).
@@ -328,7 +328,7 @@ def test_an_update_needs_room_only_for_what_changed(browser, new_page, faulty):
 
 # --- a core file that fell out ----------------------------------------------------------
 
-FELL_OUT = ["model/tokenizer.pieces", "vendor/pyodide/pyodide.asm.wasm", "js/page/main.js"]
+FELL_OUT = ["py/python-start.snapshot", "vendor/pyodide/pyodide.asm.wasm", "js/page/main.js"]
 
 
 def test_core_files_that_fell_out_of_the_cache_are_kept_again_once(browser, new_page, faulty):

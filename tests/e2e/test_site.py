@@ -147,14 +147,18 @@ def test_every_file_larger_than_a_block_lists_its_blocks_sha256(tiny_site):
         assert f["blocks"] == expected, f["url"]
 
 
+ON_REQUEST_URLS = ["model/tokenizer.model", "model/tokenizer.pieces"]
+
+
 def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_model_dir):
     """Install precaches "core"; a backend's files wait until its page fetches them, and
-    the tokenizer's SentencePiece model until someone asks for it (the page never does)."""
+    the tokenizer's files until someone asks for them: never the tokenizer's
+    SentencePiece model, and the pieces table only when Python starts afresh, without
+    the build's snapshot that holds the tokenizer loaded."""
     groups = {f["url"]: f["group"] for f in sw_build(tiny_site)["files"]}
     assert set(groups.values()) <= {"core", "webgpu", "wasm", "on-request"}
-    assert [url for url, group in groups.items() if group == "on-request"] == [
-        "model/tokenizer.model"
-    ]
+    on_request = [url for url, group in groups.items() if group == "on-request"]
+    assert sorted(on_request) == sorted(ON_REQUEST_URLS)
     for name in ORT_ONLY["webgpu"]:
         assert groups[f"vendor/ort/{name}"] == "webgpu", name
     for name in ORT_ONLY["wasm"]:
@@ -163,13 +167,13 @@ def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_m
     own = {kind: set(graph_files(config, kind)) for kind in ("webgpu", "wasm")}
     for name in config["files"]:
         expected = next((kind for kind in own if name in own[kind]), "core")
-        if name == "tokenizer.model":
+        if f"model/{name}" in ON_REQUEST_URLS:
             expected = "on-request"
         assert groups[f"model/{name}"] == expected, name
     assert all(
         group == "core"
         for url, group in groups.items()
-        if not url.startswith(BACKEND_DIRS) and url != "model/tokenizer.model"
+        if not url.startswith(BACKEND_DIRS) and url not in ON_REQUEST_URLS
     )
 
 
@@ -179,8 +183,8 @@ def test_download_groups_split_the_graphs_by_backend():
     assert groups["model/model-cpu.onnx"] == groups["model/model-cpu.onnx.data"] == "wasm"
     assert groups["vendor/ort/ort-wasm-simd-threaded.asyncify.wasm"] == "webgpu"
     assert groups["vendor/ort/ort-wasm-simd-threaded.wasm"] == "wasm"
-    assert groups["model/tokenizer.model"] == "on-request"
-    assert len(groups) == 2 * 2 + 2 * 3 + 1  # nothing else: the rest is core
+    assert all(groups[url] == "on-request" for url in ON_REQUEST_URLS)
+    assert len(groups) == 2 * 2 + 2 * 3 + 2  # nothing else: the rest is core
     shared = {
         kind: {
             **g,

@@ -15,7 +15,7 @@
 // manifest (its file list, when it was installed, when it took over). An entry is
 // only ever stored after its bytes matched the build's sha256 (`verifier`), so a
 // stored file is served with X-Conteur-Checked and the page does not hash it again.
-// Install keeps the "core" group (the page, Pyodide, the tokenizer, the terms,
+// Install keeps the "core" group (the page, Pyodide and its snapshot, the terms,
 // conteur.json) that is not kept yet. A file missing from the store (a backend's
 // graph and runtime on first use, or a core file the browser dropped) is downloaded
 // once when asked for, streamed to the page and, after its sha256 matched, stored;
