@@ -2,6 +2,11 @@
 
 Optional: llama-cpp-python builds from source (about 18 minutes on 2 cores),
 so the bench never installs it; it runs this contender when it is importable.
+`./conteur` builds it for x86-64 with AVX2, FMA and F16C rather than for the building
+CPU: pip keeps the wheel it built and may hand it to a later machine, and a build made
+where AMX was available crashed (a segfault in `ggml_backend_amx_mul_mat`, on an
+Intel Xeon host, 2026-12-07) on the first evaluation of Gemma 3's Q4_K_M weights, so
+every trial failed with llama.cpp's last log line ("using full-size SWA cache").
 Each trial is a child process (`python -m bench.native`), so its memory is
 measured alone, like a browser's.
 """
