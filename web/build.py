@@ -294,6 +294,15 @@ def write_python_start_module(path: Path, entry: dict) -> None:
     )
 
 
+def write_served_config(config: dict, path: Path) -> None:
+    """The model's conteur.json as the site serves it: without `source.path`, where the
+    exporter read its source on the building machine (`python -m export --verify` reads
+    it from the model folder, never from the site)."""
+    served = json.loads(json.dumps(config))
+    served.get("source", {}).pop("path", None)
+    path.write_text(json.dumps(served, indent=2) + "\n", encoding="utf-8")
+
+
 def weight_files(config: dict) -> set[str]:
     """Site paths of the graphs' weights (data and rest files): never gzipped."""
     graphs = read_graphs(config).values()
@@ -347,7 +356,10 @@ def build_site(model_dir: Path = DEFAULT_MODEL, out: Path = DEFAULT_OUT, link: b
         version,
     )  # fmt: skip
     for name in model_files(model_config):
-        _place(model_dir / name, out / "model" / name, link)
+        if name == "conteur.json":
+            write_served_config(model_config, out / "model" / name)
+        else:
+            _place(model_dir / name, out / "model" / name, link)
     write_python_start(out, wheel, link)
 
     # The page remembers WebGPU self-check verdicts per onnxruntime-web version.

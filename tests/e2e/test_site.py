@@ -150,6 +150,17 @@ def test_every_file_larger_than_a_block_lists_its_blocks_sha256(tiny_site):
 ON_REQUEST_URLS = ["model/tokenizer.model", "model/tokenizer.pieces"]
 
 
+def test_the_served_conteur_json_names_no_path_of_the_building_machine(tiny_site, tiny_model_dir):
+    exported = json.loads((tiny_model_dir / "conteur.json").read_text())
+    assert exported["source"]["path"]  # the exporter records it, for --verify
+    served_text = (tiny_site / "model" / "conteur.json").read_text()
+    served = json.loads(served_text)
+    assert "path" not in served["source"]
+    assert str(tiny_model_dir.parent) not in served_text and str(Path.home()) not in served_text
+    exported["source"].pop("path")
+    assert served == exported  # nothing else changed
+
+
 def test_each_backend_downloads_only_its_own_runtime_and_graph(tiny_site, tiny_model_dir):
     """Install precaches "core"; a backend's files wait until its page fetches them, and
     the tokenizer's files until someone asks for them: never the tokenizer's
