@@ -20,7 +20,9 @@ FORMAT_VERSION = 1
 # Bump when the graph, the scheme or the folder layout changes: caches re-export.
 # -10: tokenizer.pieces carries its piece -> id table (pyshell/compact_pieces.py; same graphs as -9,
 # whose CPU graph hands out each step's own KV rows).
-EXPORT_VERSION = "2026.12-10"
+# -11: the CPU graph's attention takes its products the way round that never transposes
+# or copies the cache (export/graphs/exact_ops.py `scores`).
+EXPORT_VERSION = "2026.12-11"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph

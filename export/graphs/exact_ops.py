@@ -145,23 +145,44 @@ class ExactOps:
                 ends, axis = self.int_const("int_max", [2**62]), self.int_const("axis2", [2])
                 g.op_named("Slice", [every, keep, ends, axis], present)
             seen[part] = every
-            cached = g.op("Unsqueeze", [every, self.int_const("axis2", [2])], p + f".{part}5")
-            return self.to64(cached, p + f".{part}")  # (1, Hkv, 1, T, Hd)
+            return self.to64(every, p + f".{part}")  # (1, Hkv, T, Hd)
 
         keys, values = cache(k, "key"), cache(v, "value")
-        q = g.op("Reshape", [q, self.int_const("q5", [1, -1, kv_heads, group, hd])], p + ".q5")
-        q = self.to64(g.op("Transpose", [q], p + ".q_t", perm=[0, 2, 3, 1, 4]), p + ".q")
-        scores = g.op(
-            "MatMul", [q, g.op("Transpose", [keys], p + ".kt", perm=[0, 1, 2, 4, 3])], p + ".s"
-        )  # (1, Hkv, G, S, T)
+        scores = self.scores(q, keys, p)  # (1, Hkv, G, S, T)
         scores = g.op("Mul", [scores, self.const64("attn_scale", float(c.scale))], p + ".scaled")
         window = -1 if c.is_global(layer) else int(c.sliding_window)
         keys_held = seen["key"] if windowed else None
         scores = g.op("Add", [scores, self.mask(step, window, keys_held)], p + ".masked")
         weights = g.op("Softmax", [scores], p + ".weights", axis=-1)
-        out = self.to32(g.op("MatMul", [weights, values], p + ".out64"), p + ".out32")
+        # The G·S rows of weights against the cache's T rows in one product: (1, Hkv, G·S, Hd).
+        held = g.op("Shape", [values], p + ".held", start=2, end=3)  # (T,)
+        rows = self.int_const("weight_rows", [0, 0, -1])
+        rows = g.op("Concat", [rows, held], p + ".rows", axis=0)  # (1, Hkv, G·S, T)
+        out = g.op("MatMul", [g.op("Reshape", [weights, rows], p + ".w4"), values], p + ".out64")
+        out = self.to32(out, p + ".out32")
+        out = g.op("Reshape", [out, self.int_const("out5", [0, 0, group, -1, hd])], p + ".out5")
         out = g.op("Transpose", [out], p + ".out_t", perm=[0, 3, 1, 2, 4])  # (1, S, Hkv, G, Hd)
         return g.op("Reshape", [out, self.int_const("attn_flat", [1, -1, c.num_heads * hd])], p)
+
+    def scores(self, q: str, keys: str, p: str) -> str:
+        """q · keysᵀ in float64, (1, Hkv, G, S, T), computed as (keys · qᵀ)ᵀ; keys (1, Hkv, T, Hd).
+
+        The cache is the large operand (T rows of Hd) and grows with the story: taking
+        the product this way round transposes only the queries and the scores (G·S by
+        T), never the cache. Each score sums the same float64 products as q · keysᵀ
+        would, and is rounded to float32 once at the end as before.
+        """
+        g, c = self.g, self.c
+        hd, kv_heads = c.head_dim, c.num_kv_heads
+        group = c.num_heads // kv_heads
+        q = g.op("Reshape", [q, self.int_const("q5", [1, -1, kv_heads, group, hd])], p + ".q5")
+        q = g.op("Transpose", [q], p + ".q_t", perm=[0, 2, 4, 1, 3])  # (1, Hkv, Hd, S, G)
+        q = g.op("Reshape", [q, self.int_const("q_cols", [1, kv_heads, hd, -1])], p + ".qc")
+        q = self.to64(q, p + ".q")  # (1, Hkv, Hd, S·G)
+        scores = g.op("MatMul", [keys, q], p + ".st")  # (1, Hkv, T, S·G)
+        by_head = self.int_const("st5", [0, 0, 0, -1, group])
+        scores = g.op("Reshape", [scores, by_head], p + ".st5")  # (1, Hkv, T, S, G)
+        return g.op("Transpose", [scores], p + ".s", perm=[0, 1, 4, 3, 2])
 
     def mask(self, step: StepInputs, window: int, keys_held: str | None = None) -> str:
         """(S, T) float64: 0 where position i may see key j (j <= i, i - j < window), else -inf.
