@@ -23,6 +23,7 @@ import onnxruntime as ort
 
 from export.checks.onnx_io import past_dtype
 from pyshell.config import ModelConfig
+from pyshell.onnx_runner import append_rows
 from pyshell.rest_rows import RestRows, graph_rest_rows
 
 HINT = re.compile(r"^(?P<base>.+?)(?:\.part(?P<plane>\d+))?_\d+$")
@@ -46,18 +47,30 @@ def _session(model_path: Path, threads: int, profile_prefix: str | None = None):
 
 
 class Stepper:
-    """Drives a Conteur graph one step at a time, keeping the KV cache."""
+    """Drives a Conteur graph one step at a time, keeping the KV cache: the whole
+    cache from `present.*`, or on the CPU graph the step's rows (`new_key_values.*`)
+    appended here, a sliding layer keeping its last `window - 1` (pyshell.onnx_runner)."""
 
-    def __init__(self, session, layers: int = 18, rest_rows: RestRows | None = None) -> None:
+    def __init__(
+        self, session, layers: int = 18, rest_rows: RestRows | None = None, window: int = 512
+    ) -> None:
         self.session = session
         self.rest_rows = rest_rows  # the CPU graph's rows of tokens outside its head
-        self.names = [f"present.{i}.{k}" for i in range(layers) for k in ("key", "value")]
+        self.pasts = [f"past_key_values.{i}.{k}" for i in range(layers) for k in ("key", "value")]
+        outputs = {o.name for o in session.get_outputs()}
+        self.keeps_cache = "new_key_values.0.key" in outputs
+        prefix = "new_key_values." if self.keeps_cache else "present."
+        self.names = [prefix + n[len("past_key_values.") :] for n in self.pasts]
+        shapes = {i.name: i.shape for i in session.get_inputs()}
+        self.keep = [
+            window - 1 if str(shapes[n][2]).startswith("window_") else None for n in self.pasts
+        ]
         self.fetch = ["top_ids", *self.names]
         self.reset()
 
     def reset(self) -> None:
         empty = np.zeros((1, 1, 0, 256), past_dtype(self.session))
-        self.past = {n.replace("present", "past_key_values"): empty for n in self.names}
+        self.past = dict.fromkeys(self.pasts, empty)
 
     def step(self, ids: list[int]) -> int:
         feeds = {
@@ -67,9 +80,13 @@ class Stepper:
             **(self.rest_rows.feeds(ids) if self.rest_rows else {}),
         }
         out = self.session.run(self.fetch, feeds)
-        self.past = {
-            n.replace("present", "past_key_values"): v for n, v in zip(self.names, out[1:])
-        }
+        if self.keeps_cache:
+            self.past = {
+                n: append_rows(self.past[n], rows, keep)
+                for n, rows, keep in zip(self.pasts, out[1:], self.keep)
+            }
+        else:
+            self.past = dict(zip(self.pasts, out[1:]))
         return int(out[0][0, 0])
 
 
@@ -156,7 +173,8 @@ def profile_decode(model_dir: Path, prompt_ids: list[int], threads: int, steps: 
     folder = Path(tempfile.mkdtemp(prefix="conteur-bench-profile-"))
     try:
         session = _session(graph, threads, str(folder / "ort"))
-        runner = Stepper(session, rest_rows=graph_rest_rows(model_dir))
+        window = ModelConfig.from_file(model_dir).sliding_window or 512
+        runner = Stepper(session, rest_rows=graph_rest_rows(model_dir), window=window)
         token = runner.step(prompt_ids)
         for _ in range(steps + 2):
             token = runner.step([token])

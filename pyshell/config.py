@@ -137,6 +137,8 @@ class ModelConfig:
     tokens: SpecialTokens
     top_k: int  # candidates the graph returns per step (`top_ids`, `top_values`)
     graphs: Mapping[str, BackendGraph] = field(hash=False)  # backend -> the graph it runs
+    # Positions a sliding layer attends to (its own included); None: not in conteur.json.
+    sliding_window: int | None = None
 
     def graph(self, backend: str) -> BackendGraph:
         """The graph `backend` ("webgpu" or "wasm") runs: the one place that rule is read."""
@@ -208,7 +210,15 @@ class ModelConfig:
         if not isinstance(name, str):
             raise ConfigError('"name" must be a string')
         graphs = read_graphs(data)
-        return cls(name=name, variant=variant, tokens=tokens, top_k=top_k, graphs=graphs, **arch)
+        window = (
+            _positive_int(architecture, "sliding_window", "architecture")
+            if "sliding_window" in architecture
+            else None
+        )
+        return cls(
+            name=name, variant=variant, tokens=tokens, top_k=top_k, graphs=graphs,
+            sliding_window=window, **arch,
+        )  # fmt: skip
 
 
 def read_graphs(data: Mapping) -> dict[str, BackendGraph]:

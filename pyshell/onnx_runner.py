@@ -2,8 +2,9 @@
 
 It implements `pyshell.runner.Runner` for the CLI and the tests, mirroring
 what the page's JavaScript runner does with onnxruntime-web: feed only the
-new tokens, keep each step's `present.*` outputs as the next step's
-`past_key_values.*`, ask for one position of logits (`num_logits_to_keep` = 1)
+new tokens, keep the KV cache between steps (the WebGPU graph's `present.*` outputs,
+or on the CPU graph the step's own rows, `new_key_values.*`, appended to the cache
+here as the page's worker/kv-rows.js does), ask for one position of logits (`num_logits_to_keep` = 1)
 and fetch only `top_values` / `top_ids`, never the 262,144-wide logits row. The CPU
 graph also takes the embedding rows of any prompt token outside its head, read
 from the folder's rest file (pyshell/rest_rows.py).
@@ -25,9 +26,9 @@ from pyshell.config import CONFIG_FILE, ModelConfig, RestFile, SessionOptions
 from pyshell.rest_rows import RestRows, RestRowsError
 from pyshell.runner import Candidates, ContextFullError
 
-__all__ = ["ModelFolderError", "OnnxRunner", "session_options"]
+__all__ = ["ModelFolderError", "OnnxRunner", "append_rows", "session_options"]
 
-PAST_PREFIX, PRESENT_PREFIX = "past_key_values.", "present."
+PAST_PREFIX, PRESENT_PREFIX, NEW_PREFIX = "past_key_values.", "present.", "new_key_values."
 OPTIMIZATION_LEVELS = {
     "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
     "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -67,6 +68,13 @@ def session_options(session: SessionOptions, threads: int | None = None) -> ort.
     return options
 
 
+def append_rows(past: np.ndarray, rows: np.ndarray, keep: int | None) -> np.ndarray:
+    """The next step's past: `rows` (1, Hkv, S, Hd) after `past`, its last `keep` positions.
+    A new array: a snapshot's arrays are never written."""
+    cache = np.concatenate([past, rows], axis=2)
+    return cache if keep is None or cache.shape[2] <= keep else cache[:, :, -keep:]
+
+
 class OnnxRunner:
     """Runs one of the folder's graphs one step at a time, keeping the KV cache in numpy.
 
@@ -94,10 +102,18 @@ class OnnxRunner:
         self._past_names = [
             i.name for i in self.session.get_inputs() if i.name.startswith(PAST_PREFIX)
         ]
-        self._present_names = [PRESENT_PREFIX + n[len(PAST_PREFIX) :] for n in self._past_names]
         outputs = {o.name for o in self.session.get_outputs()}
+        new_names = [NEW_PREFIX + n[len(PAST_PREFIX) :] for n in self._past_names]
+        # The step's own rows instead of the whole cache: the runner keeps the cache.
+        self._keeps_cache = bool(new_names) and all(n in outputs for n in new_names)
+        self._cache_outputs = (
+            new_names
+            if self._keeps_cache
+            else [PRESENT_PREFIX + n[len(PAST_PREFIX) :] for n in self._past_names]
+        )
+        self._kept_rows = self._rows_to_keep()
         missing = [
-            n for n in ("logits", "top_values", "top_ids", *self._present_names) if n not in outputs
+            n for n in ("logits", "top_values", "top_ids", *self._cache_outputs) if n not in outputs
         ]
         if missing or not self._past_names:
             raise ModelFolderError(
@@ -110,6 +126,20 @@ class OnnxRunner:
         self._past: dict[str, np.ndarray] = {}
         self.position = 0  # tokens in the KV cache
         self.reset_sync()
+
+    def _rows_to_keep(self) -> list[int | None]:
+        """Positions each past tensor hands on (None: all): a sliding layer's past, named
+        `window_past_sequence` long, holds its window's last sliding_window - 1."""
+        shapes = {i.name: i.shape for i in self.session.get_inputs()}
+        window = self.config.sliding_window
+
+        def keep(name: str) -> int | None:
+            length = shapes[name][2]
+            if isinstance(length, str) and length.startswith("window_") and window:
+                return window - 1
+            return None
+
+        return [keep(name) for name in self._past_names]
 
     def _open_rest_rows(self, entry: RestFile) -> RestRows:
         """The CPU graph's rows of the tokens outside its head; a missing or wrong file
@@ -130,8 +160,8 @@ class OnnxRunner:
 
     def snapshot(self) -> tuple[dict[str, np.ndarray], int]:
         """The KV cache as it is now, to `restore` later (pyshell.best_of). Free:
-        onnxruntime returns new present arrays at every step and never writes into
-        its inputs, so the kept arrays stay as they were."""
+        every step makes new arrays (onnxruntime's presents, or `append_rows`) and
+        nothing writes into them, so the kept arrays stay as they were."""
         return dict(self._past), self.position
 
     def restore(self, state: tuple[dict[str, np.ndarray], int]) -> None:
@@ -143,14 +173,20 @@ class OnnxRunner:
         """A snapshot no longer needed: numpy frees its arrays once unreferenced."""
 
     def _run(self, ids: list[int], outputs: list[str], keep: int) -> list[np.ndarray]:
-        """One graph run over `ids`; the presents become the next past."""
+        """One graph run over `ids`; its cache outputs make the next past."""
         if not ids:
             raise ValueError("a step needs at least one token id")
         if self.position + len(ids) > self.context_length:
             raise ContextFullError(self.position, len(ids), self.context_length)
-        results = self.session.run(outputs + self._present_names, self._feeds(ids, keep))
+        results = self.session.run(outputs + self._cache_outputs, self._feeds(ids, keep))
         n = len(outputs)
-        self._past = dict(zip(self._past_names, results[n:]))
+        if self._keeps_cache:
+            self._past = {
+                name: append_rows(self._past[name], rows, kept)
+                for name, rows, kept in zip(self._past_names, results[n:], self._kept_rows)
+            }
+        else:
+            self._past = dict(zip(self._past_names, results[n:]))
         self.position += len(ids)
         return results[:n]
 

@@ -24,7 +24,7 @@ PROMPT_IDS = [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
 EXPORTED_SHA256 = {
     "model.onnx": "26fbf84ab277f97f894be0d66111d6fb9fbcf5302f4b9d55f1a982ce71f1285e",
     "model.onnx.data": "8351c562378b84c910196f4e2ef1fb5e3ff9b37bcb2df0ace410c7a9b6c60979",
-    "model-cpu.onnx": "7093b9fc35ea2a7621dfba4c2100f4b46d40ff92a23130d6a43b02d98d400a23",
+    "model-cpu.onnx": "a7699476f22cdb0400b93e233064161d2f7bcc8799236c5023e376d64df9c463",
     "model-cpu.onnx.data": "04bb2aee3b4c58a405b1fa205f57d05a81a4816e83d1b6ed51a9d1f47c8a4216",
     "model-cpu.rest": "be283f1573eba97be8f85190ffb2e6b59da78ebe38632d718db7a812ff75adc2",
     "tokenizer.model": "671762f9afbe014d62af62ac89b47a481e62f7b24452cdfff8f88fd24da28070",

@@ -286,9 +286,14 @@ def test_cpu_graph_prompt_in_runs_gives_the_bits_of_one_pass(tiny_model_dir):
 
 def test_cpu_graph_hands_on_only_the_window_in_sliding_layers(tiny_model_dir):
     """The CPU graph's sliding layers keep the last sliding_window - 1 positions, all the
-    next token can see; its global layers keep every one. Decoding token by token past
-    the window gives the one pass's candidates, bit for bit."""
+    next token can see; its global layers keep every one. The graph hands out only the
+    step's rows and the runner keeps the cache from them (no present.* to fetch, export
+    2026.12-12). Decoding token by token past the window gives the one pass's
+    candidates, bit for bit."""
     runner = OnnxRunner(tiny_model_dir, threads=1, backend="wasm")
+    outputs = {o.name for o in runner.session.get_outputs()}
+    assert not any(name.startswith("present.") for name in outputs)
+    assert {f"new_key_values.{i}.{part}" for i in range(6) for part in ("key", "value")} <= outputs
     arch = json.loads((tiny_model_dir / "conteur.json").read_text())["architecture"]
     window, every = arch["sliding_window"], arch["global_layer_every"]
     ids = [2] + [(11 * i + 3) % (runner.config.vocab_size - 10) + 5 for i in range(3 * window)]

@@ -22,7 +22,9 @@ FORMAT_VERSION = 1
 # whose CPU graph hands out each step's own KV rows).
 # -11: the CPU graph's attention takes its products the way round that never transposes
 # or copies the cache (export/graphs/exact_ops.py `scores`).
-EXPORT_VERSION = "2026.12-11"
+# -12: the CPU graph never joins the past and the step's rows: it scores each and hands
+# out only the step's rows (new_key_values.*), no present.*; its runners keep the cache.
+EXPORT_VERSION = "2026.12-12"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph

@@ -118,54 +118,74 @@ class ExactOps:
         return g.op("Reshape", [rotated, self.int_const("flat", [1, -1, heads * hd])], hint)
 
     def attention(self, layer: int, q: str, k: str, v: str, step: StepInputs) -> str:
-        """Causal (and, on sliding layers, windowed) attention in float64 over the cache."""
+        """Causal (and, on sliding layers, windowed) attention in float64 over the cache.
+
+        The past rows and the step's own are never joined into one tensor: the scores are
+        taken against each and joined (G·S columns a position), and the weighted sum is
+        the past's share plus the step's. The runner keeps the cache itself from the
+        step's rows (new_key_values.*), so the graph copies no cache at any step.
+        """
         g, c = self.g, self.c
         p = f"layers.{layer}.attn"
         hd, kv_heads = c.head_dim, c.num_kv_heads
         group = c.num_heads // kv_heads
         windowed = layer in windowed_layers(c, self.window_cache)
-        seen: dict[str, str] = {}  # part -> this step's keys or values, past and new
 
-        def cache(new: str, part: str) -> str:
+        def step_rows(new: str, part: str) -> str:
+            """(1, Hkv, S, Hd) rounded like the cached rows, an output of its own."""
             heads = g.op("Reshape", [new, self.int_const("kv", [1, -1, kv_heads, hd])], p)
-            heads = g.op("Transpose", [heads], p + f".{part}_t", perm=[0, 2, 1, 3])  # (1,Hkv,S,Hd)
-            # The step's own rows, rounded like the cached ones, are an output of their own
-            # (new_key_values.*): a runner that keeps the cache itself takes only these.
+            heads = g.op("Transpose", [heads], p + f".{part}_t", perm=[0, 2, 1, 3])
             rows = f"new_key_values.{layer}.{part}"
             if self.kv_type != F32:
                 g.op_named("Cast", [heads], rows, to=self.kv_type)
             else:
                 g.op_named("Identity", [heads], rows)
-            heads = rows
-            present = f"present.{layer}.{part}"
-            every = g.name(p + f".{part}_all") if windowed else present
-            g.op_named("Concat", [f"past_key_values.{layer}.{part}", heads], every, axis=2)
-            if windowed:  # the next step sees at most the last window - 1 of them
-                keep = self.int_const("window_keep", [-(int(c.sliding_window) - 1)])
-                ends, axis = self.int_const("int_max", [2**62]), self.int_const("axis2", [2])
-                g.op_named("Slice", [every, keep, ends, axis], present)
-            seen[part] = every
-            return self.to64(every, p + f".{part}")  # (1, Hkv, T, Hd)
+            return rows
 
-        keys, values = cache(k, "key"), cache(v, "value")
-        scores = self.scores(q, keys, p)  # (1, Hkv, G, S, T)
+        past_keys, past_values = (f"past_key_values.{layer}.{part}" for part in ("key", "value"))
+        new_keys, new_values = step_rows(k, "key"), step_rows(v, "value")
+        queries = self.query_columns(q, p)
+        by_position = g.op(
+            "Concat",
+            [
+                g.op("MatMul", [self.to64(past_keys, p + ".past_k"), queries], p + ".st_past"),
+                g.op("MatMul", [self.to64(new_keys, p + ".new_k"), queries], p + ".st_new"),
+            ],
+            p + ".st",
+            axis=2,
+        )  # (1, Hkv, T, S·G): T = the past's rows and the step's
+        scores = self.scores(by_position, p)  # (1, Hkv, G, S, T)
         scores = g.op("Mul", [scores, self.const64("attn_scale", float(c.scale))], p + ".scaled")
         window = -1 if c.is_global(layer) else int(c.sliding_window)
-        keys_held = seen["key"] if windowed else None
-        scores = g.op("Add", [scores, self.mask(step, window, keys_held)], p + ".masked")
+        mask = self.mask(step, window, by_position if windowed else None)
+        scores = g.op("Add", [scores, mask], p + ".masked")
         weights = g.op("Softmax", [scores], p + ".weights", axis=-1)
-        # The G·S rows of weights against the cache's T rows in one product: (1, Hkv, G·S, Hd).
-        held = g.op("Shape", [values], p + ".held", start=2, end=3)  # (T,)
-        rows = self.int_const("weight_rows", [0, 0, -1])
-        rows = g.op("Concat", [rows, held], p + ".rows", axis=0)  # (1, Hkv, G·S, T)
-        out = g.op("MatMul", [g.op("Reshape", [weights, rows], p + ".w4"), values], p + ".out64")
+        # The G·S rows of weights: (1, Hkv, G·S, T), split where the step's own rows begin.
+        held = g.op("Shape", [by_position], p + ".held", start=2, end=3)  # (T,)
+        rows = g.op(
+            "Concat", [self.int_const("weight_rows", [0, 0, -1]), held], p + ".rows", axis=0
+        )
+        weights = g.op("Reshape", [weights, rows], p + ".w4")
+        past_len = g.op("Shape", [past_values], p + ".past_len", start=2, end=3)  # (1,)
+        start, end = self.int_const("zero1", [0]), self.int_const("int_max", [2**62])
+        last_axis = self.int_const("axis3", [3])
+        on_past = g.op("Slice", [weights, start, past_len, last_axis], p + ".w_past")
+        on_new = g.op("Slice", [weights, past_len, end, last_axis], p + ".w_new")
+        out = g.op(
+            "Add",
+            [
+                g.op("MatMul", [on_past, self.to64(past_values, p + ".past_v")], p + ".out_past"),
+                g.op("MatMul", [on_new, self.to64(new_values, p + ".new_v")], p + ".out_new"),
+            ],
+            p + ".out64",
+        )  # (1, Hkv, G·S, Hd)
         out = self.to32(out, p + ".out32")
         out = g.op("Reshape", [out, self.int_const("out5", [0, 0, group, -1, hd])], p + ".out5")
         out = g.op("Transpose", [out], p + ".out_t", perm=[0, 3, 1, 2, 4])  # (1, S, Hkv, G, Hd)
         return g.op("Reshape", [out, self.int_const("attn_flat", [1, -1, c.num_heads * hd])], p)
 
-    def scores(self, q: str, keys: str, p: str) -> str:
-        """q · keysᵀ in float64, (1, Hkv, G, S, T), computed as (keys · qᵀ)ᵀ; keys (1, Hkv, T, Hd).
+    def query_columns(self, q: str, p: str) -> str:
+        """q (1, S, H·Hd) as float64 columns (1, Hkv, Hd, S·G), for keys · qᵀ.
 
         The cache is the large operand (T rows of Hd) and grows with the story: taking
         the product this way round transposes only the queries and the scores (G·S by
@@ -178,17 +198,20 @@ class ExactOps:
         q = g.op("Reshape", [q, self.int_const("q5", [1, -1, kv_heads, group, hd])], p + ".q5")
         q = g.op("Transpose", [q], p + ".q_t", perm=[0, 2, 4, 1, 3])  # (1, Hkv, Hd, S, G)
         q = g.op("Reshape", [q, self.int_const("q_cols", [1, kv_heads, hd, -1])], p + ".qc")
-        q = self.to64(q, p + ".q")  # (1, Hkv, Hd, S·G)
-        scores = g.op("MatMul", [keys, q], p + ".st")  # (1, Hkv, T, S·G)
+        return self.to64(q, p + ".q")
+
+    def scores(self, by_position: str, p: str) -> str:
+        """keys · qᵀ (1, Hkv, T, S·G) -> the scores by head (1, Hkv, G, S, T)."""
+        group = self.c.num_heads // self.c.num_kv_heads
         by_head = self.int_const("st5", [0, 0, 0, -1, group])
-        scores = g.op("Reshape", [scores, by_head], p + ".st5")  # (1, Hkv, T, S, G)
-        return g.op("Transpose", [scores], p + ".s", perm=[0, 1, 4, 3, 2])
+        scores = self.g.op("Reshape", [by_position, by_head], p + ".st5")  # (1, Hkv, T, S, G)
+        return self.g.op("Transpose", [scores], p + ".s", perm=[0, 1, 4, 3, 2])
 
     def mask(self, step: StepInputs, window: int, keys_held: str | None = None) -> str:
         """(S, T) float64: 0 where position i may see key j (j <= i, i - j < window), else -inf.
 
-        `keys_held`: a windowed layer's keys (1, Hkv, T, Hd), the last T positions; every
-        windowed layer holds as many, so one mask serves them all."""
+        `keys_held`: a windowed layer's scores by position (1, Hkv, T, S·G), over the last T
+        positions; every windowed layer holds as many, so one mask serves them all."""
         if window in self.masks:
             return self.masks[window]
         g = self.g

@@ -2,8 +2,10 @@
 
 Inputs: `input_ids` (1, S), `num_logits_to_keep`, `past_key_values.{i}.key|value`, and
 on a CPU graph whose head keeps a shortlist its rest rows (export/graphs/cpu_graph.py).
-Outputs: `logits` (1, keep, vocab), `top_values` / `top_ids` (1, top_k),
-`present.{i}.key|value`. A page or a runner can swap one graph for the other.
+Outputs: `logits` (1, keep, vocab), `top_values` / `top_ids` (1, top_k), and the
+KV cache: `present.{i}.key|value` (the whole cache after the step: the WebGPU graph),
+or `new_key_values.{i}.key|value` (only the step's own rows: the CPU graph, whose
+runner keeps the cache itself). A page or a runner can swap one graph for the other.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def finish_model(
     `extra_inputs` follow `num_logits_to_keep` (the CPU graph's rest rows); `kv_cache`
     is the past and present tensors' element type (KV_TYPES); the `windowed` layers'
     caches hold only the sliding window's last positions (export/graphs/exact_ops.py);
-    `new_rows`: the step's own keys and values are outputs too (new_key_values.*)."""
+    `new_rows`: the step's own keys and values are the outputs (new_key_values.*), in
+    place of the whole cache (present.*), which the runner then keeps itself."""
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"]),
         helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, []),
@@ -71,11 +74,6 @@ def finish_model(
         helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "kept", vocab]),
         helper.make_tensor_value_info("top_values", TensorProto.FLOAT, [1, top_k]),
         helper.make_tensor_value_info("top_ids", TensorProto.INT64, [1, top_k]),
-    ] + [
-        helper.make_tensor_value_info(
-            name, kv_type, kv(int(name.split(".")[1]), "total_sequence")
-        )  # present.{layer}.{part}
-        for name in presents
     ]
     if new_rows:
         graph_outputs += [
@@ -83,6 +81,13 @@ def finish_model(
                 new_name, kv_type, [1, c.num_kv_heads, "sequence", c.head_dim]
             )
             for new_name in (name.replace("present.", "new_key_values.") for name in presents)
+        ]
+    else:
+        graph_outputs += [
+            helper.make_tensor_value_info(
+                name, kv_type, kv(int(name.split(".")[1]), "total_sequence")
+            )  # present.{layer}.{part}
+            for name in presents
         ]
     graph = helper.make_graph(g.nodes, "conteur-gemma3", inputs, graph_outputs, g.initializers)
     model_proto = helper.make_model(

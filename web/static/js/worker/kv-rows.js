@@ -1,13 +1,12 @@
 // One past_key_values tensor of the CPU graph, kept on the JavaScript side.
 //
-// The CPU graph hands back each step's own keys and values (new_key_values.*) beside
-// the whole present.* tensors (export/graphs/exact_ops.py). Fetching the presents meant
-// a new array of the whole cache for every layer at every step: 4.7 MB a token at 256
-// tokens of context, garbage that made the worker's garbage collector run a full
-// collection every 20 or so tokens. A KvRows appends the step's rows to a buffer that
-// grows by doubling and hands back a view of what the next step must see: every row on
-// a global layer, the last `keep` rows on a sliding one, which are exactly the
-// positions the graph's own present.* would hold.
+// The CPU graph hands back only each step's own keys and values (new_key_values.*,
+// export/graphs/exact_ops.py). Whole present.* tensors meant a new array of the whole
+// cache for every layer at every step: 4.7 MB a token at 256 tokens of context, garbage
+// that made the worker's garbage collector run a full collection every 20 or so tokens.
+// A KvRows appends the step's rows to a buffer that grows by doubling and hands back a
+// view of what the next step must see: every row on a global layer, the last `keep`
+// rows on a sliding one (pyshell/onnx_runner.py `append_rows` does the same in CPython).
 //
 // Best-of goes back to where a sentence started (OrtRunner.snapshot / restore). Rows are
 // only ever appended, never changed, so a snapshot is the buffer and the rows it held

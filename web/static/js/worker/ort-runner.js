@@ -31,11 +31,11 @@
 // The CPU graph takes the embedding rows of the tokens its head does not keep as
 // inputs (worker/rest-rows.js): every run feeds them, read from their own file.
 //
-// The CPU graph also hands back each step's own keys and values (new_key_values.*).
-// On it the runner keeps the cache itself (worker/kv-rows.js) and fetches only those:
-// the next past is every row on a global layer and the last sliding_window - 1 on a
-// sliding one (the layers whose past is "window_past_sequence" long), which is what
-// present.* would hold, bit for bit. WebGPU keeps its presents on the GPU instead.
+// The CPU graph hands back only each step's own keys and values (new_key_values.*),
+// no present.*: the runner keeps the cache itself (worker/kv-rows.js). The next past
+// is every row on a global layer and the last sliding_window - 1 on a sliding one (the
+// layers whose past is "window_past_sequence" long). WebGPU keeps its presents on the
+// GPU instead.
 
 import { KvRows } from "./kv-rows.js";
 
