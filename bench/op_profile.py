@@ -23,7 +23,7 @@ import onnxruntime as ort
 
 from export.checks.onnx_io import past_dtype
 from pyshell.config import ModelConfig
-from pyshell.onnx_runner import append_rows
+from pyshell.onnx_runner import append_rows, rows_to_keep
 from pyshell.rest_rows import RestRows, graph_rest_rows
 
 HINT = re.compile(r"^(?P<base>.+?)(?:\.part(?P<plane>\d+))?_\d+$")
@@ -61,10 +61,7 @@ class Stepper:
         self.keeps_cache = "new_key_values.0.key" in outputs
         prefix = "new_key_values." if self.keeps_cache else "present."
         self.names = [prefix + n[len("past_key_values.") :] for n in self.pasts]
-        shapes = {i.name: i.shape for i in session.get_inputs()}
-        self.keep = [
-            window - 1 if str(shapes[n][2]).startswith("window_") else None for n in self.pasts
-        ]
+        self.keep = rows_to_keep(session, self.pasts, window)
         self.fetch = ["top_ids", *self.names]
         self.reset()
 

@@ -2,10 +2,10 @@
 
 It implements `pyshell.runner.Runner` for the CLI and the tests, mirroring
 what the page's JavaScript runner does with onnxruntime-web: feed only the
-new tokens, keep the KV cache between steps (the WebGPU graph's `present.*` outputs,
-or on the CPU graph the step's own rows, `new_key_values.*`, appended to the cache
-here as the page's worker/kv-rows.js does), ask for one position of logits (`num_logits_to_keep` = 1)
-and fetch only `top_values` / `top_ids`, never the 262,144-wide logits row. The CPU
+new tokens, keep the KV cache between steps (the WebGPU graph's `present.*`
+outputs, or on the CPU graph the step's own rows, `new_key_values.*`, appended to the
+cache here as the page's worker/kv-rows.js does), ask for one position of logits
+(`num_logits_to_keep` = 1) and fetch only `top_values` / `top_ids`, never the 262,144-wide logits row. The CPU
 graph also takes the embedding rows of any prompt token outside its head, read
 from the folder's rest file (pyshell/rest_rows.py).
 
@@ -26,7 +26,7 @@ from pyshell.config import CONFIG_FILE, ModelConfig, RestFile, SessionOptions
 from pyshell.rest_rows import RestRows, RestRowsError
 from pyshell.runner import Candidates, ContextFullError
 
-__all__ = ["ModelFolderError", "OnnxRunner", "append_rows", "session_options"]
+__all__ = ["ModelFolderError", "OnnxRunner", "append_rows", "rows_to_keep", "session_options"]
 
 PAST_PREFIX, PRESENT_PREFIX, NEW_PREFIX = "past_key_values.", "present.", "new_key_values."
 OPTIMIZATION_LEVELS = {
@@ -66,6 +66,22 @@ def session_options(session: SessionOptions, threads: int | None = None) -> ort.
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.log_severity_level = 3  # errors only: keep the CLI's output clean
     return options
+
+
+def rows_to_keep(
+    session: ort.InferenceSession, past_names: list[str], sliding_window: int | None
+) -> list[int | None]:
+    """Positions each past tensor hands on (None: all): a sliding layer's past, whose
+    length is named `window_past_sequence`, holds its window's last sliding_window - 1."""
+    shapes = {i.name: i.shape for i in session.get_inputs()}
+
+    def keep(name: str) -> int | None:
+        length = shapes[name][2]
+        if isinstance(length, str) and length.startswith("window_") and sliding_window:
+            return sliding_window - 1
+        return None
+
+    return [keep(name) for name in past_names]
 
 
 def append_rows(past: np.ndarray, rows: np.ndarray, keep: int | None) -> np.ndarray:
@@ -111,7 +127,7 @@ class OnnxRunner:
             if self._keeps_cache
             else [PRESENT_PREFIX + n[len(PAST_PREFIX) :] for n in self._past_names]
         )
-        self._kept_rows = self._rows_to_keep()
+        self._kept_rows = rows_to_keep(self.session, self._past_names, self.config.sliding_window)
         missing = [
             n for n in ("logits", "top_values", "top_ids", *self._cache_outputs) if n not in outputs
         ]
@@ -126,20 +142,6 @@ class OnnxRunner:
         self._past: dict[str, np.ndarray] = {}
         self.position = 0  # tokens in the KV cache
         self.reset_sync()
-
-    def _rows_to_keep(self) -> list[int | None]:
-        """Positions each past tensor hands on (None: all): a sliding layer's past, named
-        `window_past_sequence` long, holds its window's last sliding_window - 1."""
-        shapes = {i.name: i.shape for i in self.session.get_inputs()}
-        window = self.config.sliding_window
-
-        def keep(name: str) -> int | None:
-            length = shapes[name][2]
-            if isinstance(length, str) and length.startswith("window_") and window:
-                return window - 1
-            return None
-
-        return [keep(name) for name in self._past_names]
 
     def _open_rest_rows(self, entry: RestFile) -> RestRows:
         """The CPU graph's rows of the tokens outside its head; a missing or wrong file
