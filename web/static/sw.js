@@ -384,19 +384,15 @@ async function whatIsStored(group, version = BUILD.version) {
 async function install() {
   await writeManifest({ installedAt: Date.now(), activatedAt: null });
   const store = await caches.open(FILES);
-  const older = await olderLayoutCaches();
-  // Kept already (an unchanged file, or a resumed install), or moved over from the
-  // older one-cache-per-version layout: nothing to download. Every file is looked up
-  // at once: one after the other, the ~90 lookups held the first download back ~0.2 s.
-  const kept = await Promise.all(
-    BUILD.files.map(async (file) => (await isStored(file)) || (await moveFromOlderLayout(store, file, older))),
-  );
   const missing = [];
-  BUILD.files.forEach((file, i) => {
-    if (groupOf(file) !== CORE) return;
-    if (kept[i]) report(file, file.bytes);
+  for (const file of BUILD.files) {
+    // Kept already (an unchanged file, or a resumed install), or moved over from the
+    // older one-cache-per-version layout: nothing to download.
+    const kept = (await isStored(file)) || (await moveFromOlderLayout(store, file));
+    if (groupOf(file) !== CORE) continue;
+    if (kept) report(file, file.bytes);
     else missing.push(file);
-  });
+  }
   if (missing.length && (await reportShortage(CORE, false))) throw new Error("not enough storage for Conteur");
   const queue = missing.sort((a, b) => b.bytes - a.bytes); // big files start first
   const workers = Array.from({ length: PARALLEL }, async () => {
@@ -406,18 +402,14 @@ async function install() {
   await broadcast({ type: "precache-done", version: BUILD.version });
 }
 
-/** The caches of the older layout: one per version, `conteur:<scope>:<version>`. */
-async function olderLayoutCaches() {
-  return (await caches.keys()).filter((name) => name.startsWith(PREFIX) && name !== FILES && name !== VERSIONS);
-}
-
 /**
- * Earlier versions kept one cache per version (`olderLayoutCaches`, files under their
- * URL): take `file` from one of `older` when its sha256 matches, copied then deleted.
+ * Earlier versions kept one cache per version (`conteur:<scope>:<version>`, files under
+ * their URL): take `file` from there when its sha256 matches, copied then deleted.
  */
-async function moveFromOlderLayout(store, file, older) {
+async function moveFromOlderLayout(store, file) {
   const url = urlOf(file);
-  for (const name of older) {
+  for (const name of await caches.keys()) {
+    if (!name.startsWith(PREFIX) || name === FILES || name === VERSIONS) continue;
     const old = await caches.open(name);
     const previous = await old.match(url);
     if (previous?.headers.get(SHA_HEADER) === file.sha256) {
