@@ -52,7 +52,11 @@ class Stepper:
     appended here, a sliding layer keeping its last `window - 1` (pyshell.onnx_runner)."""
 
     def __init__(
-        self, session, layers: int = 18, rest_rows: RestRows | None = None, window: int = 512
+        self,
+        session,
+        layers: int = 18,
+        rest_rows: RestRows | None = None,
+        window: int | None = None,
     ) -> None:
         self.session = session
         self.rest_rows = rest_rows  # the CPU graph's rows of tokens outside its head
@@ -170,7 +174,7 @@ def profile_decode(model_dir: Path, prompt_ids: list[int], threads: int, steps: 
     folder = Path(tempfile.mkdtemp(prefix="conteur-bench-profile-"))
     try:
         session = _session(graph, threads, str(folder / "ort"))
-        window = ModelConfig.from_file(model_dir).sliding_window or 512
+        window = ModelConfig.from_file(model_dir).sliding_window
         runner = Stepper(session, rest_rows=graph_rest_rows(model_dir), window=window)
         token = runner.step(prompt_ids)
         for _ in range(steps + 2):

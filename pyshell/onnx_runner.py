@@ -5,9 +5,9 @@ what the page's JavaScript runner does with onnxruntime-web: feed only the
 new tokens, keep the KV cache between steps (the WebGPU graph's `present.*`
 outputs, or on the CPU graph the step's own rows, `new_key_values.*`, appended to the
 cache here as the page's worker/kv-rows.js does), ask for one position of logits
-(`num_logits_to_keep` = 1) and fetch only `top_values` / `top_ids`, never the 262,144-wide logits row. The CPU
-graph also takes the embedding rows of any prompt token outside its head, read
-from the folder's rest file (pyshell/rest_rows.py).
+(`num_logits_to_keep` = 1) and fetch only `top_values` / `top_ids`, never the
+262,144-wide logits row. The CPU graph also takes the embedding rows of any prompt
+token outside its head, read from the folder's rest file (pyshell/rest_rows.py).
 
 This module and its rest-file reader are the pyshell modules that need numpy and
 onnxruntime; only the CPython-only tools (the CLI, the evaluation, pyshell/steering.py)
