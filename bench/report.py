@@ -115,8 +115,10 @@ def protocol_section(results: dict) -> list[str]:
             "(shared pages split between processes) and the plain RSS sum. Reading PSS costs "
             "CPU (about 25 ms a sample here): it lowered the decode rate of both Conteur's "
             "page and wllama by 8-10 % (2026-12-05, 3 stories each with and without it: "
-            "31.6-35.3 against 29.2-31.6 tokens/s, and 19.5-20.4 against 18.0-18.5), the same "
-            "share, so the ratios stand and the absolute rates are a little low."
+            "31.6-35.3 against 29.2-31.6 tokens/s, and 19.5-20.4 against 18.0-18.5), and by "
+            "12.7 % and 10.6 % on 2026-12-07 (3 stories each, in medians: 24.6 against 21.5 "
+            "tokens/s, 11.0 against 9.8): nearly the same share, so the decode ratio is at "
+            "most about 2 % low, and the absolute rates are a little low."
         ),
         (
             "- CPU while loading: every thread's CPU time in /proc, read just before the "
