@@ -15,6 +15,7 @@ export class StoryView {
     this.downloadButton = doc.getElementById("download");
     this.opening = null;
     this.written = null;
+    this.follow = undefined; // whether the view follows the text, until the next frame
     this.copyButton.addEventListener("click", () => this.copy());
     this.downloadButton.addEventListener("click", () => this.download());
   }
@@ -42,12 +43,22 @@ export class StoryView {
     this.opening.textContent = text;
   }
 
-  /** @param {string} text the next piece of the story */
+  /**
+   * @param {string} text the next piece of the story
+   * A kept sentence arrives as a burst of pieces: whether the reader was at the bottom
+   * is read once, before the first piece of a frame (the layout is clean then), and
+   * the view follows the text once, at the next frame, not with a layout per piece.
+   */
   append(text) {
-    const box = this.element;
-    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    if (this.follow === undefined) {
+      const box = this.element;
+      this.follow = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+      requestAnimationFrame(() => {
+        if (this.follow) box.scrollTop = box.scrollHeight;
+        this.follow = undefined;
+      });
+    }
     this.writtenText.appendData(text);
-    if (atBottom) box.scrollTop = box.scrollHeight;
   }
 
   /** The story is over (finished, stopped or failed). */
