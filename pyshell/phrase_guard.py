@@ -48,12 +48,16 @@ class PhraseGuard:
         self._current_first = ""  # its first piece
         # the phrase's first words → {first piece of its last word: times written}
         self._seen: dict[tuple[str, ...], dict[str, int]] = {}
+        # token → (its text, folded): the candidates are mostly the same tokens at every
+        # step, so each is read once a story (shared with copies: it never changes)
+        self._folded: dict[int, tuple[str, str | None]] = {}
 
     def copy(self) -> PhraseGuard:
         twin = PhraseGuard(self.words, self.repeats, self._text)
         twin._finished = list(self._finished)
         twin._current, twin._current_first = self._current, self._current_first
         twin._seen = {start: dict(ends) for start, ends in self._seen.items()}
+        twin._folded = self._folded
         return twin
 
     def push(self, token: int) -> None:
@@ -75,12 +79,19 @@ class PhraseGuard:
             return set()
         dropped = set()
         for i in ids:
-            text = self._text(i)
-            key = fold(text)
+            text, key = self._read(i)
             starts_word = key is not None and (not self._current or text[:1].isspace())
             if starts_word and ends.get(key, 0) >= self.repeats:
                 dropped.add(i)
         return dropped
+
+    def _read(self, token: int) -> tuple[str, str | None]:
+        """Token `token`'s text and how it reads in a phrase (`fold`)."""
+        known = self._folded.get(token)
+        if known is None:
+            text = self._text(token)
+            known = self._folded[token] = (text, fold(text))
+        return known
 
     def _last_words(self, n: int) -> tuple[str, ...]:
         """The story's last `n` words, the one being written counted as finished
