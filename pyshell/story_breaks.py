@@ -206,7 +206,8 @@ class BreakGuard:
         self._hold = hold
         self._held: str | None = None  # the paragraph start held back, if any
         self._held_tokens = 0
-        self._words: dict[int, tuple[str, bool]] = {}  # token -> (its word, a link or ©)
+        # token -> (its word, a link or ©); copies (copy.copy) share it: it never changes
+        self._words: dict[int, tuple[str, bool]] = {}
 
     def _paragraph_start(self, quote_open: bool) -> bool:
         body = self._tail.rstrip(" ")

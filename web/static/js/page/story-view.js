@@ -44,10 +44,11 @@ export class StoryView {
   }
 
   /**
+   * Show the next piece. A kept sentence arrives as a burst of pieces: whether the
+   * reader was at the bottom is read once, before the first piece of a frame (the
+   * layout is clean then), and the view follows the text once, at the next frame, not
+   * with a layout per piece.
    * @param {string} text the next piece of the story
-   * A kept sentence arrives as a burst of pieces: whether the reader was at the bottom
-   * is read once, before the first piece of a frame (the layout is clean then), and
-   * the view follows the text once, at the next frame, not with a layout per piece.
    */
   append(text) {
     if (this.follow === undefined) {
