@@ -134,9 +134,7 @@ async function load(base, { take }) {
         }
         // Pyodide keeps its options for the page's life: it must not keep a detached array.
         delete pyodide._api?.config?._loadSnapshot;
-        const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
-        await putWheelFiles(pyodide.FS, sitePackages, files.wheel);
-        pyodide.runPython("import importlib; importlib.invalidate_caches()");
+        await putPyshellFilesBack(pyodide, files.wheel);
         // An interpreter that came up from a snapshot this browser cannot use may fail
         // only when it imports: then it starts afresh like one that did not come up.
         pyodide.pyimport("pyshell.browser");
@@ -150,6 +148,33 @@ async function load(base, { take }) {
     return { pyodide, from: "start" };
   } catch (error) {
     throw new PythonBootError(String(error?.message ?? error));
+  }
+}
+
+/**
+ * Write pyshell's files back into the folder the snapshot's interpreter imported it
+ * from, and drop that folder's finder so the next import lists it afresh.
+ *
+ * Only proxies are read here, no Python source is run: `runPython` parses its text in
+ * Python, and `importlib.invalidate_caches()` also imports `importlib.metadata` (a
+ * dozen stdlib modules). On a first visit that cost 0.17-0.24 s of the worker's thread
+ * and set V8 optimizing the interpreter's loop while the model downloaded (docs/architecture.md).
+ * @param {object} pyodide
+ * @param {Uint8Array} wheel pyshell's wheel, the one the snapshot was made with
+ */
+async function putPyshellFilesBack(pyodide, wheel) {
+  const sys = pyodide.pyimport("sys");
+  const modules = sys.modules;
+  const finders = sys.path_importer_cache;
+  const pyshell = modules.get("pyshell");
+  try {
+    if (!pyshell) throw new Error("the snapshot's interpreter has no pyshell imported");
+    const initFile = pyshell.__file__; // <site-packages>/pyshell/__init__.py
+    const sitePackages = initFile.split("/").slice(0, -2).join("/");
+    await putWheelFiles(pyodide.FS, sitePackages, wheel);
+    if (finders.has(sitePackages)) finders.delete(sitePackages);
+  } finally {
+    for (const proxy of [pyshell, finders, modules, sys]) proxy?.destroy();
   }
 }
 
