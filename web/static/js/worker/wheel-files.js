@@ -19,16 +19,36 @@ const DEFLATED = 8;
 
 /**
  * The files of the zip `bytes`: [{name, bytes}], directories left out.
+ *
+ * Every entry is inflated at once: one after the other, each inflation's turns of the
+ * worker's event loop queued behind the model's download, the 43 files of pyshell's
+ * wheel took 0.19-0.27 s of a first visit.
  * @param {Uint8Array} bytes
  * @returns {Promise<{name: string, bytes: Uint8Array}[]>}
  */
 export async function zipEntries(bytes) {
+  const entries = directory(bytes);
+  const contents = await Promise.all(entries.map(({ method, data }) => (method === STORED ? data : inflate(data))));
+  return entries.map(({ name, crc, size }, i) => {
+    const content = contents[i];
+    if (content.byteLength !== size) throw new Error(`${name}: ${content.byteLength} bytes, the zip says ${size}`);
+    if (crc32(content) !== crc) throw new Error(`${name}: its CRC-32 is not the one the zip lists`);
+    return { name, bytes: content };
+  });
+}
+
+/**
+ * The zip's files as its central directory lists them, each with its packed bytes.
+ * @param {Uint8Array} bytes
+ * @returns {{name: string, method: number, crc: number, size: number, data: Uint8Array}[]}
+ */
+function directory(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = findEndOfDirectory(view);
   const count = view.getUint16(end + 10, true);
   let at = view.getUint32(end + 16, true);
   const names = new TextDecoder();
-  const files = [];
+  const entries = [];
   for (let i = 0; i < count; i += 1) {
     if (view.getUint32(at, true) !== DIRECTORY_ENTRY) throw new Error("not a zip: a damaged central directory");
     const method = view.getUint16(at + 10, true);
@@ -42,15 +62,11 @@ export async function zipEntries(bytes) {
     at += 46 + skip;
     if (name.endsWith("/")) continue;
     if (view.getUint32(local, true) !== LOCAL_HEADER) throw new Error(`not a zip: no header for ${name}`);
+    if (method !== STORED && method !== DEFLATED) throw new Error(`${name}: zip method ${method} is not supported`);
     const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
-    const data = bytes.subarray(start, start + packed);
-    const content = method === STORED ? data : method === DEFLATED ? await inflate(data) : null;
-    if (content === null) throw new Error(`${name}: zip method ${method} is not supported`);
-    if (content.byteLength !== size) throw new Error(`${name}: ${content.byteLength} bytes, the zip says ${size}`);
-    if (crc32(content) !== crc) throw new Error(`${name}: its CRC-32 is not the one the zip lists`);
-    files.push({ name, bytes: content });
+    entries.push({ name, method, crc, size, data: bytes.subarray(start, start + packed) });
   }
-  return files;
+  return entries;
 }
 
 /**
