@@ -20,7 +20,8 @@ from export.checks.cpu_check import (
 from export.checks.metrics import head_fidelity
 from export.checks.onnx_io import empty_past, onnx_logits, past_dtype, session
 from export.folder.data_files import RestTable
-from export.graphs.cpu_graph import build_cpu_graph
+from export.graphs.builder import OPSET, GraphBuilder
+from export.graphs.cpu_graph import RowQuantizer, build_cpu_graph, int8_matmul
 from export.model import reference
 from export.quantize import cpu_model
 from export.quantize.int8_columns import dequantize_columns, quantize_columns
@@ -171,6 +172,42 @@ def test_int8_columns_round_trip():
     assert np.abs(np.abs(m.weight).max(axis=0) - 127).max() <= 0  # absmax maps to ±127
     err = np.abs(dequantize_columns(m) - w).max(axis=1)
     assert (err <= m.scale.astype(np.float32) * 0.5 + 1e-6).all()
+
+
+def test_products_are_exact_at_the_extremes():
+    """A matrix product of the graph sums (x - 128) * w exactly, even where every byte is at
+    its extreme: with int8 weights, onnxruntime's x86 kernel on CPUs with AVX2 and no VNNI
+    saturates 16-bit pair sums (255 * 127 * 2 > 32,767) and every such output came out
+    wrong; the graph stores its weights as uint8 + 128 (cpu_graph.WEIGHT_ZERO_POINT)."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(5)
+    k, n = 64, 48
+    w = rng.choice(np.array([-127, 127], np.float32), size=(n, k)) * rng.uniform(0.5, 2, (n, 1))
+    m = quantize_columns(w.astype(np.float32))
+    x = rng.choice(np.array([-1.0, 1.0], np.float32), size=(1, 3, k))  # rounds to ±127
+    g = GraphBuilder()
+    int8_matmul(g, RowQuantizer(g), "x", m, "m")
+    acc = next(node.output[0] for node in g.nodes if node.op_type == "MatMulInteger")
+    graph = helper.make_graph(
+        g.nodes, "product",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, k])],
+        [helper.make_tensor_value_info(acc, TensorProto.INT32, None)],
+        g.initializers,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 10  # as export/graphs/interface.py writes it
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    (got,) = sess.run(None, {"x": x})
+    steps = np.round(x / (np.abs(x).max(axis=-1, keepdims=True) / np.float32(127)))
+    want = steps.astype(np.int64) @ m.weight.astype(np.int64)
+    assert np.abs(steps).max() == 127 and np.abs(m.weight).max() == 127
+    np.testing.assert_array_equal(got, want)
 
 
 def test_rounding_is_per_token():

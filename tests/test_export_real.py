@@ -22,10 +22,10 @@ PROMPT_IDS = [2, 14946, 3324, 496, 990, 236764, 528, 496, 1944, 9744, 236764]
 # The real export's graphs and tokenizer, byte for byte (docs/export.md, "The exported
 # files"): a change to any of them is a new export (bump EXPORT_VERSION, update both).
 EXPORTED_SHA256 = {
-    "model.onnx": "26fbf84ab277f97f894be0d66111d6fb9fbcf5302f4b9d55f1a982ce71f1285e",
+    "model.onnx": "7c9eb431086ac8fb57e3d1a35e60f0700e205552adcc066ca4aeac7d8144b34d",
     "model.onnx.data": "8351c562378b84c910196f4e2ef1fb5e3ff9b37bcb2df0ace410c7a9b6c60979",
-    "model-cpu.onnx": "a7699476f22cdb0400b93e233064161d2f7bcc8799236c5023e376d64df9c463",
-    "model-cpu.onnx.data": "04bb2aee3b4c58a405b1fa205f57d05a81a4816e83d1b6ed51a9d1f47c8a4216",
+    "model-cpu.onnx": "b207a5ef30485f0b3a28303d5bba69a594c1ce73ee45a929d9a839b68b41556c",
+    "model-cpu.onnx.data": "8a2185b81e492d6079da474bb56379bfd0e7d0e6e923b54fe085f3fb38990b43",
     "model-cpu.rest": "be283f1573eba97be8f85190ffb2e6b59da78ebe38632d718db7a812ff75adc2",
     "tokenizer.model": "671762f9afbe014d62af62ac89b47a481e62f7b24452cdfff8f88fd24da28070",
     "tokenizer.pieces": "3e6ff1afab1ece95fe896a55197edb8f740e39d178a0b6c679289190574e5b43",

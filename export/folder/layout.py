@@ -24,7 +24,9 @@ FORMAT_VERSION = 1
 # or copies the cache (export/graphs/exact_ops.py `scores`).
 # -12: the CPU graph never joins the past and the step's rows: it scores each and hands
 # out only the step's rows (new_key_values.*), no present.*; its runners keep the cache.
-EXPORT_VERSION = "2026.12-12"
+# -13: the CPU graph stores its int8 weights as uint8 + 128 (export/graphs/cpu_graph.py
+# WEIGHT_ZERO_POINT): the same products, exact on x86 CPUs with AVX2 but no VNNI too.
+EXPORT_VERSION = "2026.12-13"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
 CPU_MODEL_FILE, CPU_DATA_FILE = "model-cpu.onnx", "model-cpu.onnx.data"  # the CPU (WASM) graph

@@ -5,12 +5,13 @@ weight, docs/facts/cpu-kernels.md) but does have one for `MatMulInteger` with a 
 int8 B of shape (K, N), which it prepacks when the session opens: 10-16× faster
 per matrix. So this graph stores every layer matrix and its own output head as
 
-    int8 (K, N), one float16 scale per output column (absmax / 127)
+    int8 (K, N), one float16 scale per output column (absmax / 127),
+    stored as uint8 W + 128 (see WEIGHT_ZERO_POINT)
 
 and rounds each matrix input to uint8 with one scale per *row* (per token):
 
     x (S, K) -> s = max|x_row| / 127, xq = round(x / s) + 128 (uint8)
-    y = (MatMulInteger(xq, W, 128) as float) * s_row * w_scale_col
+    y = (MatMulInteger(xq, W + 128, 128, 128) as float) * s_row * w_scale_col
 
 Per-token scales matter: DynamicQuantizeMatMul's single scale per tensor is
 fine when decoding (one row) but a whole prompt under one scale costs ×1.20
@@ -67,6 +68,19 @@ KV_CACHE = "float16"
 WINDOW_CACHE = True
 
 ZERO_POINT = 128  # activations: symmetric int8 values stored as uint8 + 128
+# The weights too: each int8 weight is stored as uint8 w + 128 and MatMulInteger takes
+# 128 as B's zero point, so the product sums the same (x - 128)(w) as with int8 B. Why
+# not int8: onnxruntime's x86 kernel for uint8 x int8 on CPUs with AVX2 but without
+# VNNI multiplies byte pairs into 16-bit sums that saturate (255 * 127 * 2 > 32,767),
+# so its products come out wrong there (the export's own check failed on such a CPU:
+# 0.88 apart on the first position). uint8 x uint8 widens to 16 bits before it
+# multiplies and is exact on every x86 kernel, as wasm's is either way (docs/export.md).
+WEIGHT_ZERO_POINT = 128
+
+
+def as_uint8(weight: np.ndarray) -> np.ndarray:
+    """int8 weights as the uint8 w + WEIGHT_ZERO_POINT the graph stores."""
+    return (weight.astype(np.int16) + WEIGHT_ZERO_POINT).astype(np.uint8)
 
 
 class RowQuantizer:
@@ -109,10 +123,11 @@ def int8_matmul(
 ) -> str:  # fmt: skip
     """x (1, S, K) @ W.T -> (1, S, N) on MatMulInteger (`weight`/`col_scale`: already added)."""
     xq, row_scale = quantize(x, name + ".in")
-    weight = weight or g.const(name + ".int8", m.weight)
+    weight = weight or g.const(name + ".u8", as_uint8(m.weight))
     col_scale = col_scale or g.const(name + ".scale", m.scale.astype(np.float32))
     zero = g.const(g.name("act_zero"), np.array(ZERO_POINT, np.uint8))
-    acc = g.op("MatMulInteger", [xq, weight, zero], name + ".acc")  # int32 (1, S, N)
+    weight_zero = g.const(g.name("weight_zero"), np.array(WEIGHT_ZERO_POINT, np.uint8))
+    acc = g.op("MatMulInteger", [xq, weight, zero, weight_zero], name + ".acc")  # int32 (1, S, N)
     y = g.op("Cast", [acc], name + ".f", to=TensorProto.FLOAT)
     return g.op("Mul", [g.op("Mul", [y, row_scale], name + ".row"), col_scale], name)
 
@@ -125,7 +140,7 @@ def build_cpu_graph(model: CpuModel) -> onnx.ModelProto:
     step = step_inputs(g, c, ops, length_layer(c))
     norm = norm_constants(g, model.norms, np.float64)  # ExactOps' norms run in float64
     quantize = RowQuantizer(g)
-    head_weight = g.const("head.int8", model.head.weight)  # (D, L)
+    head_weight = g.const("head.u8", as_uint8(model.head.weight))  # (D, L)
     head_scale = g.const("head.scale", model.head.scale.astype(np.float32))
 
     def layer_matmul(layer: int):
@@ -166,12 +181,14 @@ def embedding_lookup(g: GraphBuilder, model: CpuModel, head_weight: str, head_sc
 
     in_head = np.zeros(vocab, bool)
     in_head[model.head_ids] = True
-    picked = g.op("Gather", [head_weight, slots], "head_rows", axis=1)  # int8 (D, 1, S)
+    picked = g.op("Gather", [head_weight, slots], "head_rows", axis=1)  # uint8 (D, 1, S)
     picked = g.op("Transpose", [picked], "head_rows_t", perm=[1, 2, 0])  # (1, S, D)
     token_scale = g.op("Gather", [head_scale, slots], "head_row_scale", axis=0)  # (1, S)
     token_scale = g.op("Unsqueeze", [token_scale, g.int64("minus_one_axis", [-1])], "row_scale")
     unsmooth = g.const("embed.unsmooth", (1 / model.head_scale).astype(np.float32))  # (D,)
-    rows = g.op("Cast", [picked], "head_rows_f", to=TensorProto.FLOAT)
+    stored = g.op("Cast", [picked], "head_rows_stored", to=TensorProto.FLOAT)
+    weight_zero = g.const("embed.weight_zero", np.array(WEIGHT_ZERO_POINT, np.float32))
+    rows = g.op("Sub", [stored, weight_zero], "head_rows_f")  # the int8 values, exactly
     rows = g.op(
         "Mul", [g.op("Mul", [rows, token_scale], "head_rows_scaled"), unsmooth], "kept_rows"
     )

@@ -37,7 +37,9 @@ def skip_rms(g: GraphBuilder, x: str, skip: str, weight: str, eps: float) -> tup
 def rope_tables(g: GraphBuilder, positions: str, config: GemmaConfig, base: float, tag: str):
     """cos/sin caches (S, Hd/2) for just this step's positions."""
     half = config.head_dim // 2
-    inv_freq = 1.0 / (base ** (np.arange(0, half, dtype=np.float32) * 2 / config.head_dim))
+    # In float64, rounded once: numpy's float32 power gives other last bits on CPUs with
+    # AVX-512 than on those without, which made the graph's bytes depend on the exporting CPU.
+    inv_freq = 1.0 / (base ** (np.arange(0, half, dtype=np.float64) * 2 / config.head_dim))
     freq = g.const(f"rope.{tag}.inv_freq", inv_freq.astype(np.float32).reshape(1, half))
     angles = g.op("Mul", [positions, freq], f"rope.{tag}.angles")  # (S, Hd/2)
     return g.op("Cos", [angles], f"rope.{tag}.cos"), g.op("Sin", [angles], f"rope.{tag}.sin")

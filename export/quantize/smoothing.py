@@ -21,11 +21,15 @@ float32 the maxima differ in their last bits between numpy releases (their float
 kernels differ), which moved a few smoothing scales and flipped int8 weights in 156 of
 the CPU graph's 572 tensors, so its export was not byte-identical from one environment
 to another (numpy 2.3.5 against 2.4.6, docs/export.md). In float64 that noise is some
-1e-15, far below the float32 rounding of the scales.
+1e-15, far below the float32 rounding of the scales. The powers in s_j are taken with
+Python's `math.pow` in float64 for the same reason: numpy's own `power` on float32 runs
+another implementation on CPUs with AVX-512 than on those without, and its last bits
+moved the scales, so an export made on one wrote other weights than on the other.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +88,16 @@ def measure_maxima(tensors: dict, config: GemmaConfig, stories: list[list[int]])
 def smoothing_scales(x_max: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
     """s (K,) for an input shared by `matrices` (each (N, K))."""
     w_max = np.max([np.abs(w).max(axis=0) for w in matrices], axis=0)
-    s = np.power(np.maximum(x_max, 1e-6), ALPHA) / np.power(np.maximum(w_max, 1e-6), 1 - ALPHA)
+    s = _power(np.maximum(x_max, 1e-6), ALPHA) / _power(np.maximum(w_max, 1e-6), 1 - ALPHA)
     s = np.where((x_max > 0) & (w_max > 0), s, 1.0)
     return np.clip(s, *SCALE_RANGE).astype(np.float32)
+
+
+def _power(x: np.ndarray, exponent: float) -> np.ndarray:
+    """x ** exponent in float64 by the C library's pow, element by element: the same
+    bits on every x86 CPU, where numpy's vectorized power depends on the CPU's
+    instruction set (see the module doc)."""
+    return np.array([math.pow(float(v), exponent) for v in x.ravel()], np.float64).reshape(x.shape)
 
 
 def smooth(
