@@ -192,7 +192,12 @@ def test_without_a_service_worker_the_page_resumes_by_itself(browser, new_page, 
 def test_a_cut_at_70_percent_of_gemma_s_data_file_costs_the_file_once(
     browser, new_page, faulty_real
 ):
-    """The README's figure: bytes sent for the 230 MB CPU graph data after a cut at 70 %."""
+    """The README's figure: bytes sent for the CPU graph's data after a cut at 70 %.
+
+    A resume costs the file plus what the browser had received but not handed on when
+    the connection dropped, which grows when the machine reads slowly: 1.08-1.16 × on
+    one 2-core host, 1.23-1.34 × on a slower one (docs/architecture.md). A download
+    that starts over costs 1.7 ×: the bound keeps the two apart."""
     site = faulty_real
     size = site.file(DATA)["bytes"]
     site.faults.cut(site.path(DATA), int(size * 0.7))
@@ -201,7 +206,7 @@ def test_a_cut_at_70_percent_of_gemma_s_data_file_costs_the_file_once(
     sent = site.faults.sent[site.path(DATA)]
     ratio = sent / size
     print(f"cut at 70 % of {size:,} bytes: {sent:,} bytes sent, {ratio:.4f} × the file")
-    assert ratio <= 1.3
+    assert ratio <= 1.5  # a restart from byte 0 is 1.7
     assert [status for _, status in site.faults.requests_for(site.path(DATA))] == [200, 206]
     rows = assert_progress_never_moves_back(page)
     assert rows[DATA.split("/")[1]][-1] == size
