@@ -25,7 +25,9 @@ FORMAT_VERSION = 1
 # -12: the CPU graph never joins the past and the step's rows: it scores each and hands
 # out only the step's rows (new_key_values.*), no present.*; its runners keep the cache.
 # -13: the CPU graph stores its int8 weights as uint8 + 128 (export/graphs/cpu_graph.py
-# WEIGHT_ZERO_POINT): the same products, exact on x86 CPUs with AVX2 but no VNNI too.
+# WEIGHT_ZERO_POINT): the same products, exact on x86 CPUs with AVX2 but no VNNI too; and
+# every x86 CPU writes the same bytes (RoPE frequencies in float64, the smoothing's powers
+# by the C library's pow), which moved model.onnx and the CPU graph's weights.
 EXPORT_VERSION = "2026.12-13"
 DEFAULT_NAME = "gemma-3-270m"
 MODEL_FILE, DATA_FILE = "model.onnx", "model.onnx.data"  # the WebGPU graph
