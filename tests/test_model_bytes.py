@@ -7,6 +7,8 @@
   copies out tensor by tensor; each chunk goes once every byte in it was handed
   over, and a real onnxruntime-web session opened from it computes what one
   opened from the plain bytes computes.
+- web/static/js/worker/byte-pieces.js reads a download's byte stream into one reused
+  buffer, and any other stream with a plain reader; the bytes are the same either way.
 """
 
 from __future__ import annotations
@@ -115,6 +117,81 @@ def test_chunked_file_hands_out_every_byte_once_and_lets_each_chunk_go():
     assert got["releasedAfter"][0] == 0  # nothing goes before onnxruntime asked for it
     assert got["releasedAfter"] == sorted(got["releasedAfter"])  # chunks leave one by one
     assert "asked for twice" in got["second"]
+
+
+PIECES_SCRIPT = """
+import {{ piecesOf }} from {module};
+const size = {size};
+const source = new Uint8Array(size).map((_, i) => (i * 13 + (i >> 9)) % 251);
+let seed = 5;
+const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+let at = 0;
+const asked = [];  // what each pull of the byte stream was given to fill
+const bytes = () => new ReadableStream({{
+  type: "bytes",
+  pull(controller) {{
+    if (at >= size) {{
+      controller.close();
+      return controller.byobRequest?.respond(0);  // a pending BYOB read ends: done
+    }}
+    const request = controller.byobRequest;
+    asked.push(request ? request.view.byteLength : 0);
+    const count = Math.min(size - at, 1 + (next() % 90000));
+    if (request) {{
+      const n = Math.min(count, request.view.byteLength);
+      request.view.set(source.subarray(at, at + n));
+      request.respond(n);
+      at += n;
+    }} else {{
+      controller.enqueue(source.slice(at, at + count));
+      at += count;
+    }}
+  }},
+}});
+const plain = () => new ReadableStream({{
+  pull(controller) {{
+    if (at >= size) return controller.close();
+    const count = Math.min(size - at, 1 + (next() % 90000));
+    controller.enqueue(source.slice(at, at + count));
+    at += count;
+  }},
+}});
+const body = {{ bytes, plain }}[{kind}]();
+const reader = piecesOf(body, {{ download: {download} }});
+const out = new Uint8Array(size);
+let filled = 0;
+let pieces = 0;
+for (;;) {{
+  const {{ done, value }} = await reader.read();
+  if (done) break;
+  out.set(value, filled);
+  filled += value.length;
+  pieces += 1;
+}}
+const equal = filled === size && out.every((b, i) => b === source[i]);
+console.log(JSON.stringify({{ reused: reader.reused, equal, pieces, asked }}));
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "download", "reused"),
+    [("bytes", True, True), ("bytes", False, False), ("plain", True, False)],
+)
+def test_byte_pieces_give_every_byte_in_order_whichever_reader(kind, download, reused):
+    size = 3 * MIB + 777
+    script = PIECES_SCRIPT.format(
+        module=module("byte-pieces.js"),
+        size=size,
+        kind=json.dumps(kind),
+        download=json.dumps(download),
+    )
+    got = run_node(script)
+    assert got["equal"] and got["pieces"] > 30
+    assert got["reused"] is reused
+    if reused:  # every piece was read into the reader's own 1 MiB buffer
+        assert got["asked"] and set(got["asked"]) == {MIB}
+    elif kind == "bytes":  # a plain reader of a byte stream brings no buffer
+        assert set(got["asked"]) == {0}
 
 
 def test_a_session_opened_from_a_chunked_file_computes_the_same(tiny_model_dir):

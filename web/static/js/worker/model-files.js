@@ -21,6 +21,7 @@
 
 import { DownloadError, ModelFileCorruptError, ModelFileMissingError } from "../shared/errors.js";
 import { modelConfig } from "../shared/model-config.js";
+import { piecesOf } from "./byte-pieces.js";
 import { ChunkedFile, releaseFile } from "./chunked-file.js";
 // Classic scripts shared with the service worker: each defines one global.
 import "../../vendor/hash-wasm/sha256.umd.min.js";
@@ -123,7 +124,8 @@ export async function fetchSiteFile(base, path, expected, onProgress, chunkStart
   const resumeHere = !stored && !response.headers.has("X-Conteur-Served");
   const body = resumeHere ? resumableBody(response, { url: url.href, size: expected.bytes }) : response.body;
   const target = chunkStarts ? new ChunkedFile(expected.bytes, chunkStarts) : new Uint8Array(expected.bytes);
-  const bytes = await readAll(body, name, target, report, hasher);
+  const pieces = piecesOf(body, { download: !stored });
+  const bytes = await readAll(pieces, name, target, report, hasher);
   if (hasher && hasher.hex() !== expected.sha256) {
     releaseFile(bytes);
     throw corrupt(name);
@@ -186,12 +188,13 @@ async function get(url, name) {
 }
 
 /**
- * Stream `body` into `bytes` (a Uint8Array or ChunkedFile of the expected size),
- * reporting progress and hashing each piece as it arrives.
+ * Read `reader`'s pieces into `bytes` (a Uint8Array or ChunkedFile of the expected
+ * size), reporting progress and hashing each piece as it arrives; each piece is used
+ * before the next read, as a reused buffer needs (worker/byte-pieces.js).
+ * @param {import("./byte-pieces.js").PieceReader} reader
  */
-async function readAll(body, name, bytes, onProgress, hasher) {
+async function readAll(reader, name, bytes, onProgress, hasher) {
   const total = bytes.byteLength;
-  const reader = body.getReader();
   let loaded = 0;
   let reported = 0;
   onProgress({ file: name, loaded: 0, total });
