@@ -1,9 +1,16 @@
 // First-load progress: one bar per large file with bytes and percent.
+//
+// Progress comes from the service worker and the model worker some 30 times a second
+// on a first visit. Every redraw is a frame (style, layout, paint, compositing) on the
+// same cores that download, check and store the model, so the bars are redrawn at most
+// every RENDER_INTERVAL_MS, with the latest numbers, and once more when loading is done
+// (docs/architecture.md, "The first visit's progress bars").
 
 import { formatNumber, localize, msg, onLanguageChange, t } from "../shared/i18n.js";
 
 const LARGE_FILE = 1_000_000; // smaller files share one "other files" row
 const OTHERS = "other files"; // the row's key; its label is translated
+const RENDER_INTERVAL_MS = 250; // four redraws a second still read as a moving bar
 
 /**
  * Human-readable size in the interface language: "12.3 MB", "12,3 Mo".
@@ -25,6 +32,10 @@ export class ProgressView {
     this.box = doc.getElementById("progress");
     this.list = doc.getElementById("progress-files");
     this.rows = new Map(); // label → {row, bar, amount, files: Map(file → {loaded, total})}
+    /** @type {Set<object>} rows whose numbers changed since they were last drawn */
+    this.stale = new Set();
+    this.timer = null;
+    this.drawnAt = -Infinity; // performance.now() of the last redraw
     onLanguageChange(() => {
       for (const entry of this.rows.values()) this.showAmount(entry);
     });
@@ -42,7 +53,17 @@ export class ProgressView {
     const entry = this.rows.get(label) ?? this.addRow(label);
     const before = entry.files.get(file);
     entry.files.set(file, { loaded: before?.total === total ? Math.max(before.loaded, loaded) : loaded, total });
-    this.showAmount(entry);
+    this.stale.add(entry);
+    this.timer ??= setTimeout(() => this.draw(), Math.max(0, this.drawnAt + RENDER_INTERVAL_MS - performance.now()));
+  }
+
+  /** Redraw the rows whose numbers changed. */
+  draw() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.drawnAt = performance.now();
+    for (const entry of this.stale) this.showAmount(entry);
+    this.stale.clear();
     this.box.hidden = false;
   }
 
@@ -86,6 +107,7 @@ export class ProgressView {
 
   /** Hide the bars once everything is loaded. */
   done() {
+    this.draw(); // the last numbers, for a reader who shows the bars again
     this.box.hidden = true;
   }
 }

@@ -80,6 +80,24 @@ export function onLanguageChange(listener) {
   listeners.add(listener);
 }
 
+const numberFormats = new Map(); // "lang options" → Intl.NumberFormat
+
+/**
+ * An Intl.NumberFormat, made once per language and options: making one costs far
+ * more than formatting with it, and the progress bars format numbers many times a second.
+ * @param {string} lang @param {Intl.NumberFormatOptions} options
+ * @returns {Intl.NumberFormat}
+ */
+function numberFormat(lang, options) {
+  const key = `${lang} ${JSON.stringify(options)}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(lang, options);
+    numberFormats.set(key, format);
+  }
+  return format;
+}
+
 /**
  * A number written the interface language's way ("12.3" / "12,3", "4,000" / "4 000").
  * @param {number} value
@@ -88,7 +106,7 @@ export function onLanguageChange(listener) {
  */
 export function formatNumber(value, digits) {
   const options = digits === undefined ? { maximumFractionDigits: 3 } : { minimumFractionDigits: digits, maximumFractionDigits: digits };
-  return new Intl.NumberFormat(current, options).format(value);
+  return numberFormat(current, options).format(value);
 }
 
 /**
@@ -119,12 +137,12 @@ export function translate(lang, key, params = {}) {
   return entry.replace(/\{(\w+)\}/g, (whole, name) => {
     if (!(name in params)) return whole;
     const value = params[name];
-    if (typeof value === "number") return new Intl.NumberFormat(lang, { maximumFractionDigits: 3 }).format(value);
+    if (typeof value === "number") return numberFormat(lang, { maximumFractionDigits: 3 }).format(value);
     if (typeof value?.number === "number") {
       const digits = value.digits === undefined
         ? { maximumFractionDigits: 20, useGrouping: false } // as measured: "1885.4", "1885,4"
         : { minimumFractionDigits: value.digits, maximumFractionDigits: value.digits };
-      return new Intl.NumberFormat(lang, digits).format(value.number);
+      return numberFormat(lang, digits).format(value.number);
     }
     if (value && typeof value === "object") return value.key && value.text === undefined ? translate(lang, value.key, value.params) : render(value);
     return String(value ?? "");
