@@ -329,8 +329,8 @@ def _suggestions(results: dict) -> list[str]:
         "copies them (js/worker/chunked-file.js), so download and heap overlap by at most "
         "34 MB; the service worker hands the page and the store one download in step "
         "(js/shared/lockstep-tee.js) instead of queueing it for the slower reader. "
-        "Left: the peak while the session opens, and a first story's growth (the KV cache "
-        "and its copies, below)."
+        "Left: the peak while the session opens, and a first story's growth, which is V8 "
+        "optimizing onnxruntime's Cast kernel (below)."
     )
     out.append(
         "- Pyodide's heap at ready went from 89.9 MB to 62.4 MB on 2026-12-05 (the worker's "
@@ -364,8 +364,21 @@ def _suggestions(results: dict) -> list[str]:
         "with the float16 cache (engine page, 4 alternated rounds). The page's peaks at the "
         "bench's 512 tokens moved within the drift (writing 1,095 → 1,090 → 1,074 MB, wllama "
         "1,046 → 1,040 → 1,047), so the KV copies are not what sets them at this length; "
-        "what does is not isolated (the page's renderer holds about 560 MB at ready, "
-        "Pyodide's heap in it)."
+        "what does is the first story's compiling (next line)."
+    )
+    out.append(
+        "- The writing peak is the first story's, and most of what it adds is V8's "
+        "optimizing compiler (2026-12-07, docs/architecture.md): in a warm start's first "
+        "story V8 recompiles function 6145 of onnxruntime-web's wasm, its Cast kernel for "
+        "every type pair but float16↔float32 (a 490 KB function the CPU graph calls about "
+        "570 times a step: its float64 detours, its integer products' sums and its 8-bit "
+        "activations), in 2.1-2.8 s of a background "
+        "thread with 107 MB of compiler memory at once. The same 128-token story four "
+        "times over on three warm starts peaked at 1,002-1,012 MB the first time and "
+        "870-902 MB the next three; the first story of a third visit, once Chromium had "
+        "cached the optimized code, at 926-934 MB. No node but Cast turns float32 into "
+        "float64 in onnxruntime-web, so only a graph without the float64 detours or a "
+        "smaller Cast in another onnxruntime-web build would take it away."
     )
     out.append(
         "- On the CPU, onnxruntime-web copies the past_key_values into its heap at each "
