@@ -107,7 +107,7 @@ export class ProgressView {
 
   /** Hide the bars once everything is loaded. */
   done() {
-    this.draw(); // the last numbers, for a reader who shows the bars again
+    this.draw(); // the last numbers, should the bars show again (a WASM download after WebGPU failed)
     this.box.hidden = true;
   }
 }
